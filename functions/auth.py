@@ -1,0 +1,28 @@
+"""POST /v1/auth/login, POST /v1/auth/logout."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shared.edge import Request, Response, http_handler, json_body
+from shared.services.profile import user_view
+from shared.wiring import services
+
+
+class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+
+
+@http_handler
+def login(request: Request) -> Response:
+    body = json_body(request, LoginBody)
+    app = services()
+    result = app.sessions.login(body.code)
+    user = user_view(result.user, app.current_documents())
+    return Response(200, {"token": result.token, "expires_at": result.expires_at.isoformat(), "user": user})
+
+
+@http_handler
+def logout(request: Request) -> Response:
+    services().sessions.logout(request.bearer_token())
+    return Response(200, {"logged_out": True})

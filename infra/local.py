@@ -1,0 +1,141 @@
+"""`make run`: the whole system on this machine.
+
+Starts an embedded moto server on 127.0.0.1 (or uses AWS_ENDPOINT_URL when set), the fake
+WeChat API, creates the stage's resources if missing, seeds demo data, and serves the local
+gateway on 127.0.0.1:8000 (PORT overrides; 0 picks a free port). Ctrl-C or SIGTERM stops all
+of it; every part runs in this one process, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+DEFAULT_PORT = 8000
+
+
+def local_secrets(var: Path = VAR) -> dict[str, str]:
+    """Secrets for the local stage, generated once into var/ (never committed)."""
+    path = var / "local-secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    var.mkdir(parents=True, exist_ok=True)
+    values = {"wechat_secret": secrets.token_urlsafe(24), "signing_key": secrets.token_urlsafe(32)}
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
+    return values
+
+
+class LocalStack:
+    """Every local part, started in order and stopped in reverse."""
+
+    def __init__(self, port: int = DEFAULT_PORT, endpoint_url: str | None = None, var: Path = VAR) -> None:
+        self.port = port
+        self.external_endpoint = endpoint_url
+        self.var = var
+        self._moto: Any = None
+        self._wechat: Any = None
+        self._http: Any = None
+
+    def start(self) -> str:
+        for noisy in ("werkzeug", "botocore", "urllib3"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        env = os.environ
+        env.setdefault("AWS_ACCESS_KEY_ID", "local")
+        env.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+        env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
+        env["STAGE"] = "local"
+        if self.external_endpoint:
+            env["AWS_ENDPOINT_URL"] = self.external_endpoint
+        else:
+            from moto.server import ThreadedMotoServer
+
+            self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._moto.start()
+            host, moto_port = self._moto.get_host_and_port()
+            env["AWS_ENDPOINT_URL"] = f"http://{host}:{moto_port}"
+
+        from infra.fake_wechat import FakeWeChatServer
+
+        keys = local_secrets(self.var)
+        env.setdefault("WECHAT_APPID", "wx-local-app")
+        env["WECHAT_SECRET"] = keys["wechat_secret"]
+        env["SIGNING_KEY"] = keys["signing_key"]
+        self._wechat = FakeWeChatServer(env["WECHAT_APPID"], keys["wechat_secret"]).start()
+        env["WECHAT_BASE_URL"] = self._wechat.base_url
+
+        from werkzeug.serving import make_server
+
+        from infra.gateway import create_app
+
+        # Bind first, so PORT=0 learns its port before the config (and reviewer links) name it.
+        self._http = make_server("127.0.0.1", self.port, create_app(), threaded=True)
+        self.port = self._http.server_port
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.port}"
+        env.setdefault("OUTBOX_PATH", str(self.var / "outbox.jsonl"))
+
+        from infra import resources, seed
+        from shared import config, wiring
+
+        wiring.reset()
+        cfg = config.current()
+        created = resources.ensure(cfg)
+        seed.seed(cfg)
+        self.summary = {
+            "api": env["PUBLIC_BASE_URL"],
+            "openapi": f"{env['PUBLIC_BASE_URL']}/openapi.json",
+            "aws_endpoint": env["AWS_ENDPOINT_URL"],
+            "wechat_fake": self._wechat.base_url,
+            "tables_created": len(created.tables),
+        }
+        return str(env["PUBLIC_BASE_URL"])
+
+    def serve_forever(self) -> None:
+        self._http.serve_forever()
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.server_close()
+        if self._wechat is not None:
+            self._wechat.stop()
+        if self._moto is not None:
+            self._moto.stop()
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", DEFAULT_PORT))
+    stack = LocalStack(port=port, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    base_url = stack.start()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        # shutdown() waits for serve_forever to return, so it must run off the serving thread.
+        threading.Thread(target=stack._http.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"serving on {base_url}", flush=True)
+    for name, value in stack.summary.items():
+        print(f"  {name:15} {value}", flush=True)
+    print("  outbox          var/outbox.jsonl (reviewer links and user messages)", flush=True)
+    print("Ctrl-C stops everything.", flush=True)
+    try:
+        stack.serve_forever()
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Create the stage's tables, bucket and topic where they are missing (idempotent).
+
+Used by the local stack (against an embedded or external moto server) and by the tests
+(against moto in-process). Table shapes come from the pynamodb models; a test checks that
+they agree with the tables declared in serverless.yml.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from pynamodb.models import Model
+
+import shared.store
+from shared.config import Config
+from shared.store import base
+
+
+def load_models() -> dict[str, type[Model]]:
+    """Import every storage module so each model registers, and return them by logical name."""
+    for module in pkgutil.iter_modules(shared.store.__path__):
+        importlib.import_module(f"shared.store.{module.name}")
+    return base.registered()
+
+
+def client(cfg: Config, service: str) -> Any:
+    # s3v4: against a custom endpoint boto3 would otherwise sign uploads the old way
+    boto_config = BotoConfig(signature_version="s3v4") if service == "s3" else BotoConfig()
+    factory: Any = boto3.client
+    return factory(service, region_name=cfg.region, endpoint_url=cfg.endpoint_url, config=boto_config)
+
+
+@dataclass(frozen=True)
+class Created:
+    tables: list[str]
+    bucket: str
+    topic_arn: str
+
+
+def ensure(cfg: Config) -> Created:
+    models = load_models()
+    base.bind(cfg)
+    made: list[str] = []
+    for model in models.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+            # pynamodb also switches TTL on for a model with a TTLAttribute
+            made.append(model.Meta.table_name)
+    s3 = client(cfg, "s3")
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if cfg.bucket not in existing:
+        s3.create_bucket(Bucket=cfg.bucket)
+    topic_arn = client(cfg, "sns").create_topic(Name=f"{cfg.table_prefix}reviewers")["TopicArn"]
+    return Created(made, cfg.bucket, topic_arn)

@@ -1,0 +1,126 @@
+"""Configuration, read from the environment in one place and validated once per cold start.
+
+Every environment variable the code reads is named here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from shared.errors import ConfigError
+
+# Names of the environment variables (the only place they are spelled).
+ENV_STAGE = "STAGE"
+ENV_REGION = "AWS_REGION"
+ENV_ENDPOINT = "AWS_ENDPOINT_URL"
+ENV_TABLE_PREFIX = "TABLE_PREFIX"
+ENV_BUCKET = "CREDENTIALS_BUCKET"
+ENV_TOPIC_ARN = "REVIEWER_TOPIC_ARN"
+ENV_WECHAT_BASE_URL = "WECHAT_BASE_URL"
+ENV_WECHAT_APPID = "WECHAT_APPID"
+ENV_WECHAT_SECRET = "WECHAT_SECRET"  # noqa: S105 - a variable name; local stage only; deployed stages read SSM
+ENV_WECHAT_SECRET_PARAM = "WECHAT_SECRET_PARAM"  # noqa: S105 - a variable name
+ENV_SIGNING_KEY = "SIGNING_KEY"  # local stage only; deployed stages read SSM
+ENV_SIGNING_KEY_PARAM = "SIGNING_KEY_PARAM"
+ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
+ENV_SESSION_DAYS = "SESSION_DAYS"
+ENV_CONSENT_CACHE_SECONDS = "CONSENT_CACHE_SECONDS"
+ENV_LOG_LEVEL = "LOG_LEVEL"
+
+LOCAL_STAGES = frozenset({"local", "test"})
+DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
+DEFAULT_SESSION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Config:
+    stage: str
+    region: str
+    endpoint_url: str | None
+    table_prefix: str
+    bucket: str
+    topic_arn: str
+    wechat_base_url: str
+    wechat_appid: str
+    wechat_secret: str | None
+    wechat_secret_param: str | None
+    signing_key: str | None
+    signing_key_param: str | None
+    public_base_url: str
+    session_days: int
+    consent_cache_seconds: float
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage in LOCAL_STAGES
+
+    def table(self, name: str) -> str:
+        return f"{self.table_prefix}{name}"
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer") from exc
+
+
+def load(env: dict[str, str] | None = None) -> Config:
+    """Build and validate the configuration from an environment mapping."""
+    env = dict(os.environ if env is None else env)
+    stage = env.get(ENV_STAGE, "local")
+    wechat_base_url = env.get(ENV_WECHAT_BASE_URL, DEFAULT_WECHAT_BASE_URL).rstrip("/")
+    cfg = Config(
+        stage=stage,
+        region=env.get(ENV_REGION, "cn-north-1" if stage not in LOCAL_STAGES else "us-east-1"),
+        endpoint_url=env.get(ENV_ENDPOINT) or None,
+        table_prefix=env.get(ENV_TABLE_PREFIX, f"hcp-{stage}-"),
+        bucket=env.get(ENV_BUCKET, f"hcp-{stage}-credentials"),
+        topic_arn=env.get(ENV_TOPIC_ARN, ""),
+        wechat_base_url=wechat_base_url,
+        wechat_appid=env.get(ENV_WECHAT_APPID, "wx-local-app"),
+        wechat_secret=env.get(ENV_WECHAT_SECRET) or None,
+        wechat_secret_param=env.get(ENV_WECHAT_SECRET_PARAM) or None,
+        signing_key=env.get(ENV_SIGNING_KEY) or None,
+        signing_key_param=env.get(ENV_SIGNING_KEY_PARAM) or None,
+        public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000").rstrip("/"),
+        session_days=_int(env, ENV_SESSION_DAYS, DEFAULT_SESSION_DAYS),
+        consent_cache_seconds=float(_int(env, ENV_CONSENT_CACHE_SECONDS, 30)),
+    )
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: Config) -> None:
+    if cfg.is_local:
+        return
+    # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.
+    if not cfg.wechat_base_url.startswith("https://") or _is_loopback(cfg.wechat_base_url):
+        raise ConfigError(f"stage {cfg.stage!r} refuses WeChat base URL {cfg.wechat_base_url!r}")
+    if cfg.wechat_secret or cfg.signing_key:
+        raise ConfigError("deployed stages read secrets from SSM parameters, not plain environment values")
+    if not (cfg.wechat_secret_param and cfg.signing_key_param):
+        raise ConfigError(f"{ENV_WECHAT_SECRET_PARAM} and {ENV_SIGNING_KEY_PARAM} are required")
+
+
+@lru_cache(maxsize=1)
+def current() -> Config:
+    """The process's configuration, loaded on first use (once per cold start)."""
+    return load()

@@ -1,0 +1,166 @@
+"""The HTTP edge: API Gateway HTTP API (payload 2.0) events in, proxy results out.
+
+Parsing, body validation, response shaping and the one error mapper all live here, so that
+every function handler reads like a sentence.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+from ulid import ULID
+
+from shared import errors
+from shared.log import logger
+
+MAX_JSON_BODY_BYTES = 64 * 1024
+REQUEST_ID_HEADER = "X-Request-Id"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    route_key: str
+    path_params: Mapping[str, str]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    source_ip: str
+    user_agent: str
+    request_id: str
+    raw_event: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def bearer_token(self) -> str | None:
+        value = self.header("authorization") or ""
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return token.strip()
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # a non-JSON body (HTML pages)
+    content_type: str = "application/json; charset=utf-8"
+
+
+def parse_event(event: Mapping[str, Any]) -> Request:
+    """Turn an HTTP API v2 event into a Request; a malformed event is a 400, never a crash."""
+    ctx = event.get("requestContext") or {}
+    http = ctx.get("http") or {}
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    raw_body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(raw_body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise errors.BadRequest("the body is not valid base64") from exc
+    else:
+        body = raw_body.encode("utf-8", "surrogatepass") if isinstance(raw_body, str) else bytes(raw_body)
+    request_id = str(ctx.get("requestId") or ULID())
+    return Request(
+        method=str(http.get("method", "GET")).upper(),
+        path=str(event.get("rawPath") or http.get("path") or "/"),
+        route_key=str(event.get("routeKey") or ""),
+        path_params=dict(event.get("pathParameters") or {}),
+        query=dict(event.get("queryStringParameters") or {}),
+        headers=headers,
+        body=body,
+        source_ip=str(http.get("sourceIp") or ""),
+        user_agent=str(http.get("userAgent") or headers.get("user-agent", "")),
+        request_id=request_id,
+        raw_event=event,
+    )
+
+
+def _describe(exc: msgspec.ValidationError | msgspec.DecodeError) -> str:
+    # msgspec's messages name the field path ("at `$.code`") and never echo the value.
+    return str(exc) or "the body does not match the expected shape"
+
+
+def json_body(request: Request, shape: type[T], *, max_bytes: int = MAX_JSON_BODY_BYTES) -> T:
+    """Decode and validate the JSON body into `shape` (a msgspec Struct), or raise a 4xx."""
+    if len(request.body) > max_bytes:
+        raise errors.PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+    content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise errors.UnsupportedMediaType()
+    if not request.body.strip():
+        raise errors.BadRequest("the body is empty; a JSON object is expected")
+    try:
+        return msgspec.json.decode(request.body, type=shape)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise errors.BadRequest(_describe(exc)) from exc
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def to_result(response: Response, request_id: str) -> dict[str, Any]:
+    headers = {"Content-Type": response.content_type, REQUEST_ID_HEADER: request_id, **response.headers}
+    headers.setdefault("Cache-Control", "no-store")
+    if response.raw is not None:
+        body = response.raw.decode("utf-8")
+    elif response.body is None:
+        body = ""
+    else:
+        body = _encoder.encode(response.body).decode("utf-8")
+    return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def _error_response(exc: errors.DomainError) -> Response:
+    return Response(exc.status, error_body(exc.code, exc.message), headers=dict(exc.headers))
+
+
+Endpoint = Callable[[Request], Response]
+
+
+def http_handler(endpoint: Endpoint) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    """Wrap an endpoint as a Lambda handler: one error mapper, request id, an access log line."""
+
+    def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        started = time.perf_counter()
+        request_id = ""
+        try:
+            request = parse_event(event)
+            request_id = request.request_id
+            logger.append_keys(request_id=request_id, route=request.route_key)
+            response = endpoint(request)
+        except errors.DomainError as exc:
+            response = _error_response(exc)
+            logger.info("request refused", extra={"status": exc.status, "code": exc.code})
+        except Exception:
+            # The detail goes to the log (exception type and trace, which hold no request body);
+            # the client learns only that it failed and the id to quote.
+            logger.exception("unhandled error")
+            response = Response(500, error_body("internal_error", "internal error"))
+        request_id = request_id or str(ULID())
+        result = to_result(response, request_id)
+        logger.info(
+            "request handled",
+            extra={"status": response.status, "ms": round((time.perf_counter() - started) * 1000, 1)},
+        )
+        logger.remove_keys(["request_id", "route"])
+        return result
+
+    handler.__wrapped__ = endpoint  # type: ignore[attr-defined]
+    return handler

@@ -1,0 +1,82 @@
+"""Domain errors: each carries a stable code and the HTTP status the edge answers with.
+
+One mapper at the edge (`shared.edge`) turns them into `{"error": {"code", "message"}}`;
+anything else is an unexpected fault and becomes a logged 500 with no detail.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(RuntimeError):
+    """The deployment is misconfigured; raised at cold start, never caught per request."""
+
+
+class DomainError(Exception):
+    status = 500
+    code = "internal_error"
+    default_message = "internal error"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status, code, default_message = 400, "bad_request", "the request is not valid"
+
+
+class Unauthorized(DomainError):
+    status, code, default_message = 401, "unauthorized", "a valid token is required"
+
+
+class ConsentRequired(DomainError):
+    status, code, default_message = 403, "consent_required", "the identity agreement must be agreed first"
+
+
+class VerificationRequired(DomainError):
+    status, code, default_message = 403, "verification_required", "HCP verification must be passed first"
+
+
+class Forbidden(DomainError):
+    status, code, default_message = 403, "forbidden", "not allowed"
+
+
+class NotFound(DomainError):
+    status, code, default_message = 404, "not_found", "not found"
+
+
+class MethodNotAllowed(DomainError):
+    status, code, default_message = 405, "method_not_allowed", "method not allowed"
+
+
+class Conflict(DomainError):
+    status, code, default_message = 409, "conflict", "the request conflicts with the current state"
+
+
+class PayloadTooLarge(DomainError):
+    status, code, default_message = 413, "payload_too_large", "the request body is too large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code, default_message = 415, "unsupported_media_type", "the body must be application/json"
+
+
+class ContentRejected(DomainError):
+    status, code, default_message = 422, "content_rejected", "the content was refused by the content check"
+
+
+class RateLimited(DomainError):
+    status, code, default_message = 429, "rate_limited", "too many requests"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 60) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = retry_after
+
+
+class UpstreamUnavailable(DomainError):
+    status, code, default_message = 503, "upstream_unavailable", "a service we depend on is unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        super().__init__(message, headers=headers)

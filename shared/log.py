@@ -1,0 +1,13 @@
+"""Structured logging: JSON lines carrying the request id. Never log personal data.
+
+Log what happened (route, status, codes, ids we minted), never who it happened to: no names,
+openids, licence numbers, tokens, image keys with user prefixes, or request bodies.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger
+
+logger = Logger(service="hcp-backend", level=os.environ.get("LOG_LEVEL", "INFO"))

@@ -1,0 +1,44 @@
+"""What a user sees of themselves: their account and where they stand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.domain.gate import CurrentDocuments, GateState, next_step
+from shared.store.users import UserRecord
+
+
+def gate_state(user: UserRecord) -> GateState:
+    return GateState(
+        agreement_version=user.agreement_version,
+        agreement_decision=user.agreement_decision,
+        informed_version=user.informed_version,
+        informed_decision=user.informed_decision,
+        verification_status=user.verification_status,
+        questions_answered=bool(user.questions_answered),
+    )
+
+
+def user_view(user: UserRecord, docs: CurrentDocuments) -> dict[str, Any]:
+    """The caller's own account as the front end needs it. Never includes the openid."""
+    verification: dict[str, Any] = {"status": user.verification_status or "none"}
+    if user.verification_status == "rejected":
+        verification["reason"] = user.verification_reason
+    return {
+        "id": user.user_id,
+        "created_at": user.created_at.isoformat(),
+        "next_step": next_step(gate_state(user), docs).value,
+        "verification": verification,
+        "consents": {
+            "hcp-identity-agreement": {
+                "version": user.agreement_version,
+                "decision": user.agreement_decision,
+                "current_version": docs.agreement_version,
+            },
+            "informed-consent": {
+                "version": user.informed_version,
+                "decision": user.informed_decision,
+                "current_version": docs.informed_version,
+            },
+        },
+    }

@@ -1,0 +1,134 @@
+"""Login, logout and token checks.
+
+A token is `<user_id>.<session_id>.<secret>`. The user item holds each session's secret hash
+and expiry, so a token check is one consistent read of the user, which also brings the gate
+state; logout removes the session with one conditional write and the token is dead at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from ulid import ULID
+
+from shared import errors
+from shared.adapters.wechat import WeChatSession
+from shared.store.users import UserRecord, UserRepository, openid_hash, sessions_of
+
+MAX_SESSIONS_PER_USER = 10
+MAX_CODE_LENGTH = 128
+_TOKEN = re.compile(
+    r"^(?P<uid>[0-9A-HJKMNP-TV-Z]{26})\.(?P<sid>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})$"
+)
+
+
+class Code2Session(Protocol):
+    def code2session(self, code: str) -> WeChatSession: ...
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    expires_at: datetime
+    user: UserRecord
+    created: bool
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: UserRecord
+    session_id: str
+    secret_hash: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class SessionService:
+    def __init__(
+        self,
+        users: UserRepository,
+        wechat: Callable[[], Code2Session],
+        appid: str,
+        session_days: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._users = users
+        self._wechat = wechat  # built on first login: other requests never pay for it
+        self._appid = appid
+        self._lifetime = timedelta(days=session_days)
+        self._clock = clock
+
+    def login(self, code: str) -> Login:
+        code = code.strip()
+        if not code or len(code) > MAX_CODE_LENGTH:
+            raise errors.BadRequest(f"code must be 1 to {MAX_CODE_LENGTH} characters")
+        wx = self._wechat().code2session(code)
+        now = self._clock()
+        expires_at = now + self._lifetime
+        session_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        session: dict[str, Any] = {
+            "h": _hash(secret),
+            "exp": int(expires_at.timestamp()),
+            "iat": int(now.timestamp() * 1000),  # ms: orders sessions made in the same second
+        }
+        key = openid_hash(self._appid, wx.openid)
+        user, created = self._store_session(key, wx.openid, session_id, session, now)
+        self._prune(user, now)
+        return Login(f"{user.user_id}.{session_id}.{secret}", expires_at, user, created)
+
+    def _store_session(
+        self, key: str, openid: str, session_id: str, session: dict[str, Any], now: datetime
+    ) -> tuple[UserRecord, bool]:
+        # Two tries cover the race of two first logins of one WeChat user: the loser finds the
+        # identity the winner created.
+        for _ in range(2):
+            user_id = self._users.find_user_id(key)
+            if user_id is None:
+                created = self._users.create(str(ULID()), key, openid, session_id, session, now)
+                if created is not None:
+                    return created, True
+                continue
+            user = self._users.add_session(user_id, session_id, session)
+            if user is not None:
+                return user, False
+        raise errors.Conflict("the account changed during login; try again")
+
+    def _prune(self, user: UserRecord, now: datetime) -> None:
+        sessions = sessions_of(user)
+        stale = [sid for sid, s in sessions.items() if int(s.get("exp", 0)) <= now.timestamp()]
+        live = sorted((int(s.get("iat", 0)), sid) for sid, s in sessions.items() if sid not in stale)
+        overflow = [sid for _, sid in live[: max(0, len(live) - MAX_SESSIONS_PER_USER)]]
+        self._users.remove_sessions(user.user_id, stale + overflow)
+
+    def authenticate(self, token: str | None) -> Caller:
+        """The caller of a request, or Unauthorized. One consistent read."""
+        match = _TOKEN.match(token or "")
+        if not match:
+            raise errors.Unauthorized()
+        user = self._users.get(match["uid"])
+        if user is None:
+            raise errors.Unauthorized()
+        session = sessions_of(user).get(match["sid"])
+        secret_hash = _hash(match["secret"])
+        if (
+            not isinstance(session, dict)
+            or not hmac.compare_digest(str(session.get("h", "")), secret_hash)
+            or int(session.get("exp", 0)) <= self._clock().timestamp()
+        ):
+            raise errors.Unauthorized()
+        return Caller(user, match["sid"], secret_hash)
+
+    def logout(self, token: str | None) -> None:
+        match = _TOKEN.match(token or "")
+        if not match or not self._users.revoke_session(match["uid"], match["sid"], _hash(match["secret"])):
+            raise errors.Unauthorized()

@@ -1,0 +1,1 @@
+"""Storage: pynamodb models and the repositories the services use."""
