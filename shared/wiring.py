@@ -12,8 +12,11 @@ from functools import cached_property, lru_cache
 from shared import config
 from shared.adapters import secrets
 from shared.adapters.wechat import WeChatClient
-from shared.domain.gate import CurrentDocuments
-from shared.services.sessions import SessionService
+from shared.domain.gate import CurrentDocuments, require_agreement, require_verified
+from shared.edge import Request
+from shared.services.profile import gate_state
+from shared.services.sessions import Caller, SessionService
+from shared.services.userdata import PersonalDataStore
 from shared.store import base
 from shared.store.users import UserRepository
 
@@ -46,7 +49,29 @@ class Services:
         return SessionService(self.users, self.wechat, self.cfg.wechat_appid, self.cfg.session_days, utcnow)
 
     def current_documents(self) -> CurrentDocuments:
+        # Replaced by the consent catalog (issue 3): nothing published means nothing is served.
         return CurrentDocuments(agreement_version=None, informed_version=None)
+
+    # ---- access: the one gate every endpoint goes through ----
+    def caller(self, request: Request) -> Caller:
+        """The authenticated caller (one read), whatever their gate state."""
+        return self.sessions.authenticate(request.bearer_token())
+
+    def consented_caller(self, request: Request) -> Caller:
+        """A caller under the current identity agreement, else 403 consent_required."""
+        caller = self.caller(request)
+        require_agreement(gate_state(caller.user), self.current_documents())
+        return caller
+
+    def verified_caller(self, request: Request) -> Caller:
+        """A consented caller whose HCP verification is approved, else 403."""
+        caller = self.caller(request)
+        require_verified(gate_state(caller.user), self.current_documents())
+        return caller
+
+    # ---- the user-data registry: each capability adds its store here ----
+    def personal_data_stores(self) -> list[PersonalDataStore]:
+        return []
 
 
 @lru_cache(maxsize=1)

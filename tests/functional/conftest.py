@@ -68,7 +68,7 @@ _ROUTES = {r.route_key: r for r in routes()}
 
 
 def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:
-    parts = path.split("?")[0].strip("/").split("/")
+    parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
     for route in _ROUTES.values():
         if route.method != method:
             continue
@@ -111,8 +111,13 @@ class Api:
             hdrs["authorization"] = f"Bearer {bearer}"
         payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
         event = http_api_event(
-            method, path_only, route_key=route.route_key, path_params=params, query_string=query,
-            headers=hdrs, body=payload,
+            method,
+            path_only,
+            route_key=route.route_key,
+            path_params=params,
+            query_string=query,
+            headers=hdrs,
+            body=payload,
         )
         result = route.resolve()(event, None)
         text = result.get("body") or ""

@@ -1,0 +1,22 @@
+"""Signed, tamper-proof tokens (cursors, review links) with the stage's signing key."""
+
+from __future__ import annotations
+
+from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
+
+from shared.adapters import secrets
+from shared.config import Config
+
+
+def signing_key(cfg: Config) -> str:
+    return secrets.secret(cfg, cfg.signing_key, cfg.signing_key_param)
+
+
+def serializer(cfg: Config, purpose: str) -> URLSafeSerializer:
+    """A serializer whose tokens are valid only for `purpose` (the salt)."""
+    return URLSafeSerializer(signing_key(cfg), salt=purpose)
+
+
+def timed_serializer(cfg: Config, purpose: str) -> URLSafeTimedSerializer:
+    """Like `serializer`, and the tokens carry their signing time, for expiry checks."""
+    return URLSafeTimedSerializer(signing_key(cfg), salt=purpose)
