@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("VAR_DIR") or ROOT / "var")  # where local secrets and the outbox live
 DEFAULT_PORT = 8000
 
 

@@ -146,3 +146,23 @@ class Api:
 @pytest.fixture
 def api(aws: config.Config) -> Api:
     return Api()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """Every JSON log line the handlers write during the test, formatted as in production."""
+    import logging
+
+    from shared.log import logger
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)

@@ -187,3 +187,14 @@ def test_every_response_carries_a_request_id(api: Api) -> None:
     bad = api.post("/v1/auth/login", raw="{")
     assert ok.headers["X-Request-Id"] and bad.headers["X-Request-Id"]
     assert ok.headers["X-Request-Id"] != bad.headers["X-Request-Id"]
+
+
+def test_logs_hold_no_token_openid_or_code(api: Api, log_lines: list[str]) -> None:
+    body = api.login("zhang-san-marker")
+    api.get("/v1/me")
+    api.post("/v1/auth/logout")
+    api.post("/v1/auth/login", {"code": "err:40029"})
+    logs = "\n".join(log_lines)
+    assert '"request handled"' in logs  # the log lines are there, as JSON
+    for secret in (body["token"], body["token"].split(".")[2], dev_openid("zhang-san-marker"), "zhang-san-marker"):
+        assert secret not in logs
