@@ -48,7 +48,9 @@ def test_openapi_and_unknown_paths(stack: RunningStack) -> None:
     ],
 )
 def test_malformed_logins_over_http_are_4xx(stack: RunningStack, data: bytes, content_type: str) -> None:
-    reply = requests.post(stack.url("/v1/auth/login"), data=data, headers={"Content-Type": content_type}, timeout=5)
+    reply = requests.post(
+        stack.url("/v1/auth/login"), data=data, headers={"Content-Type": content_type}, timeout=5
+    )
     assert 400 <= reply.status_code < 500
     assert reply.json()["error"]["code"]
 

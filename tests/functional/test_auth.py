@@ -196,5 +196,10 @@ def test_logs_hold_no_token_openid_or_code(api: Api, log_lines: list[str]) -> No
     api.post("/v1/auth/login", {"code": "err:40029"})
     logs = "\n".join(log_lines)
     assert '"request handled"' in logs  # the log lines are there, as JSON
-    for secret in (body["token"], body["token"].split(".")[2], dev_openid("zhang-san-marker"), "zhang-san-marker"):
+    for secret in (
+        body["token"],
+        body["token"].split(".")[2],
+        dev_openid("zhang-san-marker"),
+        "zhang-san-marker",
+    ):
         assert secret not in logs

@@ -28,7 +28,8 @@ def test_deployed_stage_uses_real_wechat_by_default() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:5555", "https://127.0.0.1:5555", "https://localhost", "http://api.weixin.qq.com"]
+    "url",
+    ["http://127.0.0.1:5555", "https://127.0.0.1:5555", "https://localhost", "http://api.weixin.qq.com"],
 )
 def test_deployed_stage_refuses_the_fake_or_plain_http(url: str) -> None:
     with pytest.raises(ConfigError):

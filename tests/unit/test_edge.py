@@ -19,8 +19,12 @@ class Body(msgspec.Struct, forbid_unknown_fields=True):
 
 def test_parse_event_reads_a_v2_event() -> None:
     event = http_api_event(
-        "post", "/v1/x", headers={"Authorization": "Bearer abc", "User-Agent": "ua"},
-        query_string="a=1&a=2", body='{"code": "c"}', path_params={"id": "7"},
+        "post",
+        "/v1/x",
+        headers={"Authorization": "Bearer abc", "User-Agent": "ua"},
+        query_string="a=1&a=2",
+        body='{"code": "c"}',
+        path_params={"id": "7"},
     )
     request = parse_event(event)
     assert request.method == "POST"
