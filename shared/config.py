@@ -5,7 +5,6 @@ Every environment variable the code reads is named here and nowhere else.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,6 +65,8 @@ def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
+    import ipaddress  # deferred: only deployed stages validate this, once per cold start
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
-from ulid import ULID
 
 from shared import errors
 from shared.log import logger
@@ -72,7 +72,7 @@ def parse_event(event: Mapping[str, Any]) -> Request:
             raise errors.BadRequest("the body is not valid base64") from exc
     else:
         body = raw_body.encode("utf-8", "surrogatepass") if isinstance(raw_body, str) else bytes(raw_body)
-    request_id = str(ctx.get("requestId") or ULID())
+    request_id = str(ctx.get("requestId") or uuid.uuid4().hex)
     return Request(
         method=str(http.get("method", "GET")).upper(),
         path=str(event.get("rawPath") or http.get("path") or "/"),
@@ -153,7 +153,7 @@ def http_handler(endpoint: Endpoint) -> Callable[[Mapping[str, Any], Any], dict[
             # the client learns only that it failed and the id to quote.
             logger.exception("unhandled error")
             response = Response(500, error_body("internal_error", "internal error"))
-        request_id = request_id or str(ULID())
+        request_id = request_id or uuid.uuid4().hex
         result = to_result(response, request_id)
         logger.info(
             "request handled",

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ulid import ULID
-
 from shared import errors
 from shared.adapters.wechat import WeChatSession
 from shared.store.users import UserRecord, UserRepository, openid_hash, sessions_of
@@ -46,6 +44,12 @@ class Caller:
     user: UserRecord
     session_id: str
     secret_hash: str
+
+
+def new_user_id() -> str:
+    from ulid import ULID  # deferred: only a first login mints an id
+
+    return str(ULID())
 
 
 def _hash(secret: str) -> str:
@@ -94,7 +98,7 @@ class SessionService:
         for _ in range(2):
             user_id = self._users.find_user_id(key)
             if user_id is None:
-                created = self._users.create(str(ULID()), key, openid, session_id, session, now)
+                created = self._users.create(new_user_id(), key, openid, session_id, session, now)
                 if created is not None:
                     return created, True
                 continue
