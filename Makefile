@@ -33,5 +33,8 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m infra.bench
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -87,6 +87,10 @@ def create_app() -> Flask:
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 500
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        return _json_error(status, codes.get(status, "bad_request"), exc.description or exc.name)
+        response = _json_error(status, codes.get(status, "bad_request"), exc.description or exc.name)
+        for name, value in exc.get_headers():
+            if name.lower() == "allow":
+                response.headers[name] = value
+        return response
 
     return app
