@@ -11,7 +11,6 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 from infra.routes import ROOT, routes
 
