@@ -11,6 +11,7 @@ import json
 import statistics
 import subprocess
 import sys
+from typing import Any
 
 from infra.routes import ROOT, routes
 
@@ -34,10 +35,10 @@ def _time_import(statement: str, runs: int = RUNS) -> float:
     return statistics.median(samples)
 
 
-def cold_starts(runs: int = RUNS) -> dict[str, object]:
+def cold_starts(runs: int = RUNS) -> dict[str, Any]:
     floor = _time_import(FLOOR_IMPORT, runs)
     handlers = sorted({r.handler for r in routes()})
-    results = {}
+    results: dict[str, Any] = {}
     for handler in handlers:
         module, _, attr = handler.rpartition(".")
         ms = _time_import(f"from {module.replace('/', '.')} import {attr}", runs)
@@ -46,12 +47,12 @@ def cold_starts(runs: int = RUNS) -> dict[str, object]:
 
 
 def main() -> int:
-    report = {"cold_start": cold_starts()}
-    floor = report["cold_start"]["floor_ms"]  # type: ignore[index]
+    report: dict[str, Any] = {"cold_start": cold_starts()}
+    floor = report["cold_start"]["floor_ms"]
     print(f"{'function':40} {'import ms':>10} {'x floor':>8}  target <= {TARGET_FLOOR_RATIO}")
     print(f"{'(floor: pynamodb.models + botocore.session)':40} {floor:>10}")
     ok = True
-    for name, row in report["cold_start"]["functions"].items():  # type: ignore[index]
+    for name, row in report["cold_start"]["functions"].items():
         verdict = "ok" if row["floor_ratio"] <= TARGET_FLOOR_RATIO else "OVER"
         ok &= verdict == "ok"
         print(f"{name:40} {row['ms']:>10} {row['floor_ratio']:>8}  {verdict}")
