@@ -35,6 +35,13 @@ def client(cfg: Config, service: str) -> Any:
     return factory(service, region_name=cfg.region, endpoint_url=cfg.endpoint_url, config=boto_config)
 
 
+def _table_names(cfg: Config) -> list[str]:
+    names: list[str] = []
+    for page in client(cfg, "dynamodb").get_paginator("list_tables").paginate():
+        names.extend(page["TableNames"])
+    return names
+
+
 @dataclass(frozen=True)
 class Created:
     tables: list[str]
@@ -46,8 +53,9 @@ def ensure(cfg: Config) -> Created:
     models = load_models()
     base.bind(cfg)
     made: list[str] = []
+    existing_tables = set(_table_names(cfg))
     for model in models.values():
-        if not model.exists():
+        if model.Meta.table_name not in existing_tables:
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
             # pynamodb also switches TTL on for a model with a TTLAttribute
             made.append(model.Meta.table_name)

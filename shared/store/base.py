@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import botocore.session
+import pynamodb.connection.base
 from pynamodb.models import Model
 
 from shared.config import Config
@@ -13,14 +16,38 @@ READ_TIMEOUT_SECONDS = 3
 MAX_RETRY_ATTEMPTS = 2
 BASE_BACKOFF_MS = 25
 
+_sessions = threading.local()
+
+
+def _thread_session() -> botocore.session.Session:
+    """One botocore session per thread for every model, where pynamodb makes one per table.
+
+    A session caches the service model it loads; a session per table would parse DynamoDB's
+    JSON description again for each table a function touches (~50 ms each, at cold start).
+    Sessions stay per thread: botocore does not promise that creating clients is thread-safe.
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = botocore.session.get_session()
+    return session
+
+
+pynamodb.connection.base.get_session = _thread_session  # type: ignore[attr-defined]
+
 _registry: dict[str, type[Model]] = {}
+_bound: list[Config] = []  # the config of the last bind(): models imported later bind to it at once
 
 
 def table(logical_name: str) -> Any:
-    """Class decorator: register a model under its logical table name (prefixed from config)."""
+    """Class decorator: register a model under its logical table name (prefixed from config).
+
+    A model whose module is imported after `bind()` (handlers import lazily) is bound on the spot.
+    """
 
     def register(model: type[Model]) -> type[Model]:
         _registry[logical_name] = model
+        if _bound:
+            _bind_one(_bound[0], logical_name, model)
         return model
 
     return register
@@ -31,17 +58,22 @@ def registered() -> dict[str, type[Model]]:
 
 
 def bind(cfg: Config) -> None:
-    """Point every registered model at its table for this stage; drops cached connections."""
+    """Point every registered model (and any registered later) at its table for this stage."""
+    _bound[:] = [cfg]
     for logical_name, model in _registry.items():
-        meta = model.Meta
-        meta.table_name = cfg.table(logical_name)
-        meta.region = cfg.region
-        meta.host = cfg.endpoint_url
-        meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
-        meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
-        meta.max_retry_attempts = MAX_RETRY_ATTEMPTS
-        setattr(meta, "base_backoff_ms", BASE_BACKOFF_MS)  # noqa: B010 - not in pynamodb's Meta protocol
-        model._connection = None
+        _bind_one(cfg, logical_name, model)
+
+
+def _bind_one(cfg: Config, logical_name: str, model: type[Model]) -> None:
+    meta = model.Meta
+    meta.table_name = cfg.table(logical_name)
+    meta.region = cfg.region
+    meta.host = cfg.endpoint_url
+    meta.connect_timeout_seconds = CONNECT_TIMEOUT_SECONDS
+    meta.read_timeout_seconds = READ_TIMEOUT_SECONDS
+    meta.max_retry_attempts = MAX_RETRY_ATTEMPTS
+    setattr(meta, "base_backoff_ms", BASE_BACKOFF_MS)  # noqa: B010 - not in pynamodb's Meta protocol
+    model._connection = None  # drops a cached connection to another stage's endpoint
 
 
 def connection_for(model: type[Model]) -> Any:
