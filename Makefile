@@ -8,6 +8,15 @@ BIN := $(VENV)/bin
 PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 STAMP := $(VENV)/.installed
+# Packaging native wheels for Lambda needs exactly the runtime's Python (3.12), pyenv's too.
+RUNTIME_PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 $(CURDIR)/$(BIN)/python; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+NODE_STAMP := node_modules/.package-lock.json
+PACKAGE_DIR ?= .serverless
+REGION ?= cn-northwest-1
+OSLS := npx --no-install osls
+# Packaging is offline: dummy credentials, nothing looked up in AWS (secrets resolve at deploy time).
+OFFLINE_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -35,6 +44,41 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m infra.bench
+
+# ---- deploy (issue 6): osls and its plugins pinned in package.json / package-lock.json ----
+.PHONY: package deploy remove cfn-lint deploy-prereqs runtime-python
+
+$(NODE_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20.19+ with npm is needed to package and deploy"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+runtime-python:
+	@test -n "$(RUNTIME_PYTHON)" || { echo "Python 3.12 (the Lambda runtime's) is needed to package native wheels"; exit 1; }
+
+# `make package STAGE=ci` (the default stage): .serverless/ holds the template and the zip.
+package: $(STAMP) $(NODE_STAMP) runtime-python
+	$(BIN)/python -m infra.deploy requirements
+	$(OFFLINE_AWS) PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
+
+cfn-lint: package
+	$(BIN)/python -m infra.deploy lint $(PACKAGE_DIR)/cloudformation-template-update-stack.json $(REGION)
+
+deploy-prereqs: $(STAMP)
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=name [REGION=$(REGION)]"; exit 1; }
+	@test "$(STAGE)" != ci || { echo "stage ci is the offline test stage: deploy dev, prod or another name"; exit 1; }
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+	  || { echo "Node.js 20.19 or newer is needed (osls)"; exit 1; }
+	AWS_REGION=$(REGION) $(BIN)/python -m infra.deploy check
+
+deploy: deploy-prereqs runtime-python $(NODE_STAMP)
+	$(BIN)/python -m infra.deploy requirements
+	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
+	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)
+
+remove: deploy-prereqs $(NODE_STAMP)
+	$(OSLS) remove --stage $(STAGE) --region $(REGION)
+	@echo "Kept (DeletionPolicy Retain): the consents and review-audit tables and the credentials bucket."
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,12 @@ It speaks the shapes of ../shared/docs/wechat.md over real HTTP. Codes it unders
 - `slow:<seconds>`: answers after that delay (to exercise timeouts);
 - `http500`: answers an HTTP 500; `garbage`: answers a body that is not JSON.
 Anything else is an invalid code (40029). Only ever bound to 127.0.0.1.
+
+Access tokens (`/cgi-bin/stable_token`) live `token_lifetime` seconds; a plain call returns the
+current token until its last 5 minutes, then a new one; `force_refresh` always mints a new one.
+The previous token stays valid for the 5-minute overlap unless `invalidate_token()` killed it.
+msgSecCheck answers `risky` for a text containing 风险, `review` for one containing 待审, else `pass`.
+Tests script one-off WeChat errors per API path with `state.fail_next(path, errcode, times)`.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 MAX_SLOW_SECONDS = 10.0
+TOKEN_OVERLAP_SECONDS = 300
 
 
 def dev_openid(name: str) -> str:
@@ -38,9 +45,37 @@ class FakeWeChatState:
     messages: list[dict[str, Any]] = field(default_factory=list)
     busy_seen: set[str] = field(default_factory=set)
     access_token: str = ""
+    token_expires_at: float = 0.0
+    token_lifetime: int = 7200
+    previous_token: str = ""
+    previous_valid_until: float = 0.0
+    # {path: [errcode, ...]}: answered (and consumed) before the path's normal answer
+    failures: dict[str, list[int]] = field(default_factory=dict)
     # Optional override: a function of (path, params) returning an answer dict, or None to fall through.
     script: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, path: str, errcode: int, times: int = 1) -> None:
+        """Answer the next `times` calls to `path` with WeChat error `errcode`."""
+        with self.lock:
+            self.failures.setdefault(path, []).extend([errcode] * times)
+
+    def invalidate_token(self) -> None:
+        """Kill every issued token at once (as WeChat does when another party forces a refresh)."""
+        with self.lock:
+            self.access_token = ""
+            self.previous_token = ""
+
+    def token_valid(self, token: object) -> bool:
+        with self.lock:
+            now = time.time()
+            if token and token == self.access_token and now < self.token_expires_at:
+                return True
+            return bool(token and token == self.previous_token and now < self.previous_valid_until)
+
+    def token_calls(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [params for path, params in self.calls if path == "/cgi-bin/stable_token"]
 
 
 def _login(state: FakeWeChatState, params: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
@@ -77,9 +112,16 @@ def _stable_token(state: FakeWeChatState, body: dict[str, Any]) -> dict[str, Any
     if body.get("appid") != state.appid or body.get("secret") != state.secret:
         return {"errcode": 40125, "errmsg": "invalid appsecret"}
     with state.lock:
-        if not state.access_token or body.get("force_refresh"):
+        now = time.time()
+        near_expiry = state.token_expires_at - now < TOKEN_OVERLAP_SECONDS
+        if not state.access_token or body.get("force_refresh") or near_expiry:
+            if state.access_token:
+                state.previous_token = state.access_token
+                state.previous_valid_until = min(state.token_expires_at, now + TOKEN_OVERLAP_SECONDS)
             state.access_token = "fake-token-" + secrets.token_hex(8)
-        return {"access_token": state.access_token, "expires_in": 7200}
+            state.token_expires_at = now + state.token_lifetime
+        expires_in = max(1, int(state.token_expires_at - now))
+        return {"access_token": state.access_token, "expires_in": expires_in}
 
 
 def _make_handler(state: FakeWeChatState) -> type[BaseHTTPRequestHandler]:
@@ -103,21 +145,26 @@ def _make_handler(state: FakeWeChatState) -> type[BaseHTTPRequestHandler]:
                 scripted = state.script(path, params)
                 if scripted is not None:
                     return 200, scripted
+            with state.lock:
+                queued = state.failures.get(path)
+                errcode = queued.pop(0) if queued else None
+            if errcode is not None:
+                return 200, {"errcode": errcode, "errmsg": "scripted error"}
             if path == "/sns/jscode2session":
                 return _login(state, params)
             if path == "/cgi-bin/stable_token":
                 return 200, _stable_token(state, params)
             if path == "/cgi-bin/message/subscribe/send":
-                if params.get("access_token") != state.access_token:
+                if not state.token_valid(params.get("access_token")):
                     return 200, {"errcode": 40001, "errmsg": "invalid credential"}
                 with state.lock:
                     state.messages.append(params)
                 return 200, {"errcode": 0, "errmsg": "ok"}
             if path == "/wxa/msg_sec_check":
-                if params.get("access_token") != state.access_token:
+                if not state.token_valid(params.get("access_token")):
                     return 200, {"errcode": 40001, "errmsg": "invalid credential"}
-                risky = "风险" in str(params.get("content", ""))
-                suggest = "risky" if risky else "pass"
+                content = str(params.get("content", ""))
+                suggest = "risky" if "风险" in content else "review" if "待审" in content else "pass"
                 return 200, {
                     "errcode": 0,
                     "errmsg": "ok",

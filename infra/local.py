@@ -56,6 +56,7 @@ class LocalStack:
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         env.setdefault("AWS_REGION", env["AWS_DEFAULT_REGION"])
         env["STAGE"] = "local"
+        env.setdefault("CONSENT_CACHE_SECONDS", "2")  # a newly published version shows within 2 s
         if self.external_endpoint:
             env["AWS_ENDPOINT_URL"] = self.external_endpoint
         else:

@@ -28,7 +28,20 @@ ENV_SIGNING_KEY_PARAM = "SIGNING_KEY_PARAM"
 ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 ENV_SESSION_DAYS = "SESSION_DAYS"
 ENV_CONSENT_CACHE_SECONDS = "CONSENT_CACHE_SECONDS"
+# Consent receipts (issue 3): the ES256 signing key's SSM parameter (deployed stages; the local
+# stage derives its key from SIGNING_KEY), and the controller named in every receipt.
+ENV_RECEIPT_KEY_PARAM = "CONSENT_RECEIPT_KEY_PARAM"
+ENV_CONTROLLER_NAME = "CONSENT_CONTROLLER_NAME"
+ENV_CONTROLLER_CONTACT = "CONSENT_CONTROLLER_CONTACT"
 ENV_LOG_LEVEL = "LOG_LEVEL"
+# Verification (issue 4): the local outbox of notifications (local stage only).
+ENV_OUTBOX_PATH = "OUTBOX_PATH"
+# Comments (issue 5): the blocked-words file (one word a line; default: the one shipped in
+# shared/domain/) and WeChat's msgSecCheck on comments ("on" unless set to "off").
+ENV_BLOCKED_WORDS_PATH = "COMMENT_BLOCKED_WORDS_PATH"
+# The subscribe-message template of the verification result (unset: no WeChat message is sent).
+ENV_RESULT_TEMPLATE_ID = "WECHAT_RESULT_TEMPLATE_ID"
+ENV_WECHAT_CONTENT_CHECK = "WECHAT_CONTENT_CHECK"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -52,6 +65,13 @@ class Config:
     public_base_url: str
     session_days: int
     consent_cache_seconds: float
+    receipt_key_param: str | None = None
+    controller_name: str = "HCP学术分享平台运营方"
+    controller_contact: str = "privacy@example.invalid"
+    outbox_path: str | None = None  # issue 4: var/outbox.jsonl in the local stage
+    blocked_words_path: str | None = None  # issue 5
+    wechat_content_check: bool = True  # issue 5
+    result_template_id: str | None = None  # issue 4: the WeChat message of the review result
 
     @property
     def is_local(self) -> bool:
@@ -104,6 +124,13 @@ def load(env: dict[str, str] | None = None) -> Config:
         public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000").rstrip("/"),
         session_days=_int(env, ENV_SESSION_DAYS, DEFAULT_SESSION_DAYS),
         consent_cache_seconds=float(_int(env, ENV_CONSENT_CACHE_SECONDS, 30)),
+        receipt_key_param=env.get(ENV_RECEIPT_KEY_PARAM) or None,
+        controller_name=env.get(ENV_CONTROLLER_NAME) or Config.controller_name,
+        controller_contact=env.get(ENV_CONTROLLER_CONTACT) or Config.controller_contact,
+        outbox_path=env.get(ENV_OUTBOX_PATH) or None,
+        blocked_words_path=env.get(ENV_BLOCKED_WORDS_PATH) or None,
+        wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
+        result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
     )
     _validate(cfg)
     return cfg

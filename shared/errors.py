@@ -80,3 +80,13 @@ class UpstreamUnavailable(DomainError):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after else None
         super().__init__(message, headers=headers)
+
+
+class MessageRejected(DomainError):
+    """WeChat refused a subscribe message for a fault of ours (bad template or field): record it."""
+
+    status, code, default_message = 502, "message_rejected", "WeChat refused the message"
+
+    def __init__(self, errcode: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.errcode = errcode

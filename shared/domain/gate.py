@@ -53,15 +53,22 @@ def agreement_in_force(state: GateState, docs: CurrentDocuments) -> bool:
 
 
 def informed_answered(state: GateState, docs: CurrentDocuments) -> bool:
+    if docs.informed_version is None:
+        return True  # never published: there is nothing to ask
     if state.informed_decision == "withdraw":
         return True  # withdrawn: collection stops, and we do not nag
     if state.informed_decision not in ("agree", "skip"):
         return False
-    return docs.informed_version is None or state.informed_version == docs.informed_version
+    return state.informed_version == docs.informed_version
 
 
 def collection_agreed(state: GateState, docs: CurrentDocuments) -> bool:
-    return state.informed_decision == "agree" and informed_answered(state, docs)
+    """The current informed consent is agreed: the question collection may ask."""
+    return (
+        state.informed_decision == "agree"
+        and docs.informed_version is not None
+        and state.informed_version == docs.informed_version
+    )
 
 
 def next_step(state: GateState, docs: CurrentDocuments) -> Step:
@@ -94,3 +101,14 @@ def require_verified(state: GateState, docs: CurrentDocuments) -> None:
     require_agreement(state, docs)
     if state.verification_status != "approved":
         raise errors.VerificationRequired()
+
+
+def require_collection(state: GateState, docs: CurrentDocuments) -> None:
+    """For the question collection: a verified HCP who agreed to the current informed consent.
+
+    Without that consent the answer is 403 `consent_required` (the front end offers the informed
+    consent again), not `forbidden`: the user can lift it themselves.
+    """
+    require_verified(state, docs)
+    if not collection_agreed(state, docs):
+        raise errors.ConsentRequired("the informed consent for the questions must be agreed first")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     MapAttribute,
     NumberAttribute,
@@ -46,8 +47,18 @@ class UserRecord(Model):
     verification_status = UnicodeAttribute(null=True)  # pending | approved | rejected
     verification_reason = UnicodeAttribute(null=True)
     verification_submission = UnicodeAttribute(null=True)
+    verification_revision = NumberAttribute(null=True)  # issue 4: how many submissions so far
     questions_answered = BooleanAttribute(null=True)
     consent_seq = NumberAttribute(null=True)
+    # Consent (issue 3): records are keyed by this random pseudonym, not the user id, and their
+    # personal fields are sealed with this per-user key; deleting the user shreds both links.
+    consent_subject = UnicodeAttribute(null=True)
+    consent_key = BinaryAttribute(null=True, legacy_encoding=False)
+    # Articles and comments (issue 5): the public author display (王医生, department), derived from
+    # the approved submission named by author_source, so posting a comment needs no extra read.
+    author_name = UnicodeAttribute(null=True)
+    author_department = UnicodeAttribute(null=True)
+    author_source = UnicodeAttribute(null=True)
 
 
 @table("identities")

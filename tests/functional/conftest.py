@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,22 +38,54 @@ def env(monkeypatch: pytest.MonkeyPatch, wechat: FakeWeChatServer, tmp_path: Any
         "SIGNING_KEY": "test-signing-key-0123456789abcdef",
         "PUBLIC_BASE_URL": "http://127.0.0.1:9",
         "OUTBOX_PATH": str(tmp_path / "outbox.jsonl"),
-        "CONSENT_CACHE_SECONDS": "0",
+        # Cached like a deployed container (the gate costs no read); publishing in-process
+        # (infra.ops.consent.publish) invalidates the catalog, so tests see new versions at once.
+        "CONSENT_CACHE_SECONDS": "300",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     wechat.state.script = None
+    wechat.state.failures.clear()  # issue 5: errors scripted with fail_next
     wiring.reset()
     return values
 
 
+@pytest.fixture(scope="session")
+def _moto() -> Iterator[None]:
+    """One moto for the whole run: tables are created once, and emptied before each test."""
+    mock = mock_aws()
+    mock.start()
+    yield
+    mock.stop()
+
+
+def _wipe_moto() -> None:
+    """Every test starts from empty AWS: no item, object, topic or parameter left by another.
+
+    Emptying the tables in place costs microseconds where creating them costs most of a second
+    per test; a table another test made (or a nested mock_aws dropped) is handled by `ensure`.
+    """
+    from collections import defaultdict
+
+    from moto.backends import get_backend
+
+    for service in ("s3", "sns", "ssm"):
+        for regions in get_backend(service).values():
+            for backend in regions.values():
+                backend.reset()
+    for regions in get_backend("dynamodb").values():
+        for backend in regions.values():
+            for table in backend.tables.values():
+                table.items = defaultdict(dict)
+
+
 @pytest.fixture
-def aws(env: dict[str, str]) -> Iterator[config.Config]:
-    with mock_aws():
-        wiring.reset()
-        cfg = config.current()
-        resources.ensure(cfg)
-        yield cfg
+def aws(env: dict[str, str], _moto: None) -> Iterator[config.Config]:
+    _wipe_moto()
+    wiring.reset()
+    cfg = config.current()
+    resources.ensure(cfg)
+    yield cfg
     wiring.reset()
 
 
@@ -166,3 +199,23 @@ def log_lines() -> Iterator[list[str]]:
     logger.addHandler(handler)
     yield lines
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each DynamoDB call atomic, as the real service's are.
+
+    moto's in-process backend is not thread-safe (a transaction deep-copies tables that another
+    thread is writing). With one lock per call, requests still interleave between their calls
+    (gate read, content check, transaction), which is the concurrency the code must survive.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)

@@ -1,0 +1,55 @@
+"""GET /v1/articles, GET /v1/articles/{id}, GET|POST /v1/articles/{id}/comments, DELETE /v1/comments/{id}."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shared.edge import Request, Response, http_handler, json_body
+from shared.wiring import services
+
+
+class CommentBody(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    reply_to: str | None = None
+
+
+@http_handler
+def articles(request: Request) -> Response:
+    app = services()
+    app.consented_caller(request)  # the list is a teaser: any caller under the agreement
+    return Response(200, app.articles.page(request.query.get("limit"), request.query.get("cursor")))
+
+
+@http_handler
+def article(request: Request) -> Response:
+    app = services()
+    app.verified_caller(request)
+    return Response(200, app.articles.detail(request.path_params.get("id", "")))
+
+
+@http_handler
+def comments(request: Request) -> Response:
+    app = services()
+    caller = app.verified_caller(request)
+    query = request.query
+    page = app.comments.page(
+        caller.user, request.path_params.get("id", ""), query.get("limit"), query.get("cursor")
+    )
+    return Response(200, page)
+
+
+@http_handler
+def post_comment(request: Request) -> Response:
+    app = services()
+    caller = app.verified_caller(request)
+    body = json_body(request, CommentBody)
+    article_id = request.path_params.get("id", "")
+    key = request.header("idempotency-key")
+    return Response(201, app.comments.post(caller.user, article_id, body.text, body.reply_to, key))
+
+
+@http_handler
+def delete_comment(request: Request) -> Response:
+    app = services()
+    caller = app.verified_caller(request)
+    return Response(200, app.comments.delete(caller.user, request.path_params.get("id", "")))

@@ -1,0 +1,50 @@
+"""POST /v1/verification/uploads, POST /v1/verification, GET /v1/verification."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shared.edge import Request, Response, http_handler, json_body
+from shared.wiring import services
+
+
+class UploadBody(msgspec.Struct, forbid_unknown_fields=True):
+    kind: str
+    content_type: str
+    size: int
+
+
+class SubmitBody(msgspec.Struct, forbid_unknown_fields=True):
+    real_name: str
+    hospital: str
+    department: str
+    title: str
+    profession: str
+    documents: list[str]
+    license_number: str | None = None
+
+
+@http_handler
+def uploads(request: Request) -> Response:
+    app = services()
+    caller = app.consented_caller(request)
+    body = json_body(request, UploadBody)
+    return Response(200, app.verification.upload(caller.user, body.kind, body.content_type, body.size))
+
+
+@http_handler
+def submit(request: Request) -> Response:
+    app = services()
+    caller = app.consented_caller(request)
+    body = json_body(request, SubmitBody)
+    fields = msgspec.structs.asdict(body)
+    documents = fields.pop("documents")
+    done = app.verification.submit(caller.user, fields, documents, request.header("idempotency-key"))
+    return Response(201, {"status": done.status, "submission_id": done.submission_id})
+
+
+@http_handler
+def status(request: Request) -> Response:
+    app = services()
+    caller = app.consented_caller(request)
+    return Response(200, app.verification.status(caller.user))

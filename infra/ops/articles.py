@@ -1,0 +1,191 @@
+"""`python -m infra.ops articles import <file.md>...`, `articles held <article id>`,
+`articles release <comment id>`.
+
+An article file: YAML front matter (id, title, published_at with offset, author, original:
+true/false, source, summary), then the body, whose `## ` headings start the sections (the Q&A
+parts). Importing is idempotent: the same content again changes nothing, a changed file updates
+the article in place and never touches its comment count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared import wiring
+from shared.domain.comments import ARTICLE_ID, MAX_SECTIONS, parse_comment_id
+from shared.store.articles import ArticleRecord, ArticleRepository, CommentRepository, section
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "articles"
+MAX_TITLE_CHARS = 80
+MAX_SUMMARY_CHARS = 300
+MAX_ARTICLE_BYTES = 200_000  # far under DynamoDB's 400 KB item limit
+USAGE = (
+    "usage: python -m infra.ops articles import <file.md>...\n"
+    "       python -m infra.ops articles held <article id>\n"
+    "       python -m infra.ops articles release <comment id>"
+)
+
+
+class ArticleFileError(Exception):
+    """The file cannot be imported as it is (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ArticleFile:
+    article_id: str
+    title: str
+    published_at: datetime
+    author: str
+    original: bool
+    source: str | None
+    summary: str
+    sections: list[tuple[str, str]]
+
+    @property
+    def sha256(self) -> str:
+        content = [
+            self.title,
+            self.published_at.isoformat(),
+            self.author,
+            self.original,
+            self.source,
+            self.summary,
+            self.sections,
+        ]
+        return hashlib.sha256(json.dumps(content, ensure_ascii=False).encode()).hexdigest()
+
+
+def _text(meta: dict[str, Any], name: str, path: Path, limit: int) -> str:
+    value = meta.get(name)
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= limit:
+        raise ArticleFileError(f"{path}: {name} must be 1 to {limit} characters")
+    return value.strip()
+
+
+def _published_at(value: Any, path: Path) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ArticleFileError(
+            f"{path}: published_at must be a time with its offset (2026-10-20T09:00:00+08:00)"
+        )
+    return value.astimezone(UTC)
+
+
+def sections_of(body: str, path: Path) -> list[tuple[str, str]]:
+    sections: list[tuple[str, list[str]]] = []
+    for line in body.splitlines():
+        if line.startswith("## "):
+            sections.append((line[3:].strip(), []))
+        elif sections:
+            sections[-1][1].append(line)
+        elif line.strip():
+            raise ArticleFileError(f"{path}: text before the first '## ' heading")
+    done = [(heading, "\n".join(lines).strip()) for heading, lines in sections]
+    if not done or any(not h or not b for h, b in done):
+        raise ArticleFileError(f"{path}: the body needs '## ' sections, each with a heading and text")
+    if len(done) > MAX_SECTIONS:
+        raise ArticleFileError(f"{path}: at most {MAX_SECTIONS} sections")
+    return done
+
+
+def read_article(path: Path) -> ArticleFile:
+    raw = path.read_bytes()
+    if len(raw) > MAX_ARTICLE_BYTES:
+        raise ArticleFileError(f"{path}: larger than {MAX_ARTICLE_BYTES} bytes")
+    text = raw.decode("utf-8")
+    head, sep, body = text.removeprefix("---\n").partition("\n---\n")
+    if not text.startswith("---\n") or not sep:
+        raise ArticleFileError(f"{path}: front matter (--- id/title/published_at/... ---) is missing")
+    meta = yaml.safe_load(head) or {}
+    if not isinstance(meta, dict):
+        raise ArticleFileError(f"{path}: the front matter must be a mapping")
+    article_id = meta.get("id")
+    if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
+        raise ArticleFileError(f"{path}: id must be lower-case letters, digits and '-' (at most 64)")
+    original = meta.get("original")
+    if not isinstance(original, bool):
+        raise ArticleFileError(f"{path}: original must be true or false")
+    source = meta.get("source")
+    if source is not None and not isinstance(source, str):
+        raise ArticleFileError(f"{path}: source must be text")
+    if not original and not (source or "").strip():
+        raise ArticleFileError(f"{path}: an article that is not original must name its source")
+    return ArticleFile(
+        article_id=article_id,
+        title=_text(meta, "title", path, MAX_TITLE_CHARS),
+        published_at=_published_at(meta.get("published_at"), path),
+        author=_text(meta, "author", path, MAX_TITLE_CHARS),
+        original=original,
+        source=(source or "").strip() or None,
+        summary=_text(meta, "summary", path, MAX_SUMMARY_CHARS),
+        sections=sections_of(body, path),
+    )
+
+
+def import_article(path: Path, now: datetime | None = None) -> str:
+    """Import one file into the stage of the environment: "created", "updated" or "unchanged"."""
+    doc = read_article(path)
+    wiring.services().articles  # noqa: B018 - builds the service, which binds the article models
+    record = ArticleRecord(
+        doc.article_id,
+        title=doc.title,
+        author=doc.author,
+        original=doc.original,
+        source=doc.source,
+        summary=doc.summary,
+        published_at=doc.published_at,
+        sections=[section(h, b) for h, b in doc.sections],
+        content_sha256=doc.sha256,
+        updated_at=now or datetime.now(UTC),
+        feed_key=f"{doc.published_at.isoformat()}#{doc.article_id}",
+    )
+    return ArticleRepository().save(record)
+
+
+def seed_files(seed_dir: Path = SEED_DIR) -> list[Path]:
+    return sorted(seed_dir.glob("*.md"))
+
+
+def import_seed(seed_dir: Path = SEED_DIR) -> dict[str, str]:
+    return {path.name: import_article(path) for path in seed_files(seed_dir)}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] not in ("import", "held", "release"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] == "held":
+        wiring.services().comment_store()  # binds the models
+        for comment in CommentRepository().held(argv[1]):
+            print(
+                f"{comment.comment_id}.{comment.article_id}\t{comment.created_at.isoformat()}\t{comment.text}"
+            )
+        return 0
+    if argv[0] == "release":
+        ref = parse_comment_id(argv[1])
+        wiring.services().comment_store()
+        if ref is None or not CommentRepository().release(ref.article_id, ref.comment_id):
+            print(f"{argv[1]}: not a held comment", file=sys.stderr)
+            return 1
+        print(f"{argv[1]}: released")
+        return 0
+    status = 0
+    for name in argv[1:]:
+        try:
+            print(f"{name}: {import_article(Path(name))}")
+        except (ArticleFileError, OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            print(f"{name}: refused: {exc}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,166 @@
+"""`python -m infra.ops consent publish <file.md>...` and `python -m infra.ops consent list`.
+
+A document file lives at `infra/seed/consent/<key>/<version>.md`: YAML front matter (title,
+summary, required) then the text shown to the user, whose sha256 is recorded with every
+decision. Publishing is idempotent: the same text again is a no-op; a changed text under a
+published version is refused (publish it as a new version, which re-asks every user).
+Running containers pick a new version up within CONSENT_CACHE_SECONDS (30 s by default).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from shared import errors, wiring
+from shared.domain.consent import (
+    DOCUMENT_KEYS,
+    MAX_BODY_BYTES,
+    MAX_TITLE_CHARS,
+    REQUIRED,
+    Document,
+    check_version,
+)
+from shared.store.consent import CURRENT, DocumentRecord, DocumentRepository
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "consent"
+
+
+class PublishError(Exception):
+    """The file cannot be published as it is (the message says why)."""
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    key: str
+    version: str
+    title: str
+    summary: str
+    required: bool
+    body: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+
+
+def read_document(path: Path) -> DocumentFile:
+    """Parse `<key>/<version>.md` with its front matter, checking everything a publish relies on."""
+    key, version = path.parent.name, path.stem
+    if key not in DOCUMENT_KEYS:
+        raise PublishError(f"{path}: the folder must be one of {', '.join(DOCUMENT_KEYS)}")
+    try:
+        check_version(version)
+    except ValueError as exc:
+        raise PublishError(f"{path}: {exc}") from exc
+    text = path.read_text(encoding="utf-8")
+    head, sep, body = text.removeprefix("---\n").partition("\n---\n")
+    if not text.startswith("---\n") or not sep:
+        raise PublishError(f"{path}: front matter (--- title/summary/required ---) is missing")
+    meta = yaml.safe_load(head) or {}
+    title, summary, required = meta.get("title"), meta.get("summary"), meta.get("required")
+    if not isinstance(title, str) or not 0 < len(title) <= MAX_TITLE_CHARS:
+        raise PublishError(f"{path}: title must be 1 to {MAX_TITLE_CHARS} characters")
+    if not isinstance(summary, str) or not summary.strip():
+        raise PublishError(f"{path}: an English summary line is required")
+    if required is not REQUIRED[key]:
+        raise PublishError(f"{path}: {key} must have required: {str(REQUIRED[key]).lower()}")
+    body = body.strip() + "\n"
+    if len(body.encode("utf-8")) > MAX_BODY_BYTES:
+        raise PublishError(f"{path}: the text is larger than {MAX_BODY_BYTES} bytes")
+    return DocumentFile(key, version, title, summary.strip(), required, body)
+
+
+def publish(path: Path, now: datetime | None = None) -> str:
+    """Publish one file to the stage of the environment; "published" or "unchanged"."""
+    doc = read_document(path)
+    app = wiring.services()  # binds the models to this stage's tables
+    repo = DocumentRepository()
+    existing = repo.get(doc.key, doc.version)
+    if existing is not None:
+        if existing.sha256 != doc.sha256:
+            raise PublishError(
+                f"{doc.key} {doc.version} is already published with another text "
+                f"(sha256 {existing.sha256[:12]}...); publish the change as a new version"
+            )
+        return "unchanged"
+    current = repo.pointer_version(doc.key)
+    if current is not None and current >= doc.version:
+        raise PublishError(f"{doc.key} {doc.version} is older than the current version {current}")
+    try:
+        repo.publish(
+            Document(
+                key=doc.key,
+                version=doc.version,
+                title=doc.title,
+                body=doc.body,
+                sha256=doc.sha256,
+                required=doc.required,
+                published_at=now or datetime.now(UTC),
+            )
+        )
+    except errors.Conflict as exc:
+        raise PublishError(exc.message) from exc
+    app.consent_catalog.invalidate()  # this process sees it at once; others within the cache window
+    return "published"
+
+
+def seed_files(seed_dir: Path = SEED_DIR) -> list[Path]:
+    """Every seed document, oldest version first within each key."""
+    return sorted(seed_dir.glob("*/*.md"), key=lambda p: (p.parent.name, p.stem))
+
+
+def publish_seed(seed_dir: Path = SEED_DIR) -> dict[str, str]:
+    """Publish the seed documents (idempotent); versions older than the current one are skipped."""
+    wiring.services()
+    repo = DocumentRepository()
+    outcome: dict[str, str] = {}
+    for path in seed_files(seed_dir):
+        doc = read_document(path)
+        current = repo.pointer_version(doc.key)
+        name = f"{doc.key}/{doc.version}"
+        outcome[name] = "superseded" if current is not None and current > doc.version else publish(path)
+    return outcome
+
+
+def list_documents() -> list[str]:
+    """One line per published version; `*` marks the current one."""
+    wiring.services()
+    repo = DocumentRepository()
+    lines = []
+    for key in DOCUMENT_KEYS:
+        current = repo.pointer_version(key)
+        for item in DocumentRecord.query(key):
+            if item.version != CURRENT:
+                mark = "*" if item.version == current else " "
+                lines.append(f"{mark} {key:24} {item.version:12} {item.sha256[:16]}  {item.title}")
+    return lines
+
+
+USAGE = "usage: python -m infra.ops consent publish <file.md>... | list"
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("publish", "list"):
+        print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] == "list":
+        for line in list_documents() or ["(nothing published)"]:
+            print(line)
+        return 0
+    if len(argv) < 2:
+        print(USAGE, file=sys.stderr)
+        return 2
+    status = 0
+    for name in argv[1:]:
+        try:
+            print(f"{name}: {publish(Path(name))}")
+        except (PublishError, OSError) as exc:
+            print(f"{name}: refused: {exc}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,131 @@
+"""Articles and comments: the rules, free of storage and HTTP.
+
+Limits are named here and quoted by the errors. A public comment id names its article
+(`<ULID>.<article id>`), so deleting or replying by id needs no lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared import errors
+
+MIN_COMMENT_CHARS = 1
+MAX_COMMENT_CHARS = 1000
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 50
+COMMENTS_PER_MINUTE = 5
+COMMENTS_PER_DAY = 50
+MINUTE_SECONDS = 60
+DAY_SECONDS = 86_400
+IDEMPOTENCY_WINDOW_SECONDS = 86_400  # a replayed Idempotency-Key is recognised this long
+MAX_IDEMPOTENCY_KEY_CHARS = 128
+MAX_ARTICLE_ID_CHARS = 64
+MAX_SECTIONS = 50
+
+ARTICLE_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ARTICLE_ID_CHARS - 1}}}$")
+_DIGITS = re.compile(r"^[0-9]{1,3}$")  # ASCII only: str.isdigit() accepts other scripts' digits
+_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+# Bidirectional overrides and isolates reorder what others read: dropped with control characters.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+VISIBLE = "visible"
+HELD = "held"  # msgSecCheck said "review": shown to its author only, not counted
+DELETED = "deleted"  # a tombstone: the text is gone, replies keep their parent
+
+DELETED_USER_NAME = "已注销用户"
+DEFAULT_AUTHOR_NAME = "认证医务人员"
+PROFESSION_TITLES = {"doctor": "医生", "nurse": "护士", "pharmacist": "药师"}
+DEFAULT_TITLES = {"doctor": "认证医生", "nurse": "认证护士", "pharmacist": "认证药师"}
+# Two-character surnames, so that 欧阳娜娜 shows as 欧阳医生, not 欧医生.
+COMPOUND_SURNAMES = frozenset(
+    {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒"}
+    | {"夏侯", "轩辕", "令狐", "钟离", "澹台", "独孤", "南宫", "西门", "端木", "呼延", "百里"}
+)
+
+
+def normalize_text(raw: str) -> str:
+    """Trimmed, NFC, without control characters (newlines kept), then checked for length."""
+    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(
+        ch for ch in text if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
+    ).strip()
+    if not MIN_COMMENT_CHARS <= len(text) <= MAX_COMMENT_CHARS:
+        raise errors.BadRequest(
+            f"text must be {MIN_COMMENT_CHARS} to {MAX_COMMENT_CHARS:,} characters "
+            f"(after trimming); it has {len(text):,}"
+        )
+    return text
+
+
+def blocked_word(text: str, words: frozenset[str]) -> str | None:
+    """The first blocked word `text` contains (case-insensitive), if any."""
+    folded = text.casefold()
+    return next((w for w in words if w and w in folded), None)
+
+
+def page_size(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_PAGE_SIZE
+    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+    return int(raw)
+
+
+def check_article_id(article_id: str) -> str:
+    if not ARTICLE_ID.match(article_id):
+        raise errors.NotFound("no such article")
+    return article_id
+
+
+@dataclass(frozen=True)
+class CommentRef:
+    article_id: str
+    comment_id: str  # ULID
+
+    @property
+    def public_id(self) -> str:
+        return f"{self.comment_id}.{self.article_id}"
+
+
+def parse_comment_id(public_id: str) -> CommentRef | None:
+    comment_id, _, article_id = public_id.partition(".")
+    if not _ULID.match(comment_id) or not ARTICLE_ID.match(article_id):
+        return None
+    return CommentRef(article_id, comment_id)
+
+
+@dataclass(frozen=True)
+class AuthorDisplay:
+    """What others see of a comment's author: never the full name."""
+
+    name: str
+    department: str | None
+    verified: bool
+
+
+def author_display(
+    real_name: str | None, profession: str | None, department: str | None, verified: bool
+) -> AuthorDisplay:
+    """Surname + profession title (王医生), or a generic title when either is unknown."""
+    name = (real_name or "").strip()
+    title = PROFESSION_TITLES.get(profession or "")
+    if name and title and _is_han(name[0]):
+        surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[0]
+        display = surname + title
+    else:
+        display = DEFAULT_TITLES.get(profession or "", DEFAULT_AUTHOR_NAME)
+    return AuthorDisplay(display, (department or "").strip() or None, verified)
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def window_end(now: datetime, seconds: int) -> int:
+    """The epoch second at which the rate window holding `now` ends."""
+    epoch = int(now.timestamp())
+    return epoch - epoch % seconds + seconds

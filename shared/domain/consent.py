@@ -1,0 +1,66 @@
+"""The consent documents and the decisions a user may take on each (pure rules, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared import errors
+
+AGREEMENT = "hcp-identity-agreement"
+INFORMED = "informed-consent"
+DOCUMENT_KEYS = (AGREEMENT, INFORMED)
+REQUIRED = {AGREEMENT: True, INFORMED: False}
+
+# What a user may decide on each document (api.md); `withdraw` has its own endpoint.
+DECISIONS = {AGREEMENT: ("agree", "refuse"), INFORMED: ("agree", "skip")}
+WITHDRAW = "withdraw"
+
+# A version is the publication date, with an optional `.N` for a second text on one day.
+VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[1-9])?$")
+MAX_TITLE_CHARS = 200
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Document:
+    key: str
+    version: str
+    title: str
+    body: str
+    sha256: str
+    required: bool
+    published_at: datetime
+
+    def view(self) -> dict[str, object]:
+        return {
+            "key": self.key,
+            "version": self.version,
+            "title": self.title,
+            "body": self.body,
+            "sha256": self.sha256,
+            "required": self.required,
+            "published_at": self.published_at.isoformat(),
+        }
+
+
+def check_document_key(key: str) -> str:
+    if key not in DOCUMENT_KEYS:
+        raise errors.NotFound(
+            f"no consent document {key[:64]!r}; the documents are {', '.join(DOCUMENT_KEYS)}"
+        )
+    return key
+
+
+def check_decision(key: str, decision: str) -> str:
+    allowed = DECISIONS[key]
+    if decision not in allowed:
+        raise errors.BadRequest(f"the decision on {key} must be one of: {', '.join(allowed)}")
+    return decision
+
+
+def check_version(version: str) -> str:
+    if not VERSION_PATTERN.match(version):
+        raise ValueError(f"a version looks like 2026-11-01 (or 2026-11-01.2), not {version!r}")
+    return version

@@ -1,0 +1,213 @@
+"""HCP verification: the rules, limits and states, with no I/O.
+
+A submission moves `pending → approved | rejected`; a user moves `none → pending`, and from
+`rejected` back to `pending` by resubmitting. Nothing else moves: a submit while pending or
+approved is a conflict, a decision on a decided submission is a conflict naming the one that stands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+
+from shared import errors
+
+# ---- uploads ----
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+UPLOAD_URL_LIFETIME = timedelta(minutes=10)
+DOCUMENT_KINDS = ("practice_license", "qualification", "work_badge")
+# content type -> (file extension, the format name Pillow reports for such bytes)
+IMAGE_TYPES: dict[str, tuple[str, str]] = {
+    "image/jpeg": ("jpg", "JPEG"),
+    "image/png": ("png", "PNG"),
+    "image/webp": ("webp", "WEBP"),
+    "image/heic": ("heic", "HEIF"),
+}
+EXTENSION_TYPES = {ext: ctype for ctype, (ext, _) in IMAGE_TYPES.items()}
+# A decompression bomb stays a 400: no credential photo needs more pixels than this.
+MAX_IMAGE_PIXELS = 40_000_000
+MIN_IMAGE_SIDE = 16
+
+# ---- the submission ----
+MIN_DOCUMENTS = 1
+MAX_DOCUMENTS = 5
+MAX_NAME_CHARS = 50
+MAX_HOSPITAL_CHARS = 100
+MAX_DEPARTMENT_CHARS = 50
+MAX_TITLE_CHARS = 50
+MAX_LICENSE_CHARS = 40
+MAX_IDEMPOTENCY_KEY_CHARS = 128
+PROFESSIONS = ("doctor", "nurse", "pharmacist", "other")
+
+# ---- review ----
+REVIEW_LINK_LIFETIME = timedelta(hours=72)
+IMAGE_LINK_LIFETIME = timedelta(minutes=5)
+DECISIONS = ("approve", "reject")
+REASONS: dict[str, str] = {
+    "image_unreadable": "图片无法辨认",
+    "name_mismatch": "姓名与证件不符",
+    "document_expired": "证件已过期",
+    "not_hcp_document": "不是医疗卫生专业人员证件",
+    "other": "其他原因",
+}
+MAX_NOTE_CHARS = 500
+
+PROFESSION_LABELS = {"doctor": "医生", "nurse": "护士", "pharmacist": "药师", "other": "其他"}
+KIND_LABELS = {"practice_license": "执业证书", "qualification": "资格证书", "work_badge": "工牌"}
+
+
+class Status(StrEnum):
+    NONE = "none"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+_UPLOAD_KEY = re.compile(
+    r"^uploads/(?P<uid>[0-9A-HJKMNP-TV-Z]{26})/(?P<kind>[a-z_]+)/(?P<id>[0-9A-HJKMNP-TV-Z]{26})\.(?P<ext>[a-z]+)$"
+)
+
+
+@dataclass(frozen=True)
+class UploadKey:
+    """A key the upload endpoint handed out: `uploads/<user_id>/<kind>/<ulid>.<ext>`."""
+
+    user_id: str
+    kind: str
+    upload_id: str
+    content_type: str
+
+    @property
+    def key(self) -> str:
+        return f"uploads/{self.user_id}/{self.kind}/{self.upload_id}.{IMAGE_TYPES[self.content_type][0]}"
+
+
+def upload_key(user_id: str, kind: str, content_type: str, upload_id: str) -> UploadKey:
+    check_upload_request(kind, content_type)
+    return UploadKey(user_id, kind, upload_id, content_type)
+
+
+def check_upload_request(kind: str, content_type: str, size: int | None = None) -> None:
+    if kind not in DOCUMENT_KINDS:
+        raise errors.BadRequest(f"kind must be one of {', '.join(DOCUMENT_KINDS)}")
+    if content_type not in IMAGE_TYPES:
+        raise errors.BadRequest(f"content_type must be one of {', '.join(IMAGE_TYPES)}")
+    if size is not None:
+        if size < 1:
+            raise errors.BadRequest("size must be at least 1 byte")
+        if size > MAX_IMAGE_BYTES:
+            raise errors.PayloadTooLarge(f"an image may be at most {MAX_IMAGE_BYTES} bytes (10 MB)")
+
+
+def parse_upload_key(key: str, user_id: str) -> UploadKey:
+    """The upload a document key names, if it is one of the caller's own; else 400/403."""
+    match = _UPLOAD_KEY.match(key) if len(key) < 200 else None
+    if match is None or match["kind"] not in DOCUMENT_KINDS or match["ext"] not in EXTENSION_TYPES:
+        raise errors.BadRequest("a document is not a key from POST /v1/verification/uploads")
+    if match["uid"] != user_id:
+        raise errors.Forbidden("a document key belongs to another account")
+    return UploadKey(user_id, match["kind"], match["id"], EXTENSION_TYPES[match["ext"]])
+
+
+def _bounded(name: str, value: str, limit: int, *, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise errors.BadRequest(f"{name} is required")
+    if len(value) > limit:
+        raise errors.BadRequest(f"{name} may be at most {limit} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise errors.BadRequest(f"{name} may not contain control characters")
+    return value
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """What the applicant states about themselves, checked and trimmed."""
+
+    real_name: str
+    hospital: str
+    department: str
+    title: str
+    profession: str
+    license_number: str | None
+
+
+def check_applicant(
+    real_name: str,
+    hospital: str,
+    department: str,
+    title: str,
+    profession: str,
+    license_number: str | None,
+) -> Applicant:
+    if profession not in PROFESSIONS:
+        raise errors.BadRequest(f"profession must be one of {', '.join(PROFESSIONS)}")
+    licence = _bounded("license_number", license_number or "", MAX_LICENSE_CHARS, required=False)
+    return Applicant(
+        real_name=_bounded("real_name", real_name, MAX_NAME_CHARS),
+        hospital=_bounded("hospital", hospital, MAX_HOSPITAL_CHARS),
+        department=_bounded("department", department, MAX_DEPARTMENT_CHARS),
+        title=_bounded("title", title, MAX_TITLE_CHARS),
+        profession=profession,
+        license_number=licence or None,
+    )
+
+
+def normalized_license(number: str) -> str:
+    """The form licence numbers are compared in: no spaces or dashes, upper case."""
+    return re.sub(r"[\s\-]", "", number).upper()
+
+
+def check_documents(keys: list[str]) -> None:
+    if not MIN_DOCUMENTS <= len(keys) <= MAX_DOCUMENTS:
+        raise errors.BadRequest(f"documents must hold {MIN_DOCUMENTS} to {MAX_DOCUMENTS} keys")
+    if len(set(keys)) != len(keys):
+        raise errors.BadRequest("documents may not name the same key twice")
+
+
+def can_submit(status: str | None) -> None:
+    """none or rejected may (re)submit; pending and approved are conflicts."""
+    if status == Status.PENDING:
+        raise errors.Conflict("a submission is already waiting for review")
+    if status == Status.APPROVED:
+        raise errors.Conflict("your HCP verification is already approved")
+
+
+def check_decision(decision: str, reason: str | None, redo: list[str], note: str) -> None:
+    if decision not in DECISIONS:
+        raise errors.BadRequest(f"decision must be one of {', '.join(DECISIONS)}")
+    if decision == "reject" and reason not in REASONS:
+        raise errors.BadRequest(f"a rejection needs a reason: one of {', '.join(REASONS)}")
+    if decision == "approve" and (reason or redo):
+        raise errors.BadRequest("an approval takes no reason and no documents to redo")
+    if any(kind not in DOCUMENT_KINDS for kind in redo):
+        raise errors.BadRequest(f"redo names document kinds: {', '.join(DOCUMENT_KINDS)}")
+    if len(note) > MAX_NOTE_CHARS:
+        raise errors.BadRequest(f"the note may be at most {MAX_NOTE_CHARS} characters")
+
+
+def decision_status(decision: str) -> Status:
+    return Status.APPROVED if decision == "approve" else Status.REJECTED
+
+
+# The subscribe message of the review result. The template (chosen in the WeChat admin console)
+# has these four fields; `thing` values are at most 20 characters, so the reason is its label.
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+RESULT_PAGE = "pages/verify/index"
+RESULT_TITLE = "医护身份认证"
+RESULT_WORDS = {"approved": "已通过", "rejected": "未通过"}
+APPROVED_REMARK = "欢迎进入学术分享"
+
+
+def result_message(status: str, reason: str | None, decided_at: datetime) -> dict[str, str]:
+    """The template data telling a user the result; names nothing the applicant typed."""
+    remark = APPROVED_REMARK if status == "approved" else REASONS.get(reason or "other", REASONS["other"])
+    local_time = decided_at.astimezone(CHINA_TIME)
+    return {
+        "thing1": RESULT_TITLE,
+        "phrase2": RESULT_WORDS.get(status, status),
+        "thing3": remark[:20],
+        "time4": local_time.strftime("%Y-%m-%d %H:%M"),
+    }

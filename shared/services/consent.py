@@ -1,0 +1,284 @@
+"""Consent: the catalog of current documents, decisions, withdrawal and the user's history.
+
+Records are append-only (see shared/store/consent.py). The personal fields of a record are
+sealed with AES-GCM under a random per-user key kept on the user item: deleting the user item
+shreds the key, after which a record proves that *some* subject took a decision on a version
+with a given sha256 at a given time, and names no one ("crypto-shredding").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from shared import errors
+from shared.domain.consent import (
+    AGREEMENT,
+    DOCUMENT_KEYS,
+    INFORMED,
+    WITHDRAW,
+    Document,
+    check_decision,
+    check_document_key,
+)
+from shared.domain.gate import CurrentDocuments, Step, agreement_in_force, next_step
+from shared.domain.questions import HAS_REQUIRED_QUESTIONS
+from shared.services.profile import gate_state
+from shared.store.consent import AnswerRecord, ConsentRecord, ConsentRepository, DocumentRepository
+from shared.store.users import UserRecord, UserRepository
+
+DATA_KEY_BYTES = 32  # AES-256-GCM
+NONCE_BYTES = 12
+MAX_VERSION_CHARS = 32
+RECORD_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # a ULID
+
+
+class ConsentCatalog:
+    """The current documents, cached per container for `ttl` seconds.
+
+    The gate runs on every request; with the cache it costs no read. Publishing a new version
+    therefore takes effect in every container within `ttl` seconds (30 s by default in deployed
+    stages), at once in the process that published it.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], dict[str, Document]],
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._clock = clock
+        self._documents: dict[str, Document] | None = None
+        self._expires = 0.0
+
+    def documents(self) -> dict[str, Document]:
+        now = self._clock()
+        if self._documents is None or now >= self._expires:
+            self._documents = self._load()
+            self._expires = now + self._ttl
+        return self._documents
+
+    def invalidate(self) -> None:
+        self._documents = None
+
+    def current(self) -> CurrentDocuments:
+        docs = self.documents()
+        agreement, informed = docs.get(AGREEMENT), docs.get(INFORMED)
+        return CurrentDocuments(
+            agreement_version=agreement.version if agreement else None,
+            informed_version=informed.version if informed else None,
+            has_required_questions=HAS_REQUIRED_QUESTIONS,
+        )
+
+    def document(self, key: str) -> Document:
+        check_document_key(key)
+        doc = self.documents().get(key)
+        if doc is None:
+            raise errors.NotFound(f"{key} has not been published")
+        return doc
+
+
+def new_record_id() -> str:
+    from ulid import ULID  # deferred: only a decision mints an id
+
+    return str(ULID())
+
+
+def seal(key: bytes, subject: str, record_id: str, fields: dict[str, str]) -> bytes:
+    """Encrypt a record's personal fields, bound to the record they belong to."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: ~20 ms import
+
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    plain = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+    return nonce + AESGCM(key).encrypt(nonce, plain, f"{subject}/{record_id}".encode())
+
+
+def unseal(key: bytes | None, subject: str, record_id: str, sealed: bytes) -> dict[str, str] | None:
+    """The personal fields of a record, or None once the key is gone (or the blob was altered)."""
+    if not key:
+        return None
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        plain = AESGCM(key).decrypt(
+            sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], f"{subject}/{record_id}".encode()
+        )
+    except (InvalidTag, ValueError):
+        return None
+    return dict(json.loads(plain))
+
+
+def record_view(record: ConsentRecord, key: bytes | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": record.record_id,
+        "document": record.document,
+        "version": record.version,
+        "sha256": record.sha256,
+        "decision": record.decision,
+        "decided_at": record.decided_at.isoformat(),
+    }
+    if key is not None:
+        personal = unseal(key, str(record.subject), str(record.record_id), bytes(record.sealed)) or {}
+        view["source_ip"] = personal.get("source_ip")
+        view["user_agent"] = personal.get("user_agent")
+    return view
+
+
+@dataclass(frozen=True)
+class Decided:
+    record: ConsentRecord
+    next_step: Step
+
+
+MAX_USER_AGENT_CHARS = 512
+
+
+class ConsentService:
+    def __init__(
+        self,
+        catalog: ConsentCatalog,
+        documents: DocumentRepository,
+        records: ConsentRepository,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._catalog = catalog
+        self._documents = documents
+        self._records = records
+        self._clock = clock
+
+    def current_documents(self) -> list[Document]:
+        docs = self._catalog.documents()
+        return [docs[key] for key in DOCUMENT_KEYS if key in docs]
+
+    def decide(
+        self, user: UserRecord, key: str, version: str, decision: str, source_ip: str, user_agent: str
+    ) -> Decided:
+        """Record a decision on the current version of a document (agree/refuse, agree/skip)."""
+        check_document_key(key)
+        check_decision(key, decision)
+        doc = self._catalog.document(key)
+        if version != doc.version:
+            raise errors.Conflict(
+                f"{key} {version[:MAX_VERSION_CHARS]!r} is not the current version {doc.version}"
+            )
+        if key == INFORMED and not agreement_in_force(gate_state(user), self._catalog.current()):
+            raise errors.ConsentRequired()
+        return self._append(user, doc, decision, source_ip, user_agent)
+
+    def withdraw(self, user: UserRecord, key: str, source_ip: str, user_agent: str) -> Decided:
+        """Withdraw an agreed document; takes effect at the user's next request."""
+        check_document_key(key)
+        version, decision = (
+            (user.agreement_version, user.agreement_decision)
+            if key == AGREEMENT
+            else (user.informed_version, user.informed_decision)
+        )
+        if decision != "agree" or not version:
+            raise errors.Conflict(f"there is no agreement to {key} to withdraw")
+        current = self._catalog.documents().get(key)
+        doc = current if current and current.version == version else self._documents.get(key, version)
+        if doc is None:  # pragma: no cover - a version a user agreed to is never unpublished
+            raise errors.NotFound(f"{key} {version} is not published")
+        return self._append(user, doc, WITHDRAW, source_ip, user_agent)
+
+    def _append(
+        self, user: UserRecord, doc: Document, decision: str, source_ip: str, user_agent: str
+    ) -> Decided:
+        user_id = str(user.user_id)
+        new_subject = not user.consent_subject or not user.consent_key
+        subject = secrets.token_hex(16) if new_subject else str(user.consent_subject)
+        data_key = secrets.token_bytes(DATA_KEY_BYTES) if new_subject else bytes(user.consent_key)
+        seen_seq = None if user.consent_seq is None else int(user.consent_seq)
+        seq = (seen_seq or 0) + 1
+        record_id = new_record_id()
+        personal = {
+            "user_id": user_id,
+            "source_ip": source_ip,
+            "user_agent": user_agent[:MAX_USER_AGENT_CHARS],
+        }
+        record = ConsentRecord(
+            subject,
+            record_id,
+            document=doc.key,
+            version=doc.version,
+            sha256=doc.sha256,
+            decision=decision,
+            decided_at=self._clock(),
+            seq=seq,
+            sealed=seal(data_key, subject, record_id, personal),
+        )
+        actions: list[Any] = [UserRecord.consent_seq.set(seq)]
+        if new_subject:
+            actions += [UserRecord.consent_subject.set(subject), UserRecord.consent_key.set(data_key)]
+        also_delete: list[Any] = []
+        state = gate_state(user)
+        if doc.key == AGREEMENT:
+            actions += [
+                UserRecord.agreement_version.set(doc.version),
+                UserRecord.agreement_decision.set(decision),
+            ]
+            state = replace(state, agreement_version=doc.version, agreement_decision=decision)
+        else:
+            actions += [
+                UserRecord.informed_version.set(doc.version),
+                UserRecord.informed_decision.set(decision),
+            ]
+            state = replace(state, informed_version=doc.version, informed_decision=decision)
+            if decision == WITHDRAW:
+                # Withdrawal ends the collection: the answers go with it (PIPL Art. 47).
+                actions.append(UserRecord.questions_answered.remove())
+                also_delete.append(AnswerRecord(user_id))
+                state = replace(state, questions_answered=False)
+        self._records.append(
+            record, user_id, seen_seq, actions, also_delete=also_delete, new_subject=new_subject
+        )
+        return Decided(record, next_step(state, self._catalog.current()))
+
+    def history(self, user: UserRecord) -> list[dict[str, Any]]:
+        if not user.consent_subject:
+            return []
+        key = bytes(user.consent_key) if user.consent_key else b""
+        return [record_view(r, key) for r in self._records.history(str(user.consent_subject))]
+
+    def record(self, user: UserRecord, record_id: str) -> ConsentRecord:
+        """One of the user's own records; anyone else's id is simply not found."""
+        found = None
+        if user.consent_subject and RECORD_ID.match(record_id):
+            found = self._records.get(str(user.consent_subject), record_id)
+        if found is None:
+            raise errors.NotFound("no such consent record")
+        return found
+
+
+class ConsentStore:
+    """The user-data registry's view of consent records.
+
+    Export: the user's history with the personal fields unsealed. Erase: nothing to delete here
+    (records are append-only proof of consent); the account store deletes the user item, which
+    holds the subject and the sealing key, and with them every link to the person.
+    """
+
+    name = "consents"
+
+    def __init__(self, users: UserRepository, records: ConsentRepository) -> None:
+        self._users = users
+        self._records = records
+
+    def export(self, user_id: str) -> Any:
+        user = self._users.get(user_id)
+        if user is None or not user.consent_subject:
+            return []
+        key = bytes(user.consent_key) if user.consent_key else b""
+        return [record_view(r, key) for r in self._records.history(str(user.consent_subject))]
+
+    def erase(self, user_id: str, tombstone: str) -> None:
+        return None

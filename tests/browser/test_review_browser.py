@@ -1,0 +1,156 @@
+"""The reviewer's journey in a real Chromium: outbox link, reject with a reason, resubmit, approve.
+
+Needs Debian's chromium (/usr/bin/chromium) and the `playwright` Python package (never
+`playwright install`: it downloads a browser, which fails here). Skipped, saying why, without them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import ROOT, Client, RunningStack, start_stack, stop_stack, wait_for
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+FIELDS = {
+    "real_name": "赵<i>医生</i>",
+    "hospital": "四川大学华西医院",
+    "department": "神经内科",
+    "title": "主任医师",
+    "profession": "doctor",
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = start_stack(tmp_path_factory.mktemp("var-browser"))
+    yield running
+    stop_stack(running)
+
+
+def _image(color: tuple[int, int, int]) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (360, 240), color)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 200, 120), fill=(250, 250, 250))
+    draw.text((30, 60), "LICENSE 1234", fill=(0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    return out.getvalue()
+
+
+def _submit(client: Client, color: tuple[int, int, int]) -> str:
+    import requests
+
+    data = _image(color)
+    body = client.call(
+        "POST",
+        "/v1/verification/uploads",
+        {"kind": "practice_license", "content_type": "image/jpeg", "size": len(data)},
+    ).json()
+    posted = requests.post(body["url"], data=body["fields"], files={"file": ("a.jpg", data)}, timeout=10)
+    assert posted.status_code in (200, 204)
+    reply = client.call("POST", "/v1/verification", {**FIELDS, "documents": [body["key"]]})
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["submission_id"])
+
+
+def _link(stack: RunningStack, submission_id: str) -> str:
+    def found() -> list[str]:
+        entries = [json.loads(line) for line in stack.outbox()]
+        return [
+            e["link"]
+            for e in entries
+            if e.get("channel") == "reviewer" and e["submission_id"] == submission_id
+        ]
+
+    return str(wait_for(found)[0])
+
+
+def _consent(client: Client) -> None:
+    for key in ("hcp-identity-agreement", "informed-consent"):
+        docs = client.call("GET", "/v1/consents/documents").json()["items"]
+        version = next(d["version"] for d in docs if d["key"] == key)
+        assert client.call(
+            "POST", "/v1/consents", {"document": key, "version": version, "decision": "agree"}
+        ).ok
+
+
+def test_a_reviewer_rejects_then_approves_in_chromium(browser: Any, stack: RunningStack) -> None:
+    client = Client(stack)
+    client.login("browser-zhao")
+    _consent(client)
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    blocked: list[str] = []
+    page.on(
+        "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+
+    page.goto(_link(stack, _submit(client, (180, 40, 40))))
+    assert page.locator("h1").inner_text() == "HCP身份认证审核"
+    assert page.get_by_text("赵<i>医生</i>").count() == 1  # shown as typed, never as markup
+    image = page.locator("figure img").first
+    image.wait_for()
+    assert page.evaluate("img => img.complete && img.naturalWidth", image.element_handle()) == 360
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-page.png"), full_page=True)
+    page.select_option("select[name=reason]", "image_unreadable")
+    page.check("input[name=redo][value=practice_license]")
+    page.fill("textarea[name=note]", "照片模糊，请重新拍摄")
+    page.click("button.reject")
+    assert page.locator("[data-decision]").get_attribute("data-decision") == "rejected"
+    assert "图片无法辨认" in page.content()
+    me = client.call("GET", "/v1/me").json()
+    assert me["next_step"] == "rejected" and me["verification"]["reason"] == "image_unreadable"
+
+    page.goto(_link(stack, _submit(client, (40, 40, 180))))
+    assert "此前的提交" in page.content()
+    page.click("button.approve")
+    assert page.locator("[data-decision]").get_attribute("data-decision") == "approved"
+    assert not blocked, blocked
+
+    step = client.call("GET", "/v1/me").json()["next_step"]
+    if step == "questions":
+        answers = []
+        for q in client.call("GET", "/v1/questions").json()["items"]:
+            if not q["required"]:
+                continue
+            value: Any = {"single": q["options"][:1] and q["options"][0], "multi": q["options"][:1]}.get(
+                q["kind"], "十年临床经验"
+            )
+            answers.append({"question_id": q["id"], "value": value})
+        assert client.call("POST", "/v1/answers", {"answers": answers}).status_code == 200
+        step = client.call("GET", "/v1/me").json()["next_step"]
+    assert step == "done"
+    page.close()

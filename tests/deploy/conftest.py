@@ -1,0 +1,76 @@
+"""Deploy tier: package stage `ci` once, offline, through the Makefile; tests read what it built.
+
+`make package STAGE=ci` runs `npx osls package` with dummy credentials and the pinned osls and
+plugins (package-lock.json; `npm ci` on first use) and the Python of the Lambda runtime. The
+output goes to a temporary folder, so a test run never disturbs a developer's `.serverless/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import deploy
+from infra.routes import ROOT
+
+PACKAGE_TIMEOUT_SECONDS = 600  # the first run downloads the wheels; later runs use the plugin's cache
+TEMPLATE = "cloudformation-template-update-stack.json"
+SERVICE_ZIP = "hcp.zip"
+STAGE = "ci"
+
+
+@dataclass(frozen=True)
+class Packaged:
+    folder: Path
+    template: dict[str, Any]
+    lint: Future[list[str]]  # cfn-lint runs (~10 s) while the other tests do
+
+    def lint_findings(self) -> list[str]:
+        return self.lint.result(timeout=PACKAGE_TIMEOUT_SECONDS)
+
+    @property
+    def template_path(self) -> Path:
+        return self.folder / TEMPLATE
+
+    @property
+    def zip_path(self) -> Path:
+        return self.folder / SERVICE_ZIP
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return dict(self.template["Resources"])
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {name: spec for name, spec in self.resources.items() if spec["Type"] == kind}
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packaged]:
+    missing = [tool for tool in ("node", "npm", "npx", "make") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"packaging needs Node.js and make: {', '.join(missing)} not found on PATH")
+    folder = tmp_path_factory.mktemp("package")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "package", f"STAGE={STAGE}", f"PACKAGE_DIR={folder}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=PACKAGE_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"make package failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    template = json.loads((folder / TEMPLATE).read_text(encoding="utf-8"))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield Packaged(folder, template, pool.submit(deploy.lint, folder / TEMPLATE))

@@ -1,0 +1,67 @@
+"""Articles and comments over real HTTP against the local stack, the approval through a reviewer link."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Client, RunningStack, wait_for
+from tests.e2e.test_verification_e2e import FIELDS, _consent, _decide, _image, _links, _upload
+
+pytestmark = pytest.mark.e2e
+
+
+def _approved(stack: RunningStack, name: str) -> Client:
+    client = Client(stack)
+    client.login(name)
+    _consent(client)
+    fields = {**FIELDS, "real_name": "赵一鸣"}
+    reply = client.call(
+        "POST", "/v1/verification", {**fields, "documents": [_upload(client, _image((10, 120, 60)))]}
+    )
+    assert reply.status_code == 201, reply.text
+    link = wait_for(lambda: _links(stack, reply.json()["submission_id"]))[0]
+    assert _decide(client, link, "approve").status_code == 200
+    return client
+
+
+def test_an_approved_user_reads_posts_pages_and_deletes(stack: RunningStack) -> None:
+    reader = Client(stack)
+    reader.login("e2e-articles-unverified")
+    _consent(reader)
+    assert reader.call("GET", "/v1/articles").status_code == 200
+    for path in ("/v1/articles/hypertension-elderly", "/v1/articles/hypertension-elderly/comments"):
+        refused = reader.call("GET", path)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "verification_required"
+
+    client = _approved(stack, "e2e-articles-zhao")
+    listed = client.call("GET", "/v1/articles").json()
+    assert len(listed["items"]) >= 3
+    article_id = listed["items"][0]["id"]
+    article = client.call("GET", f"/v1/articles/{article_id}").json()
+    assert article["sections"] and article["sections"][0]["heading"]
+    before = article["comment_count"]
+
+    ids = []
+    for n in range(4):
+        posted = client.call("POST", f"/v1/articles/{article_id}/comments", {"text": f"端到端评论 {n}"})
+        assert posted.status_code == 201, posted.text
+        assert posted.json()["author"]["display_name"] == "赵医生"
+        ids.append(posted.json()["id"])
+    assert "赵一鸣" not in posted.text
+    too_long = client.call("POST", f"/v1/articles/{article_id}/comments", {"text": "字" * 1001})
+    assert too_long.status_code == 400
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(100):
+        query = "?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        page = client.call("GET", f"/v1/articles/{article_id}/comments{query}").json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    count = client.call("GET", f"/v1/articles/{article_id}").json()["comment_count"]
+    assert count == before + 4 == len(seen)
+    assert client.call("DELETE", f"/v1/comments/{ids[0]}").status_code == 200
+    assert client.call("DELETE", f"/v1/comments/{ids[0]}").status_code == 404
+    assert client.call("GET", f"/v1/articles/{article_id}").json()["comment_count"] == count - 1
