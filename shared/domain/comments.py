@@ -6,6 +6,7 @@ Limits are named here and quoted by the errors. A public comment id names its ar
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -123,6 +124,13 @@ def author_display(
 
 def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def rate_key(user_id: str, span: str, end: int) -> str:
+    """The guard item of a user's rate window ("m" or "d"), keyed by a digest of the user id so
+    that a deleted user leaves no id behind in windows still waiting for their TTL."""
+    rater = hashlib.sha256(f"rate\n{user_id}".encode()).hexdigest()[:32]
+    return f"rate#{rater}#{span}#{end}"
 
 
 def window_end(now: datetime, seconds: int) -> int:

@@ -261,12 +261,12 @@ class CommentService:
         epoch = int(now.timestamp())
         windows = [
             RateWindow(
-                f"rate#{user.user_id}#m#{rules.window_end(now, rules.MINUTE_SECONDS)}",
+                rules.rate_key(user.user_id, "m", rules.window_end(now, rules.MINUTE_SECONDS)),
                 rules.COMMENTS_PER_MINUTE,
                 rules.window_end(now, rules.MINUTE_SECONDS),
             ),
             RateWindow(
-                f"rate#{user.user_id}#d#{rules.window_end(now, rules.DAY_SECONDS)}",
+                rules.rate_key(user.user_id, "d", rules.window_end(now, rules.DAY_SECONDS)),
                 rules.COMMENTS_PER_DAY,
                 rules.window_end(now, rules.DAY_SECONDS),
             ),

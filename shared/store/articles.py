@@ -113,7 +113,7 @@ class CommentRecord(Model):
 
 @table("comment_guards")
 class GuardRecord(Model):
-    """A user's rate window (`rate#<user>#<m|d>#<window end>`) or a used Idempotency-Key
+    """A user's rate window (`rate#<digest of user>#<m|d>#<window end>`) or a used Idempotency-Key
     (`idem#<sha256 of user and key>`); both expire on their own (TTL)."""
 
     class Meta:

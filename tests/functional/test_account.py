@@ -157,3 +157,56 @@ def test_withdrawal_of_the_informed_consent_deletes_the_answers(api: Api, alice:
     assert api.get("/v1/me/export").body["answers"] is None
     assert UserRecord.get(alice["user"]["id"]).questions_answered is None
     assert decide(api, INFORMED, "agree").body["next_step"] == "questions"
+
+
+def test_deleting_a_verified_commenter_leaves_nothing_that_names_them(
+    api: Api, env: dict[str, str], aws: Any
+) -> None:
+    """The whole journey's traces: uploads, credential images, submissions, fingerprints, review
+    notifications, rate windows, a comment (kept, from a deleted user), consent proof."""
+    from tests.functional.article_helpers import ARTICLE, seed_articles
+    from tests.functional.verification_helpers import (
+        FIELDS,
+        add_reviewer,
+        image_bytes,
+        post_decision,
+        reviewer_links,
+        submit,
+        upload,
+    )
+
+    seed_articles()
+    publish_seed()
+    add_reviewer()
+    user_id = str(api.login("carol")["user"]["id"])
+    agree_all(api)
+    fields = {
+        **FIELDS,
+        "real_name": "欧阳标记",
+        "hospital": "标记医院",
+        "license_number": "110101199001011234",
+    }
+    leftover = upload(api, image_bytes(color=(1, 2, 3)))  # uploaded, never submitted
+    reply = submit(api, [upload(api)], **fields)
+    assert reply.status == 201, reply.body
+    link = reviewer_links(env["OUTBOX_PATH"], reply.body["submission_id"])[0]
+    assert post_decision(api, link, "approve").status == 200
+    posted = api.post(
+        f"/v1/articles/{ARTICLE}/comments", {"text": "标记评论内容"}, headers={"Idempotency-Key": "k1"}
+    )
+    assert posted.status == 201, posted.body
+    names = (user_id, dev_openid("carol"), openid_hash(APPID, dev_openid("carol")), "欧阳标记", "标记医院")
+    before = everything_stored(aws)
+    assert all(n in before for n in names) and leftover in before
+
+    assert api.delete("/v1/me").status == 200
+    after = everything_stored(aws)
+    for name in names + ("110101199001011234", f"uploads/{user_id}", f"credentials/{user_id}"):
+        assert name not in after, name
+    # the comment stays, from a deleted user
+    reader = str(api.login("dave")["user"]["id"])
+    agree_all(api)
+    approve(reader)
+    items = api.get(f"/v1/articles/{ARTICLE}/comments").body["items"]
+    assert [c["text"] for c in items] == ["标记评论内容"]
+    assert "欧阳" not in repr(items[0]["author"])

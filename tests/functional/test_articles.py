@@ -14,7 +14,13 @@ import pytest
 from infra.fake_wechat import FakeWeChatServer
 from infra.metering import metered
 from infra.ops import articles as article_ops
-from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, MAX_COMMENT_CHARS, window_end
+from shared.domain.comments import (
+    COMMENTS_PER_DAY,
+    COMMENTS_PER_MINUTE,
+    MAX_COMMENT_CHARS,
+    rate_key,
+    window_end,
+)
 from shared.store.articles import ArticleRecord, CommentRecord, GuardRecord
 from shared.store.users import UserRecord
 from tests.functional.article_helpers import (
@@ -305,7 +311,7 @@ def test_the_minute_limit_answers_429_with_retry_after(api: Api, alice: str) -> 
 
 def test_the_day_limit_answers_429_until_the_day_ends(api: Api, alice: str) -> None:
     end = window_end(datetime.now(UTC), 86_400)
-    GuardRecord(f"rate#{alice}#d#{end}", used=COMMENTS_PER_DAY).save()
+    GuardRecord(rate_key(alice, "d", end), used=COMMENTS_PER_DAY).save()
     limited = post(api, "今天的第五十一条")
     assert limited.status == 429
     assert str(COMMENTS_PER_DAY) in limited.body["error"]["message"]
