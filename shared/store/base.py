@@ -19,7 +19,7 @@ BASE_BACKOFF_MS = 25
 _sessions = threading.local()
 
 
-def _thread_session() -> botocore.session.Session:
+def _thread_session(env_vars: dict[str, Any] | None = None) -> botocore.session.Session:
     """One botocore session per thread for every model, where pynamodb makes one per table.
 
     A session caches the service model it loads; a session per table would parse DynamoDB's
@@ -28,7 +28,7 @@ def _thread_session() -> botocore.session.Session:
     """
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = botocore.session.get_session()
+        session = _sessions.session = botocore.session.get_session(env_vars)
     return session
 
 

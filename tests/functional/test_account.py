@@ -201,7 +201,7 @@ def test_deleting_a_verified_commenter_leaves_nothing_that_names_them(
 
     assert api.delete("/v1/me").status == 200
     after = everything_stored(aws)
-    for name in names + ("110101199001011234", f"uploads/{user_id}", f"credentials/{user_id}"):
+    for name in (*names, "110101199001011234", f"uploads/{user_id}", f"credentials/{user_id}"):
         assert name not in after, name
     # the comment stays, from a deleted user
     reader = str(api.login("dave")["user"]["id"])
