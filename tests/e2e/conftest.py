@@ -7,32 +7,26 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-import requests
+
+from tests.e2e.journey import Client, StackView, wait_for
+
+__all__ = ["Client", "RunningStack", "start_stack", "stop_stack", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 60
 
 
-@dataclass
-class RunningStack:
-    base_url: str
-    process: subprocess.Popen[str]
-    var: Path
-    lines: list[str] = field(default_factory=list)
+class RunningStack(StackView):
+    """A local stack started as `make run` starts it, with what it printed."""
 
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def outbox(self) -> list[str]:
-        path = self.var / "outbox.jsonl"
-        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    def __init__(self, base_url: str, process: subprocess.Popen[str], var: Path, lines: list[str]) -> None:
+        super().__init__(base_url, var)
+        self.process = process
+        self.lines = lines
 
 
 def start_stack(var: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
@@ -85,37 +79,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     stop_stack(running)
 
 
-class Client:
-    """A mini-program, as far as the backend can tell."""
-
-    def __init__(self, stack: RunningStack) -> None:
-        self.stack = stack
-        self.http = requests.Session()
-        self.token: str | None = None
-
-    def call(self, method: str, path: str, body: Any = None, **kw: Any) -> requests.Response:
-        headers = dict(kw.pop("headers", {}))
-        if self.token:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        return self.http.request(method, self.stack.url(path), json=body, headers=headers, timeout=15, **kw)
-
-    def login(self, name: str) -> dict[str, Any]:
-        reply = self.call("POST", "/v1/auth/login", {"code": f"dev:{name}"})
-        assert reply.status_code == 200, reply.text
-        self.token = reply.json()["token"]
-        return dict(reply.json())
-
-
 @pytest.fixture
 def client(stack: RunningStack) -> Client:
     return Client(stack)
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()

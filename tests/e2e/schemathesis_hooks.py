@@ -1,27 +1,52 @@
-"""Schemathesis hooks: every generated request logs in afresh as the journey user under test.
+"""Schemathesis hooks: every generated request runs as the journey user at the step under test.
 
-A fresh token per case keeps a fuzzed logout from starving the cases that follow it.
+The token is reused until a case may have moved the user (a logout, a consent decision, a
+submission, answers, a deletion, or any 401): then the next case logs in again and, where the
+user is no longer at the step, brings them back to it first. So every endpoint is exercised at
+every step of the journey, at the cost of a login only where state may have changed.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
-import requests
 import schemathesis
+
+from tests.e2e.journey import Client, StackView, bring
+
+# Calls after which the user may no longer be where the step put them (or the token is dead).
+MOVING = {
+    ("POST", "/v1/auth/logout"),
+    ("POST", "/v1/consents"),
+    ("POST", "/v1/verification"),
+    ("POST", "/v1/answers"),
+    ("DELETE", "/v1/me"),
+}
+_state: dict[str, str | None] = {"token": None}
 
 
 @schemathesis.auth(refresh_interval=None)
-class DevLogin:
+class JourneyLogin:
     def get(self, case: Any, context: Any) -> str:
-        base = os.environ["ST_BASE_URL"]
-        reply = requests.post(
-            f"{base}/v1/auth/login", json={"code": f"dev:{os.environ['ST_USER']}"}, timeout=10
-        )
-        reply.raise_for_status()
-        return str(reply.json()["token"])
+        token = _state["token"]
+        if token:
+            return token
+        client = Client(StackView(os.environ["ST_BASE_URL"], Path(os.environ["ST_VAR"])))
+        if bring(client, os.environ["ST_USER"], os.environ["ST_STEP"]):
+            with (Path(os.environ["ST_VAR"]) / "fuzz-restores.log").open("a", encoding="utf-8") as log:
+                log.write(f"{case.method} {case.path}\n")
+        assert client.token
+        _state["token"] = client.token
+        return client.token
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+@schemathesis.hook
+def after_call(context: Any, case: Any, response: Any) -> None:
+    if (case.method.upper(), case.path) in MOVING or response.status_code == 401:
+        _state["token"] = None
