@@ -1,4 +1,5 @@
-"""GET /v1/articles, GET /v1/articles/{id}, GET|POST /v1/articles/{id}/comments, DELETE /v1/comments/{id}."""
+"""GET /v1/articles, GET /v1/articles/{id}, GET|POST /v1/articles/{id}/comments, DELETE /v1/comments/{id},
+PUT /v1/me/author (how the caller is shown as a comment author)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from shared.wiring import services
 class CommentBody(msgspec.Struct, forbid_unknown_fields=True):
     text: str
     reply_to: str | None = None
+
+
+class AuthorBody(msgspec.Struct, forbid_unknown_fields=True):
+    style: str
+    show_department: bool = True
 
 
 @http_handler
@@ -53,3 +59,11 @@ def delete_comment(request: Request) -> Response:
     app = services()
     caller = app.verified_caller(request)
     return Response(200, app.comments.delete(caller.user, request.path_params.get("id", "")))
+
+
+@http_handler
+def author(request: Request) -> Response:
+    app = services()
+    caller = app.verified_caller(request)
+    body = json_body(request, AuthorBody)
+    return Response(200, app.comments.choose_author(caller.user, body.style, body.show_department))

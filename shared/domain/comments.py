@@ -108,13 +108,26 @@ class AuthorDisplay:
     verified: bool
 
 
+# How a verified user chose to be shown (PUT /v1/me/author): surname + title (王医生, the default)
+# or the title alone (认证医生); the department shown or not. Never the full name.
+AUTHOR_STYLES = ("surname", "title")
+DEFAULT_AUTHOR_STYLE = "surname"
+
+
 def author_display(
-    real_name: str | None, profession: str | None, department: str | None, verified: bool
+    real_name: str | None,
+    profession: str | None,
+    department: str | None,
+    verified: bool,
+    style: str = DEFAULT_AUTHOR_STYLE,
+    show_department: bool = True,
 ) -> AuthorDisplay:
-    """Surname + profession title (王医生), or a generic title when either is unknown."""
+    """Surname + profession title (王医生), or a generic title when either is unknown or the user
+    chose the title alone."""
     name = (real_name or "").strip()
     title = PROFESSION_TITLES.get(profession or "")
-    if name and title and _is_han(name[0]):
+    department = department if show_department else None
+    if style == "surname" and name and title and _is_han(name[0]):
         surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[0]
         display = surname + title
     else:

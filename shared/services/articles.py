@@ -345,9 +345,47 @@ class CommentService:
         if submission is None or submission.status != "approved":
             return rules.author_display(None, None, None, True), None
         display = rules.author_display(
-            submission.real_name, submission.profession, submission.department, True
+            submission.real_name,
+            submission.profession,
+            submission.department,
+            True,
+            style=user.author_style or rules.DEFAULT_AUTHOR_STYLE,
+            show_department=not user.author_hide_department,
         )
         return display, AuthorCache(display.name, display.department, str(source))
+
+    # ---- how the author is shown (PUT /v1/me/author) ----
+    def choose_author(self, user: UserRecord, style: str, show_department: bool) -> dict[str, Any]:
+        """Record how the user is shown and restyle their comments; idempotent, so a retry after
+        a failure half-way through finishes the job."""
+        if style not in rules.AUTHOR_STYLES:
+            raise errors.BadRequest(f"style must be one of: {', '.join(rules.AUTHOR_STYLES)}")
+        source = user.verification_submission
+        submission = self._submission(source) if source else None
+        if submission is None or submission.status != "approved":
+            raise errors.VerificationRequired()
+        display = rules.author_display(
+            submission.real_name,
+            submission.profession,
+            submission.department,
+            True,
+            style=style,
+            show_department=show_department,
+        )
+        cache = AuthorCache(display.name, display.department, str(source))
+        self._comments.choose_author(user.user_id, cache, style, not show_department)
+        restyled = sum(
+            self._comments.restyle(article_id, comment_id, user.user_id, cache)
+            for article_id, comment_id in self._comments.keys_by_author(user.user_id)
+        )
+        return {
+            "style": style,
+            "show_department": show_department,
+            "display_name": display.name,
+            "department": display.department,
+            "verified": True,
+            "comments_updated": restyled,
+        }
 
     # ---- deleting ----
     def delete(self, user: UserRecord, public_id: str) -> dict[str, Any]:

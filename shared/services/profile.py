@@ -29,6 +29,10 @@ def user_view(user: UserRecord, docs: CurrentDocuments) -> dict[str, Any]:
         "created_at": user.created_at.isoformat(),
         "next_step": next_step(gate_state(user), docs).value,
         "verification": verification,
+        "author": {  # how comments show the caller (PUT /v1/me/author changes it)
+            "style": user.author_style or "surname",
+            "show_department": not user.author_hide_department,
+        },
         "consents": {
             "hcp-identity-agreement": {
                 "version": user.agreement_version,

@@ -382,6 +382,39 @@ class CommentRepository:
     def batch(self, keys: list[tuple[str, str]]) -> list[CommentRecord]:
         return list(CommentRecord.batch_get(keys)) if keys else []
 
+    def choose_author(self, user_id: str, display: AuthorCache, style: str, hide_department: bool) -> None:
+        """Remember the user's choice and the display it gives (the next comment reads nothing)."""
+        UserRecord(user_id).update(
+            actions=[
+                UserRecord.author_style.set(style),
+                UserRecord.author_hide_department.set(hide_department),
+                UserRecord.author_name.set(display.name),
+                UserRecord.author_department.set(display.department)
+                if display.department
+                else UserRecord.author_department.remove(),
+                UserRecord.author_source.set(display.source),
+            ],
+            condition=UserRecord.user_id.exists(),
+        )
+
+    def restyle(self, article_id: str, comment_id: str, author_id: str, display: AuthorCache) -> bool:
+        """Show one of the author's comments with their current display; False if not theirs."""
+        try:
+            CommentRecord(article_id, comment_id).update(
+                actions=[
+                    CommentRecord.author_name.set(display.name),
+                    CommentRecord.author_department.set(display.department)
+                    if display.department
+                    else CommentRecord.author_department.remove(),
+                ],
+                condition=CommentRecord.author_id == author_id,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def anonymize(self, article_id: str, comment_id: str, author_id: str) -> None:
         """Show the comment as from a deleted user; it leaves the author index (idempotent)."""
         try:

@@ -59,6 +59,8 @@ class UserRecord(Model):
     author_name = UnicodeAttribute(null=True)
     author_department = UnicodeAttribute(null=True)
     author_source = UnicodeAttribute(null=True)
+    author_style = UnicodeAttribute(null=True)  # surname (default) | title: the user's choice
+    author_hide_department = BooleanAttribute(null=True)
 
 
 @table("identities")

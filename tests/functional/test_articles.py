@@ -532,3 +532,49 @@ def test_import_refuses_bad_files(tmp_path: Path, front: str, message: str, aws:
     path.write_text(f"---\n{head}\n---\n## 问：一\n答：二\n", encoding="utf-8")
     with pytest.raises(article_ops.ArticleFileError, match=message):
         article_ops.read_article(path)
+
+
+# ---- the author chooses how they are shown ----
+
+
+def test_the_author_may_show_the_title_alone_and_hide_the_department(api: Api, alice: str) -> None:
+    with_submission(alice, "欧阳娜娜", "doctor", "心内科")
+    first = post(api, "选择之前的评论")
+    assert first.body["author"]["display_name"] == "欧阳医生"
+    assert api.get("/v1/me").body["author"] == {"style": "surname", "show_department": True}
+
+    chosen = api.call("PUT", "/v1/me/author", {"style": "title", "show_department": False})
+    assert chosen.status == 200, chosen.body
+    assert chosen.body == {
+        "style": "title",
+        "show_department": False,
+        "display_name": "认证医生",
+        "department": None,
+        "verified": True,
+        "comments_updated": 1,
+    }
+    assert api.get("/v1/me").body["author"] == {"style": "title", "show_department": False}
+    post(api, "选择之后的评论")
+    shown = [(c["author"]["display_name"], c["author"].get("department")) for c in all_comments(api)]
+    assert shown == [("认证医生", None), ("认证医生", None)]  # the earlier comment follows the choice
+    assert "欧阳" not in repr(all_comments(api))
+
+    back = api.call("PUT", "/v1/me/author", {"style": "surname"})
+    assert (
+        back.status == 200 and back.body["display_name"] == "欧阳医生" and back.body["department"] == "心内科"
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [{"style": "full_name"}, {"style": 1}, {}, {"style": "title", "real_name": "x"}, []]
+)
+def test_an_unknown_author_style_is_a_400(api: Api, alice: str, body: Any) -> None:
+    with_submission(alice, "王小明", "doctor", "心内科")
+    reply = api.call("PUT", "/v1/me/author", body)
+    assert reply.status == 400 and reply.body["error"]["code"] == "bad_request"
+
+
+def test_only_a_verified_user_chooses_an_author_display(api: Api) -> None:
+    consented(api, "bob")
+    reply = api.call("PUT", "/v1/me/author", {"style": "title"})
+    assert reply.status == 403 and reply.body["error"]["code"] == "verification_required"
