@@ -85,6 +85,8 @@ class LocalStack:
         self.port = self._http.server_port
         env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{self.port}"
         env.setdefault("OUTBOX_PATH", str(self.var / "outbox.jsonl"))
+        # The review result goes to the fake WeChat too, as a deployed stage sends it.
+        env.setdefault("WECHAT_RESULT_TEMPLATE_ID", "local-result-template")
 
         from infra import resources, seed
         from shared import config, wiring
