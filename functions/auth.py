@@ -17,8 +17,9 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
 def login(request: Request) -> Response:
     body = json_body(request, LoginBody)
     app = services()
+    documents = app.current_documents()  # before the session is stored: a fault here writes nothing
     result = app.sessions.login(body.code)
-    user = user_view(result.user, app.current_documents())
+    user = user_view(result.user, documents)
     return Response(200, {"token": result.token, "expires_at": result.expires_at.isoformat(), "user": user})
 
 

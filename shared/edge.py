@@ -131,6 +131,62 @@ def _error_response(exc: errors.DomainError) -> Response:
     return Response(exc.status, error_body(exc.code, exc.message), headers=dict(exc.headers))
 
 
+# AWS answers that mean "busy or failing right now": the same request later will likely work.
+_AWS_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "ThrottlingError",  # a transaction's cancellation reason
+        "ProvisionedThroughputExceeded",  # idem
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "InternalServerError",
+        "InternalError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+# A condition that no service turned into a domain answer: the state moved meanwhile.
+_AWS_CONFLICT_CODES = frozenset(
+    {"ConditionalCheckFailedException", "TransactionCanceledException", "TransactionConflictException"}
+)
+
+
+def upstream_error(exc: BaseException) -> errors.DomainError | None:
+    """The domain error for an AWS fault that no service handled, or None for anything else.
+
+    Throttling, server faults, timeouts and unreachable endpoints are 503 `upstream_unavailable`
+    with Retry-After; an unhandled conditional failure is 409. The chain of causes is followed
+    (pynamodb wraps botocore's errors). Anything else stays an unexpected 500.
+    """
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    codes: set[str] = set()
+    transport = False
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ClientError):
+            response: Mapping[str, Any] = cause.response or {}
+            codes.add(str(response.get("Error", {}).get("Code", "")))
+            codes.update(str(r.get("Code", "")) for r in response.get("CancellationReasons") or [])
+            if int(response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0) >= 500:
+                codes.add("InternalServerError")
+        elif isinstance(cause, HTTPClientError | BotoConnectionError):
+            transport = True
+        nested = getattr(cause, "cause", None)  # pynamodb's exceptions keep botocore's here
+        cause = nested if isinstance(nested, BaseException) else cause.__cause__
+    if transport or codes & _AWS_TRANSIENT_CODES:
+        return errors.UpstreamUnavailable("a service we depend on is busy or unreachable; please retry")
+    if codes & _AWS_CONFLICT_CODES:
+        return errors.Conflict("the data changed meanwhile; reload and try again")
+    return None
+
+
 Endpoint = Callable[[Request], Response]
 
 
@@ -148,11 +204,16 @@ def http_handler(endpoint: Endpoint) -> Callable[[Mapping[str, Any], Any], dict[
         except errors.DomainError as exc:
             response = _error_response(exc)
             logger.info("request refused", extra={"status": exc.status, "code": exc.code})
-        except Exception:
-            # The detail goes to the log (exception type and trace, which hold no request body);
-            # the client learns only that it failed and the id to quote.
-            logger.exception("unhandled error")
-            response = Response(500, error_body("internal_error", "internal error"))
+        except Exception as exc:
+            mapped = upstream_error(exc)
+            if mapped is not None:
+                response = _error_response(mapped)
+                logger.warning("upstream fault", extra={"status": mapped.status, "error": type(exc).__name__})
+            else:
+                # The detail goes to the log (exception type and trace, which hold no request body);
+                # the client learns only that it failed and the id to quote.
+                logger.exception("unhandled error")
+                response = Response(500, error_body("internal_error", "internal error"))
         request_id = request_id or uuid.uuid4().hex
         result = to_result(response, request_id)
         logger.info(

@@ -74,12 +74,18 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+# How long a client waits before retrying a 503, unless the fault knows better.
+UPSTREAM_RETRY_AFTER_SECONDS = 5
+
+
 class UpstreamUnavailable(DomainError):
     status, code, default_message = 503, "upstream_unavailable", "a service we depend on is unavailable"
 
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
-        super().__init__(message, headers=headers)
+    def __init__(
+        self, message: str | None = None, *, retry_after: int = UPSTREAM_RETRY_AFTER_SECONDS
+    ) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, int(retry_after)))})
+        self.retry_after = retry_after
 
 
 class MessageRejected(DomainError):

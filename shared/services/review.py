@@ -25,7 +25,7 @@ from shared.domain.verification import (
     check_decision,
     decision_status,
 )
-from shared.edge import Request, Response
+from shared.edge import Request, Response, upstream_error
 from shared.log import logger
 from shared.services import review_page
 from shared.store.verification import (
@@ -124,6 +124,18 @@ def parse_form(request: Request) -> DecisionForm:
     )
 
 
+def _domain_error(exc: Exception) -> errors.DomainError:
+    """The error the page shows: a domain error, or an AWS fault as the edge maps it (503, 409);
+    anything else goes on to the edge's logged 500."""
+    if isinstance(exc, errors.DomainError):
+        return exc
+    mapped = upstream_error(exc)
+    if mapped is None:
+        raise exc
+    logger.warning("upstream fault", extra={"status": mapped.status, "error": type(exc).__name__})
+    return mapped
+
+
 class ReviewService:
     def __init__(
         self,
@@ -147,14 +159,14 @@ class ReviewService:
     def page(self, request: Request) -> Response:
         try:
             return self._page(request.path_params.get("submission_id", ""), request.query.get("t", ""))
-        except errors.DomainError as exc:
-            return self._error_page(exc)
+        except Exception as exc:
+            return self._error_page(_domain_error(exc))
 
     def decide(self, request: Request) -> Response:
         try:
             return self._decide(request)
-        except errors.DomainError as exc:
-            return self._error_page(exc)
+        except Exception as exc:
+            return self._error_page(_domain_error(exc))
 
     def _html(self, status: int, body: str) -> Response:
         headers = {
@@ -175,7 +187,9 @@ class ReviewService:
             return "'none'"
 
     def _error_page(self, exc: errors.DomainError) -> Response:
-        return self._html(exc.status, review_page.error_page(exc.status, exc.message))
+        response = self._html(exc.status, review_page.error_page(exc.status, exc.message))
+        response.headers.update(exc.headers)  # Retry-After of a 503
+        return response
 
     # ---- the page ----
     def _open(self, submission_id: str, token: str) -> tuple[LinkClaims, ReviewerRecord, SubmissionRecord]:
@@ -274,7 +288,13 @@ class ReviewService:
                 raise errors.NotFound("this submission no longer exists") from None
             return self._html(409, review_page.decided_page(standing, conflict=True))
         logger.info("verification decided", extra={"submission_id": submission_id, "decision": form.decision})
-        decided = self._repo.get(submission_id) or submission
+        try:
+            decided = self._repo.get(submission_id) or submission
+        except Exception:  # the decision stands: a failed re-read must not answer that it failed
+            logger.warning("decided submission not re-read", extra={"submission_id": submission_id})
+            decided = submission
+            decided.status, decided.decided_at, decided.decided_by = status, now, str(reviewer.reviewer_id)
+            decided.note, decided.redo = form.note or None, redo
         self._after_decision(decided, status)
         return self._html(200, review_page.decided_page(decided))
 

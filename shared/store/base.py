@@ -7,6 +7,7 @@ from typing import Any
 
 import botocore.session
 import pynamodb.connection.base
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from shared.config import Config
@@ -33,6 +34,23 @@ def _thread_session(env_vars: dict[str, Any] | None = None) -> botocore.session.
 
 
 pynamodb.connection.base.get_session = _thread_session  # type: ignore[attr-defined]
+
+
+def _cause_error(self: PynamoDBException) -> dict[str, Any]:
+    # pynamodb reads `getattr(cause, "response", {})`, but botocore's read timeouts and closed
+    # connections carry `response = None`: every `cause_response_code` check on such a failure
+    # raised AttributeError, turning a timeout into a 500 instead of the 503 the edge maps it to.
+    response = getattr(self.cause, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+PynamoDBException.cause_response_code = property(  # type: ignore[method-assign,assignment]
+    lambda self: _cause_error(self).get("Code")
+)
+PynamoDBException.cause_response_message = property(  # type: ignore[method-assign,assignment]
+    lambda self: _cause_error(self).get("Message")
+)
 
 _registry: dict[str, type[Model]] = {}
 _bound: list[Config] = []  # the config of the last bind(): models imported later bind to it at once

@@ -1,0 +1,562 @@
+"""Fault injection (issue 7, point 3): every write path, each of its calls failing in turn.
+
+For each write path a clean run counts its AWS calls (botocore hooks on the clients the models and
+adapters use) and its WeChat calls; then, from the same starting state, call i alone fails with
+each fault that applies to it (AWS: throttling, a timeout, a conditional failure where the call
+is conditional; WeChat: errcode -1 busy, busy once, a timeout, an HTTP 502). Every run must give
+the client a clear answer (an api.md error code, 503 `upstream_unavailable` with Retry-After for
+throttling and timeouts, never a 500) and leave the stored state exactly as before (and then a
+retry succeeds) or exactly as after the clean run. The only exceptions are side effects the
+services document as best effort after their commit:
+
+- a submission's reviewer notification stays pending for the notifier retry, which then delivers
+  it (checked here) and the submitted originals may be left to the bucket's lifecycle rule
+  (shared/services/verification.py);
+- a decision's user message is recorded as owed or not recorded, and images not tagged
+  (shared/services/review.py: "best effort, never undoing the decision");
+- an account deletion that fails half-way is finished by the client's retry with the same token
+  (shared/services/account.py): checked here by retrying.
+
+`CONDITION_TRUSTED` lists the conditional calls whose failure the code reads as "already done";
+an injected failure there claims what the real service would only say if it were true.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from infra import resources
+from infra.fake_wechat import FakeWeChatServer
+from shared import config, wiring
+from shared.domain.consent import AGREEMENT
+from tests.functional.article_helpers import post, seed_articles, verified
+from tests.functional.conftest import Api, Reply, _wipe_moto
+from tests.functional.consent_helpers import agree_all, approve, current_version, decide, publish_seed
+from tests.functional.faults import (
+    AWS_FAULTS,
+    WECHAT_FAULTS,
+    AwsCall,
+    AwsFaults,
+    Relaxation,
+    Saved,
+    Snapshot,
+    WeChatFaults,
+    cold_start,
+    difference,
+    normalized,
+    relaxed,
+    restore,
+    save,
+    stored,
+)
+from tests.functional.test_notifier import Robot
+from tests.functional.verification_helpers import (
+    add_reviewer,
+    consented,
+    form_fields,
+    link_path,
+    post_decision,
+    reviewer_links,
+    submit,
+    upload,
+)
+
+API_CODES = {
+    400: {"bad_request"},
+    401: {"unauthorized"},
+    403: {"consent_required", "verification_required", "forbidden"},
+    404: {"not_found"},
+    409: {"conflict"},
+    413: {"payload_too_large"},
+    422: {"content_rejected"},
+    429: {"rate_limited"},
+    503: {"upstream_unavailable"},
+}
+TRANSIENT = {"throttle", "timeout", "busy", "http_5xx"}  # the client should come back later: 503
+RESULT_TEMPLATE = "tmpl-verification-result"
+ANSWERS = [
+    {"question_id": "years_in_practice", "value": "11-20年"},
+    {"question_id": "institution_level", "value": "二级医院"},
+    {"question_id": "specialty_areas", "value": ["肿瘤"]},
+]
+# (path, call): a conditional failure there means "already done", which the code rightly believes.
+CONDITION_TRUSTED = {
+    # erasure: a comment that no longer names the user was anonymized already
+    ("account deletion", "dynamodb.UpdateItem(comments)"),
+}
+
+
+# ---- documented best-effort effects, as relaxations of the comparison ----
+def _without_table(table: str) -> Relaxation:
+    return lambda name, item: None if name == table else item
+
+
+def _without_uploads(name: str, item: str) -> str | None:
+    return None if name == "bucket" and item.startswith("uploads/") else item
+
+
+def _without_user_message(name: str, item: str) -> str | None:
+    if name != "submissions":
+        return item
+    fields = json.loads(item)
+    fields.pop("user_message", None)
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False)
+
+
+# ---- the write paths ----
+@dataclass
+class Harness:
+    env: dict[str, str]
+    wechat: FakeWeChatServer
+    monkeypatch: pytest.MonkeyPatch
+    aws: AwsFaults
+    robot: Robot | None = None
+
+
+Setup = Callable[[Harness, Api], dict[str, Any]]
+Act = Callable[[Api, dict[str, Any]], Reply]
+
+
+@dataclass(frozen=True)
+class WritePath:
+    name: str
+    setup: Setup
+    act: Act
+    commit: str | None = None  # the call (its name's start) after which the write stands
+    after_commit: tuple[Relaxation, ...] = ()  # documented best effort once it stands
+    resumable: bool = False  # a failure half-way is finished by the client's retry
+    html: bool = False  # the reviewer's pages answer HTML, errors too
+    env: tuple[tuple[str, str], ...] = ()
+    reviewers_notified: bool = False
+    stores: bool = True  # an upload link is only signed: the client puts the object itself
+
+
+def _login_setup(h: Harness, api: Api) -> dict[str, Any]:
+    publish_seed()
+    api.login("alice")
+    return {}
+
+
+def _first_login_setup(h: Harness, api: Api) -> dict[str, Any]:
+    publish_seed()
+    return {}
+
+
+def _login(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post("/v1/auth/login", {"code": "dev:alice"}, token="")
+
+
+def _consent_setup(h: Harness, api: Api) -> dict[str, Any]:
+    publish_seed()
+    api.login("alice")
+    return {"version": current_version(api, AGREEMENT)}
+
+
+def _consent(api: Api, ctx: dict[str, Any]) -> Reply:
+    return decide(api, AGREEMENT, "agree", version=ctx["version"])  # type: ignore[no-any-return]
+
+
+def _consented_setup(h: Harness, api: Api) -> dict[str, Any]:
+    consented(api)
+    return {}
+
+
+def _upload_link(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post(
+        "/v1/verification/uploads", {"kind": "practice_license", "content_type": "image/jpeg", "size": 5000}
+    )
+
+
+def _submit_setup(h: Harness, api: Api) -> dict[str, Any]:
+    assert h.robot is not None
+    email = add_reviewer("甲", email="a@example.com")
+    hook = add_reviewer("乙", webhook=h.robot.url)
+    consented(api)
+    return {"keys": [upload(api)], "email_reviewer": email, "webhook_reviewer": hook}
+
+
+def _submit(api: Api, ctx: dict[str, Any]) -> Reply:
+    return submit(api, ctx["keys"])
+
+
+def _decision_setup(h: Harness, api: Api) -> dict[str, Any]:
+    add_reviewer()
+    consented(api)
+    reply = submit(api, [upload(api)])
+    assert reply.status == 201, reply.body
+    link = reviewer_links(h.env["OUTBOX_PATH"], reply.body["submission_id"])[0]
+    return {"link": link, "fields": form_fields(api.get(link_path(link), token="").text, "approve")}
+
+
+def _decision(api: Api, ctx: dict[str, Any]) -> Reply:
+    return post_decision(api, ctx["link"], "approve", fields=ctx["fields"])
+
+
+def _answers_setup(h: Harness, api: Api) -> dict[str, Any]:
+    publish_seed()
+    user_id = api.login("alice")["user"]["id"]
+    agree_all(api)
+    approve(user_id)
+    return {}
+
+
+def _answers(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post("/v1/answers", {"answers": ANSWERS}, headers={"Idempotency-Key": "answers-1"})
+
+
+def _comment_setup(h: Harness, api: Api) -> dict[str, Any]:
+    seed_articles()
+    verified(api)
+    return {}
+
+
+def _comment(api: Api, ctx: dict[str, Any]) -> Reply:
+    return post(api, "请问老年高血压的降压目标是多少？", headers={"Idempotency-Key": "comment-1"})
+
+
+def _delete_comment_setup(h: Harness, api: Api) -> dict[str, Any]:
+    seed_articles()
+    verified(api)
+    posted = post(api, "一条将被删除的评论")
+    assert posted.status == 201, posted.body
+    return {"id": posted.body["id"]}
+
+
+def _delete_comment(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.delete(f"/v1/comments/{ctx['id']}")
+
+
+def _account_setup(h: Harness, api: Api) -> dict[str, Any]:
+    seed_articles()
+    user_id = consented(api)
+    assert submit(api, [upload(api)]).status == 201
+    approve(user_id)
+    assert api.post("/v1/answers", {"answers": ANSWERS}).status == 200
+    assert post(api, "注销前的评论").status == 201
+    return {}
+
+
+def _delete_account(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.delete("/v1/me")
+
+
+PATHS = [
+    WritePath("login", _login_setup, _login),
+    WritePath("first login", _first_login_setup, _login),
+    WritePath("consent decision", _consent_setup, _consent),
+    WritePath("upload link", _consented_setup, _upload_link, stores=False),
+    WritePath(
+        "verification submit",
+        _submit_setup,
+        _submit,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_table("notifications"), _without_uploads),
+        reviewers_notified=True,
+    ),
+    WritePath(
+        "review decision",
+        _decision_setup,
+        _decision,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_user_message,),
+        html=True,
+        env=(("WECHAT_RESULT_TEMPLATE_ID", RESULT_TEMPLATE),),
+    ),
+    WritePath("answers", _answers_setup, _answers),
+    WritePath("comment post", _comment_setup, _comment),
+    WritePath("comment delete", _delete_comment_setup, _delete_comment),
+    WritePath("account deletion", _account_setup, _delete_account, resumable=True),
+]
+
+
+# ---- running a path with one fault ----
+@dataclass
+class Prepared:
+    """A path's starting state, built once through the API and restored before every run."""
+
+    api: Api
+    ctx: dict[str, Any]
+    saved: Saved
+
+
+@dataclass
+class Run:
+    reply: Reply
+    before: Snapshot
+    after: Snapshot
+    aws: list[AwsCall]
+    wechat: list[str]
+    injected: int
+    api: Api
+    ctx: dict[str, Any]
+
+
+def fresh() -> config.Config:
+    """Empty AWS and a cold wiring, as the `aws` fixture leaves them."""
+    _wipe_moto()
+    wiring.reset()
+    cfg = config.current()
+    resources.ensure(cfg)
+    return cfg
+
+
+def prepare(h: Harness, path: WritePath) -> Prepared:
+    cfg = fresh()
+    api = Api()
+    ctx = path.setup(h, api)
+    return Prepared(api, ctx, save(cfg))
+
+
+def run(
+    h: Harness, path: WritePath, start: Prepared, family: str | None = None, target: int = 0, fault: str = ""
+) -> Run:
+    """The path's request from the prepared state (a cold container), with one fault if asked."""
+    cfg = config.current()
+    restore(cfg, start.saved)
+    if h.robot is not None:
+        h.robot.posts.clear()
+        h.robot.statuses = [500] if family == "webhook" else []
+    client = wiring.services().wechat()
+    aws = h.aws
+    wechat = WeChatFaults(client._http, h.wechat.state)
+    h.monkeypatch.setattr(client, "_http", wechat)
+    before = stored(cfg)
+    aws.arm(*((target, fault) if family == "aws" else ()))
+    wechat.arm(*((target, fault) if family == "wechat" else ()))
+    try:
+        reply = path.act(start.api, start.ctx)
+    finally:
+        aws.disarm()
+        wechat.disarm()
+        h.wechat.state.failures.clear()
+    injected = aws.attempts_failed if family == "aws" else wechat.injected if family == "wechat" else 1
+    return Run(
+        reply, before, stored(cfg), list(aws.calls), list(wechat.paths), injected, start.api, start.ctx
+    )
+
+
+def _answer_problems(path: WritePath, run_: Run, fault: str) -> list[str]:
+    reply, problems = run_.reply, []
+    status = reply.status
+    if status >= 500 and status != 503:
+        problems.append(f"answered a bare {status}")
+    if status >= 400:
+        if path.html:
+            if not reply.headers.get("Content-Type", "").startswith("text/html"):
+                problems.append("the reviewer page answered an error that is not HTML")
+        else:
+            code = (reply.body or {}).get("error", {}).get("code") if isinstance(reply.body, dict) else None
+            if code not in API_CODES.get(status, set()):
+                problems.append(f"answered {status} with code {code!r}, not one of api.md")
+    if status == 503 and not reply.headers.get("Retry-After"):
+        problems.append("answered 503 without Retry-After")
+    if fault in TRANSIENT and 400 <= status != 503:
+        problems.append(f"a transient fault answered {status}, not 503")
+    return problems
+
+
+def _committed(path: WritePath, run_: Run, family: str | None, target: int) -> bool:
+    made = [str(c) for i, c in enumerate(run_.aws) if not (family == "aws" and i >= target)]
+    return path.commit is not None and any(c.startswith(path.commit) for c in made)
+
+
+def judge(
+    h: Harness, path: WritePath, probe: Run, run_: Run, family: str | None, target: int, fault: str
+) -> tuple[str, list[str]]:
+    """The state the run left ("before", "after", ...) and what is wrong with the run."""
+    problems = _answer_problems(path, run_, fault)
+    status = run_.reply.status
+    want = normalized(probe.after)
+    got = normalized(run_.after)
+    if run_.after == run_.before:
+        state = "before"
+        if status < 400 and path.stores:
+            problems.append(f"answered {status} but stored nothing")
+        else:  # and the client's retry, once the fault is gone, does the write
+            retry = path.act(run_.api, run_.ctx)
+            again = normalized(stored(config.current()))
+            if retry.status >= 400 or again != want:
+                problems.append(
+                    f"the retry after the fault answered {retry.status}\n{difference(again, want)}"
+                )
+    elif got == want:
+        state = "after"
+        if status >= 400:
+            problems.append(f"answered {status} although the write was done")
+    elif (
+        _committed(path, run_, family, target)
+        and relaxed(got, list(path.after_commit)) == relaxed(want, list(path.after_commit))
+        and path.after_commit
+    ):
+        state = "after, best effort held"
+        if status >= 400:
+            problems.append(f"answered {status} although the write was done")
+    elif path.resumable and status >= 400:
+        retry = path.act(run_.api, run_.ctx)
+        again = normalized(stored(config.current()))
+        state = "part done, retry finished it"
+        if retry.status >= 400 or again != want:
+            problems.append(f"half-way, and the retry answered {retry.status}\n{difference(again, want)}")
+    else:
+        state = "half-written"
+        problems.append(f"neither before nor after:\n{difference(got, want)}")
+    if path.reviewers_notified and state.startswith("after"):
+        problems += notifications_delivered(h, run_, family, target)
+    return state, problems
+
+
+def notifications_delivered(h: Harness, run_: Run, family: str | None, target: int) -> list[str]:
+    """After the fault clears, the scheduled retry delivers what the fault held, once per channel."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
+    from moto.sns.models import sns_backends
+
+    from functions import notifier as notifier_fn
+    from shared.store.verification import NotificationRecord
+
+    submission_id = str(run_.reply.body["submission_id"])
+    if NotificationRecord.get(submission_id).pending:
+        with pytest.MonkeyPatch.context() as later:
+            real = wiring.utcnow
+            later.setattr(wiring, "utcnow", lambda: real() + timedelta(minutes=10))
+            cold_start()  # the scheduled function, past the backoff
+            notifier_fn.retry()
+        cold_start()
+    item = NotificationRecord.get(submission_id)
+    problems = [] if item.outcome == "delivered" else [f"the retry left the notification {item.outcome}"]
+    topic = sns_backends[DEFAULT_ACCOUNT_ID][config.current().region].topics[config.current().topic_arn]
+    emails = [
+        m
+        for m in topic.sent_notifications
+        if (m[3] or {}).get("reviewer_id", {}).get("Value") == run_.ctx["email_reviewer"]
+    ]
+    assert h.robot is not None
+    hooks = [p for p in h.robot.posts if p["status"] == 200]
+    # Sent but not recorded (the notification's own update failed): at least once is the promise.
+    recorded = not (
+        family == "aws"
+        and "notifications" in run_.aws[target].tables
+        and run_.aws[target].operation == "UpdateItem"
+    )
+    for channel, sent in (("sns", len(emails)), ("webhook", len(hooks))):
+        if sent < 1 or (recorded and sent != 1):
+            problems.append(f"{channel}: the reviewer got {sent} messages")
+    return problems
+
+
+def faults_of(probe: Run, path: WritePath) -> Iterator[tuple[str, int, str, str]]:
+    """(family, call index, call name, fault) for every call of the clean run."""
+    for index, call in enumerate(probe.aws):
+        for fault in AWS_FAULTS:
+            if fault != "conditional" or call.conditional:
+                yield "aws", index, str(call), fault
+    for index, wechat_path in enumerate(probe.wechat):
+        for fault in WECHAT_FAULTS:
+            yield "wechat", index, wechat_path, fault
+    if path.reviewers_notified:
+        yield "webhook", 0, "reviewer webhook", "http_500"
+
+
+@pytest.fixture
+def harness(
+    env: dict[str, str], aws: config.Config, wechat: FakeWeChatServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Harness]:
+    # A token refresh left half-way by a fault holds its lease for a few seconds: waiting for it
+    # is tested elsewhere (test_wechat_messaging), here it would only slow the matrix down.
+    monkeypatch.setattr("shared.adapters.wechat.TOKEN_WAIT_SECONDS", 0.001)
+    h = Harness(env, wechat, monkeypatch, AwsFaults().install())
+    try:
+        yield h
+    finally:
+        h.aws.uninstall()
+        if h.robot is not None:
+            h.robot.stop()
+        wechat.state.failures.clear()
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.name.replace(" ", "-") for p in PATHS])
+def test_each_call_failing_leaves_the_state_before_or_after(harness: Harness, path: WritePath) -> None:
+    for name, value in path.env:
+        harness.monkeypatch.setenv(name, value)
+    if path.reviewers_notified:
+        harness.robot = Robot()
+        harness.monkeypatch.setenv("REVIEWER_TOPIC_ARN", resources.ensure(config.current()).topic_arn)
+    wiring.reset()
+    start = prepare(harness, path)
+    probe = run(harness, path, start)
+    assert probe.reply.status < 300, (probe.reply.status, probe.reply.body)
+    assert probe.aws, "the clean run made no AWS call: the hooks are not on the clients in use"
+    assert (normalized(probe.after) != normalized(probe.before)) == path.stores, "what the clean run stored"
+    if path.reviewers_notified:
+        assert notifications_delivered(harness, probe, None, 0) == []
+    if path.commit is not None:
+        assert any(str(c).startswith(path.commit) for c in probe.aws), [str(c) for c in probe.aws]
+    rows, problems = [], []
+    for family, index, call, fault in faults_of(probe, path):
+        if family == "aws" and fault == "conditional" and (path.name, call) in CONDITION_TRUSTED:
+            rows.append(f"{index:>2} {call:<60} {fault:<11} (trusted: 'already done')")
+            continue
+        faulted = run(harness, path, start, family, index, fault)
+        if faulted.injected == 0:
+            problems.append(f"{index} {call} {fault}: the fault was never injected (the calls changed)")
+            continue
+        state, found = judge(harness, path, probe, faulted, family, index, fault)
+        code = (
+            faulted.reply.body.get("error", {}).get("code", "")
+            if isinstance(faulted.reply.body, dict)
+            else ""
+        )
+        rows.append(f"{index:>2} {call:<60} {fault:<11} {faulted.reply.status} {code:<21} {state}")
+        problems += [f"{path.name}: call {index} {call} {fault}: {p}" for p in found]
+    print(f"\n{path.name}: {len(probe.aws)} AWS calls, {len(probe.wechat)} WeChat calls, {len(rows)} faults")
+    print("\n".join(rows))
+    assert not problems, "\n".join(problems)
+
+
+# ---- the edge's mapping of AWS faults, on the exceptions as the code meets them ----
+def _client_error(code: str, status: int = 400) -> Exception:
+    from botocore.exceptions import ClientError
+
+    response: Any = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, "Op")
+
+
+@pytest.mark.parametrize(
+    ("cause", "status"),
+    [
+        ("ProvisionedThroughputExceededException", 503),
+        ("ThrottlingException", 503),
+        ("SlowDown", 503),
+        ("read_timeout", 503),
+        ("connect_timeout", 503),
+        ("InternalServerError", 503),
+        ("ConditionalCheckFailedException", 409),
+        ("AccessDeniedException", None),  # a deployment fault: stays a logged 500
+        ("ValidationException", None),
+    ],
+)
+def test_the_edge_maps_aws_faults_wrapped_by_pynamodb(cause: str, status: int | None) -> None:
+    from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+    from pynamodb.exceptions import TransactWriteError
+
+    from shared.edge import upstream_error
+
+    raw: Exception
+    if cause == "read_timeout":
+        raw = ReadTimeoutError(endpoint_url="https://dynamodb")
+    elif cause == "connect_timeout":
+        raw = ConnectTimeoutError(endpoint_url="https://dynamodb")
+    else:
+        raw = _client_error(cause, 500 if cause == "InternalServerError" else 400)
+    wrapped = TransactWriteError("Failed to write transaction items", raw)
+    # pynamodb's own check must not crash on a timeout (it did: `response` is None there)
+    assert wrapped.cause_response_code == (None if "timeout" in cause else cause)
+    mapped = upstream_error(wrapped)
+    assert (mapped.status if mapped else None) == status
+    if status == 503:
+        assert mapped is not None and mapped.headers["Retry-After"]
