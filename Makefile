@@ -33,12 +33,17 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -c pyproject.toml -r shared functions infra -ll
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tiers run on every core (xdist), but for the deploy tier: osls packaging fails inside an
+# xdist worker (it loses its own zip), so it runs first, in a plain pytest.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/deploy $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --ignore=tests/deploy $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

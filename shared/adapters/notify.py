@@ -125,7 +125,8 @@ class WebhookChannel:
                 "POST", target, body=payload, headers={"Content-Type": "application/json; charset=utf-8"}
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise ChannelFailed(f"webhook:{type(exc).__name__}") from exc
+            # Not chained: urllib3's message quotes the URL, which holds the robot's key and signature.
+            raise ChannelFailed(f"webhook:{type(exc).__name__}") from None
         if response.status >= 300:
             raise ChannelFailed(f"webhook:http_{response.status}")
         try:

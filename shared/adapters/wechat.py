@@ -79,7 +79,9 @@ class WeChatClient:
                 )
         except urllib3.exceptions.HTTPError as exc:
             logger.warning("wechat unreachable", extra={"path": path, "error": type(exc).__name__})
-            raise errors.UpstreamUnavailable("WeChat did not answer") from exc
+            # Not chained: urllib3's message quotes the URL, whose query holds the access token or
+            # the login code and app secret, and a chained cause is printed by any logged traceback.
+            raise errors.UpstreamUnavailable("WeChat did not answer") from None
         if response.status >= 500:
             logger.warning("wechat server error", extra={"path": path, "http_status": response.status})
             raise errors.UpstreamUnavailable("WeChat is unavailable")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import Client, RunningStack, wait_for
-from tests.e2e.test_verification_e2e import FIELDS, _consent, _decide, _image, _links, _upload
+from tests.e2e.journey import FIELDS, consent, decide, image, links, upload
 
 pytestmark = pytest.mark.e2e
 
@@ -13,21 +13,21 @@ pytestmark = pytest.mark.e2e
 def _approved(stack: RunningStack, name: str) -> Client:
     client = Client(stack)
     client.login(name)
-    _consent(client)
+    consent(client)
     fields = {**FIELDS, "real_name": "赵一鸣"}
     reply = client.call(
-        "POST", "/v1/verification", {**fields, "documents": [_upload(client, _image((10, 120, 60)))]}
+        "POST", "/v1/verification", {**fields, "documents": [upload(client, image((10, 120, 60)))]}
     )
     assert reply.status_code == 201, reply.text
-    link = wait_for(lambda: _links(stack, reply.json()["submission_id"]))[0]
-    assert _decide(client, link, "approve").status_code == 200
+    link = wait_for(lambda: links(stack, reply.json()["submission_id"]))[0]
+    assert decide(client, link, "approve").status_code == 200
     return client
 
 
 def test_an_approved_user_reads_posts_pages_and_deletes(stack: RunningStack) -> None:
     reader = Client(stack)
     reader.login("e2e-articles-unverified")
-    _consent(reader)
+    consent(reader)
     assert reader.call("GET", "/v1/articles").status_code == 200
     for path in ("/v1/articles/hypertension-elderly", "/v1/articles/hypertension-elderly/comments"):
         refused = reader.call("GET", path)

@@ -205,3 +205,23 @@ def test_an_unreachable_wechat_is_upstream_unavailable(
     unreachable = config.load()
     with pytest.raises(errors.UpstreamUnavailable):
         Services(unreachable).wechat_messaging().check_text("o-user-1", "文本")
+
+
+def test_an_unreachable_wechat_leaves_no_secret_in_a_logged_traceback(
+    aws: config.Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """urllib3's errors quote the URL (access token, app secret, login code): they are not chained."""
+    import traceback
+
+    from shared.adapters.wechat import WeChatClient
+
+    secret, token, code, openid = "app-secret-7c1f", "access-token-52ab", "login-code-e93d", "o-user-4d0e"
+    client = WeChatClient("http://127.0.0.1:9", "wx-app", secret)
+    for call in (
+        lambda: client.authorized_call(SEND, token, {"touser": openid}),
+        lambda: client.code2session(code),
+    ):
+        with pytest.raises(errors.UpstreamUnavailable) as caught:
+            call()
+        printed = "".join(traceback.format_exception(caught.value))
+        assert not [v for v in (secret, token, code, openid) if v in printed], printed

@@ -1,0 +1,460 @@
+"""Who may call what: every route of serverless.yml against every caller state, as one table.
+
+Each test builds one caller state once (through the real endpoints and the reviewer links
+where it matters), then calls every route in a fixed order and compares each answer with its
+cell of `MATRIX`: the status and, for JSON errors, the error code of ../shared/docs/api.md.
+Writes that change the caller's state run late (withdrawal, logout of a second session, and
+account deletion last), so every cell sees the state its column names. The `another` column
+also checks that nothing of the other users changed, and that no answer showed their data.
+
+Cells: `200`/`201` success; `401` unauthorized; `403C` consent_required; `403V`
+verification_required; `403F` forbidden; `403H` the reviewer pages' HTML 403; `404` not_found;
+`409` conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from infra.fake_wechat import dev_openid
+from infra.routes import routes
+from shared import config, wiring
+from shared.domain.consent import AGREEMENT, INFORMED
+from shared.services.questions import questions_view
+from shared.store.verification import SubmissionRecord
+from tests.functional.article_helpers import ARTICLE, seed_articles, with_submission
+from tests.functional.conftest import Api, Reply
+from tests.functional.consent_helpers import agree_all, approve, decide, publish_seed
+from tests.functional.verification_helpers import (
+    FIELDS,
+    add_reviewer,
+    form_fields,
+    image_bytes,
+    link_path,
+    post_decision,
+    reviewer_links,
+    s3,
+    submit,
+    upload,
+)
+
+STATES = (
+    "none",  # no Authorization header
+    "bad",  # a malformed token
+    "expired",  # an approved user's token past its session's expiry (clock moved on)
+    "out",  # an approved user's token after logout
+    "refused",  # the identity agreement refused
+    "withdrawn",  # the identity agreement agreed, then withdrawn
+    "unverified",  # both documents agreed, no verification submitted
+    "pending",  # a submission waits for review
+    "rejected",  # the submission was rejected through a reviewer link
+    "approved",  # approved through a reviewer link
+    "another",  # an HCP aiming at another user's comment, upload key, consent record, submission
+)
+COLUMNS = ("none", "bad", "exp", "out", "ref", "wdrn", "unv", "pend", "rej", "appr", "othr")  # of STATES
+
+# A 401 in the `expired` column of logout would be as defensible as this 200: logging out removes
+# the session when the caller proves they hold its secret, and a dead session removed is cleanup.
+_TABLE = """
+method path                              none bad  exp  out  ref  wdrn unv  pend rej  appr othr
+POST /v1/auth/login                      200  200  200  200  200  200  200  200  200  200  200
+GET /v1/consents/documents               200  200  200  200  200  200  200  200  200  200  200
+GET /v1/consents/receipt-key             200  200  200  200  200  200  200  200  200  200  200
+GET /v1/me                               401  401  401  401  200  200  200  200  200  200  200
+GET /review/{submission_id}              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /review/{submission_id}/decision    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /v1/verification/uploads            401  401  401  401  403C 403C 200  409  200  409  200
+GET /v1/verification                     401  401  401  401  403C 403C 200  200  200  200  200
+POST /v1/verification                    401  401  401  401  403C 403C 201  409  201  409  403F
+GET /v1/consents                         401  401  401  401  200  200  200  200  200  200  200
+GET /v1/consents/{record_id}/receipt     401  401  401  401  200  200  200  200  200  200  404
+GET /v1/articles                         401  401  401  401  403C 403C 200  200  200  200  200
+GET /v1/articles/{id}                    401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/articles/{id}/comments           401  401  401  401  403C 403C 403V 403V 403V 200  200
+POST /v1/articles/{id}/comments          401  401  401  401  403C 403C 403V 403V 403V 201  201
+DELETE /v1/comments/{id}                 401  401  401  401  403C 403C 403V 403V 403V 200  403F
+PUT /v1/me/author                        401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/questions                        401  401  401  401  403C 403C 403V 403V 403V 200  200
+POST /v1/answers                         401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/me/export                        401  401  401  401  200  200  200  200  200  200  200
+POST /v1/consents                        401  401  401  401  403C 403C 201  201  201  201  201
+POST /v1/consents/{document}/withdraw    401  401  401  401  409  201  201  201  201  201  201
+POST /v1/auth/logout                     401  401  200  401  200  200  200  200  200  200  200
+DELETE /v1/me                            401  401  401  401  200  200  200  200  200  200  200
+"""
+
+CODES = {
+    "401": "unauthorized",
+    "403C": "consent_required",
+    "403V": "verification_required",
+    "403F": "forbidden",
+    "404": "not_found",
+    "409": "conflict",
+}
+
+
+def _parse(table: str) -> dict[str, dict[str, str]]:
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    assert tuple(lines[0].split()[2:]) == COLUMNS, lines[0]
+    matrix: dict[str, dict[str, str]] = {}
+    for line in lines[1:]:
+        method, path, *cells = line.split()
+        route = f"{method} {path}"
+        assert route not in matrix, f"{route} twice in the table"
+        assert len(cells) == len(STATES), route
+        matrix[route] = dict(zip(STATES, cells, strict=True))
+    return matrix
+
+
+MATRIX = _parse(_TABLE)
+# The routes are called in the table's order: the state-changing ones come last.
+ORDER = tuple(MATRIX)
+# Between these two groups the `another` caller goes from rejected (so that a foreign upload key
+# meets the ownership check, not "already approved") to approved.
+VERIFICATION_PHASE_ENDS = "POST /v1/verification"
+
+
+UNKNOWN_SUBMISSION = "01JBBBBBBBBBBBBBBBBBBBBBBB"
+UNKNOWN_RECORD = "01JCCCCCCCCCCCCCCCCCCCCCCC"
+UNKNOWN_COMMENT = f"01JDDDDDDDDDDDDDDDDDDDDDDD.{ARTICLE}"
+
+
+@dataclass
+class Caller:
+    """The caller of one column and the objects its requests name."""
+
+    token: str  # "" sends no Authorization header
+    login_name: str  # whom the login cell logs in as
+    user_id: str = "01JEEEEEEEEEEEEEEEEEEEEEEE"
+    relogin: bool = False  # the login cell is the caller's second session (the one logout ends)
+    review_sid: str = UNKNOWN_SUBMISSION
+    review_t: str = ""
+    review_csrf: str = "not-a-csrf"
+    record_id: str = UNKNOWN_RECORD
+    foreign_key: str | None = None  # another user's upload key, submitted as one's own
+    foreign_comment: str | None = None  # another user's comment, deleted as one's own
+    reply_to: str | None = None
+    promote: Callable[[], None] | None = None  # run once the verification routes are done
+    # filled in by the cells
+    second_token: str | None = None
+    upload_key: str | None = None
+    own_comment: str | None = None
+    replies: list[tuple[str, Reply]] = field(default_factory=list)
+
+
+def _image(seed: int) -> bytes:
+    return image_bytes(color=(40 + seed * 37 % 200, 200 - seed * 23 % 150, 60 + seed * 11 % 180))
+
+
+def _answers() -> list[dict[str, Any]]:
+    answers: list[dict[str, Any]] = []
+    for q in questions_view():
+        if q["required"]:
+            value = q["options"][0] if q["kind"] == "single" else q["options"][:1]
+            answers.append({"question_id": q["id"], "value": value})
+    return answers
+
+
+# ---- the requests: one per route, naming the caller's objects ----
+def _login(api: Api, c: Caller) -> Reply:
+    reply = api.post("/v1/auth/login", {"code": f"dev:{c.login_name}"}, token="")
+    if c.relogin and reply.status == 200:
+        c.second_token = reply.body["token"]
+    return reply
+
+
+def _review_page(api: Api, c: Caller) -> Reply:
+    return api.get(f"/review/{c.review_sid}?t={quote(c.review_t)}", token="")
+
+
+def _review_decision(api: Api, c: Caller) -> Reply:
+    form = urlencode({"t": c.review_t, "csrf": c.review_csrf, "decision": "reject", "reason": "other"})
+    return api.call(
+        "POST",
+        f"/review/{c.review_sid}/decision",
+        raw=form,
+        token=c.token,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+def _uploads(api: Api, c: Caller) -> Reply:
+    data = _image(len(c.login_name))
+    reply = api.post(
+        "/v1/verification/uploads",
+        {"kind": "practice_license", "content_type": "image/jpeg", "size": len(data)},
+        token=c.token,
+    )
+    if reply.status == 200:
+        c.upload_key = reply.body["key"]
+        s3().put_object(Bucket=config.current().bucket, Key=c.upload_key, Body=data, ContentType="image/jpeg")
+    return reply
+
+
+def _submit(api: Api, c: Caller) -> Reply:
+    key = c.foreign_key or c.upload_key or f"uploads/{c.user_id}/practice_license/{UNKNOWN_RECORD}.jpg"
+    return api.post("/v1/verification", {**FIELDS, "documents": [key]}, token=c.token)
+
+
+def _receipt(api: Api, c: Caller) -> Reply:
+    return api.get(f"/v1/consents/{c.record_id}/receipt", token=c.token)
+
+
+def _post_comment(api: Api, c: Caller) -> Reply:
+    body: dict[str, Any] = {"text": "同意文中的观点。"}
+    if c.reply_to:
+        body["reply_to"] = c.reply_to
+    reply = api.post(f"/v1/articles/{ARTICLE}/comments", body, token=c.token)
+    if reply.status == 201:
+        c.own_comment = reply.body["id"]
+    return reply
+
+
+def _delete_comment(api: Api, c: Caller) -> Reply:
+    target = c.foreign_comment or c.own_comment or UNKNOWN_COMMENT
+    return api.delete(f"/v1/comments/{target}", token=c.token)
+
+
+def _logout(api: Api, c: Caller) -> Reply:
+    return api.post("/v1/auth/logout", token=c.second_token or c.token)
+
+
+def _current(api: Api, key: str) -> str:
+    docs = api.get("/v1/consents/documents", token="").body["items"]
+    return str(next(d["version"] for d in docs if d["key"] == key))
+
+
+Request = Callable[[Api, Caller], Reply]
+REQUESTS: dict[str, Request] = {
+    "POST /v1/auth/login": _login,
+    "GET /v1/consents/documents": lambda api, c: api.get("/v1/consents/documents", token=c.token),
+    "GET /v1/consents/receipt-key": lambda api, c: api.get("/v1/consents/receipt-key", token=c.token),
+    "GET /v1/me": lambda api, c: api.get("/v1/me", token=c.token),
+    "GET /review/{submission_id}": _review_page,
+    "POST /review/{submission_id}/decision": _review_decision,
+    "POST /v1/verification/uploads": _uploads,
+    "GET /v1/verification": lambda api, c: api.get("/v1/verification", token=c.token),
+    "POST /v1/verification": _submit,
+    "GET /v1/consents": lambda api, c: api.get("/v1/consents", token=c.token),
+    "GET /v1/consents/{record_id}/receipt": _receipt,
+    "GET /v1/articles": lambda api, c: api.get("/v1/articles", token=c.token),
+    "GET /v1/articles/{id}": lambda api, c: api.get(f"/v1/articles/{ARTICLE}", token=c.token),
+    "GET /v1/articles/{id}/comments": lambda api, c: api.get(
+        f"/v1/articles/{ARTICLE}/comments", token=c.token
+    ),
+    "POST /v1/articles/{id}/comments": _post_comment,
+    "DELETE /v1/comments/{id}": _delete_comment,
+    "PUT /v1/me/author": lambda api, c: api.call(
+        "PUT", "/v1/me/author", {"style": "title", "show_department": False}, token=c.token
+    ),
+    "GET /v1/questions": lambda api, c: api.get("/v1/questions", token=c.token),
+    "POST /v1/answers": lambda api, c: api.post("/v1/answers", {"answers": _answers()}, token=c.token),
+    "GET /v1/me/export": lambda api, c: api.get("/v1/me/export", token=c.token),
+    "POST /v1/consents": lambda api, c: api.post(
+        "/v1/consents",
+        {"document": INFORMED, "version": _current(api, INFORMED), "decision": "agree"},
+        token=c.token,
+    ),
+    "POST /v1/consents/{document}/withdraw": lambda api, c: api.post(
+        f"/v1/consents/{INFORMED}/withdraw", token=c.token
+    ),
+    "POST /v1/auth/logout": _logout,
+    "DELETE /v1/me": lambda api, c: api.delete("/v1/me", token=c.token),
+}
+
+
+# ---- the caller states, built through the endpoints ----
+def _user(api: Api, name: str) -> tuple[str, str]:
+    """Log `name` in (the token stays on `api` for the helpers): (token, user id)."""
+    body = api.login(name)
+    return str(body["token"]), str(body["user"]["id"])
+
+
+def _submitted(api: Api, name: str, seed: int, **fields: Any) -> str:
+    """The logged-in user's new pending submission of one image."""
+    reply = submit(api, [upload(api, _image(seed))], **fields)
+    assert reply.status == 201, reply.body
+    return str(reply.body["submission_id"])
+
+
+def _decided(api: Api, outbox: str, sid: str, decision: str) -> tuple[str, dict[str, str]]:
+    """Decide `sid` through its reviewer link, as a reviewer would: (the link, its form's fields)."""
+    link = reviewer_links(outbox, sid)[0]
+    fields = form_fields(api.get(link_path(link), token="").text, decision)
+    reason = "image_unreadable" if decision == "reject" else None
+    assert post_decision(api, link, decision, reason=reason, fields=fields).status == 200
+    return link, fields
+
+
+def _first_record(api: Api, token: str) -> str:
+    return str(api.get("/v1/consents", token=token).body["items"][0]["id"])
+
+
+def _signed_in(api: Api, name: str, token: str, user_id: str, **kw: Any) -> Caller:
+    return Caller(
+        token=token,
+        login_name=name,
+        user_id=user_id,
+        relogin=True,
+        review_t=token,  # a user's token is no review link
+        record_id=_first_record(api, token),
+        **kw,
+    )
+
+
+def _dead_token(api: Api, name: str) -> tuple[str, str]:
+    """An approved user's token, about to be made useless."""
+    token, user_id = _user(api, name)
+    agree_all(api)
+    approve(user_id)
+    return token, user_id
+
+
+def build(state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Caller:
+    outbox = env["OUTBOX_PATH"]
+    if state == "none":
+        return Caller(token="", login_name="newcomer")
+    if state == "bad":
+        return Caller(token="not-a-token", login_name="newcomer", review_t="not-a-token")
+    if state == "expired":
+        token, user_id = _dead_token(api, "eve")
+        later = datetime.now(UTC) + timedelta(days=config.current().session_days, minutes=1)
+        monkeypatch.setattr(wiring, "utcnow", lambda: later)
+        wiring.reset()
+        return Caller(token=token, login_name="newcomer", user_id=user_id, review_t=token)
+    if state == "out":
+        token, user_id = _dead_token(api, "otto")
+        assert api.post("/v1/auth/logout", token=token).status == 200
+        return Caller(token=token, login_name="newcomer", user_id=user_id, review_t=token)
+    if state == "refused":
+        token, user_id = _user(api, "rita")
+        assert decide(api, AGREEMENT, "refuse").status == 201
+        return _signed_in(api, "rita", token, user_id)
+    if state == "withdrawn":
+        token, user_id = _user(api, "walt")
+        agree_all(api)
+        assert api.post(f"/v1/consents/{AGREEMENT}/withdraw").status == 201
+        return _signed_in(api, "walt", token, user_id)
+    if state == "unverified":
+        token, user_id = _user(api, "uma")
+        agree_all(api)
+        return _signed_in(api, "uma", token, user_id)
+    if state in ("pending", "rejected", "approved"):
+        name = {"pending": "paul", "rejected": "rose", "approved": "alma"}[state]
+        token, user_id = _user(api, name)
+        agree_all(api)
+        sid = _submitted(api, name, seed=len(name))
+        if state != "pending":
+            _decided(api, outbox, sid, "reject" if state == "rejected" else "approve")
+        return _signed_in(api, name, token, user_id, review_sid=sid)
+    assert state == "another"
+    return _another(api, outbox)
+
+
+VICTOR = {"real_name": "受害人甲乙", "hospital": "维克多标记医院", "license_number": "LIC-VICTOR-0001"}
+CAROL = {"real_name": "卡萝尔标记", "hospital": "卡萝尔标记医院", "license_number": "LIC-CAROL-0002"}
+
+
+def _another(api: Api, outbox: str) -> Caller:
+    """Mallory, rejected (then approved), aiming at Victor's objects and Carol's pending submission."""
+    _user(api, "victor")
+    agree_all(api)
+    spare_key = upload(api, _image(1))  # uploaded, never submitted: Mallory will name it
+    _decided(api, outbox, _submitted(api, "victor", seed=2, **VICTOR), "approve")
+    victor_comment = api.post(f"/v1/articles/{ARTICLE}/comments", {"text": "维克多的评论"})
+    assert victor_comment.status == 201, victor_comment.body
+    victor_record = _first_record(api, str(api.token))
+
+    _user(api, "carol")
+    agree_all(api)
+    carol_sid = _submitted(api, "carol", seed=3, **CAROL)
+
+    token, mallory_id = _user(api, "mallory")
+    agree_all(api)
+    # A reviewer's genuine link (and form) for Mallory's submission, presented for Carol's.
+    _, fields = _decided(api, outbox, _submitted(api, "mallory", seed=4), "reject")
+
+    def promote() -> None:
+        with_submission(mallory_id, "马洛丽", "doctor", "心内科")
+        approve(mallory_id)
+
+    mallory = _signed_in(api, "mallory", token, mallory_id, review_sid=carol_sid, promote=promote)
+    mallory.review_t, mallory.review_csrf = fields["t"], fields["csrf"]
+    mallory.record_id = victor_record
+    mallory.foreign_key = spare_key
+    mallory.foreign_comment = mallory.reply_to = victor_comment.body["id"]
+    return mallory
+
+
+# ---- the tests ----
+def test_the_table_covers_every_route_of_serverless_yml() -> None:
+    deployed = {r.route_key for r in routes()}
+    assert set(MATRIX) == deployed, {
+        "missing from the table": sorted(deployed - set(MATRIX)),
+        "not a route": sorted(set(MATRIX) - deployed),
+    }
+    assert set(REQUESTS) == deployed
+    assert VERIFICATION_PHASE_ENDS in ORDER
+
+
+def _check(route: str, expected: str, reply: Reply) -> str | None:
+    """What is wrong with this cell's answer, or None."""
+    status = int(expected[:3])
+    if reply.status != status:
+        return f"{route}: {reply.status} {reply.text[:160]!r}, expected {expected}"
+    if expected == "403H":
+        if not reply.headers.get("Content-Type", "").startswith("text/html"):
+            return f"{route}: a {status} that is not the HTML error page"
+        return None
+    code = CODES.get(expected)
+    if code is None:
+        return None
+    error = (reply.body or {}).get("error") if isinstance(reply.body, dict) else None
+    if not isinstance(error, dict) or error.get("code") != code or not error.get("message"):
+        return f"{route}: body {reply.text[:160]!r}, expected error code {code}"
+    return None
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_route_answers_each_caller_state_as_the_contract_says(
+    state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_seed()
+    seed_articles()
+    add_reviewer()
+    caller = build(state, api, env, monkeypatch)
+    wrong: list[str] = []
+    for route in ORDER:
+        reply = REQUESTS[route](api, caller)
+        caller.replies.append((route, reply))
+        problem = _check(route, MATRIX[route][state], reply)
+        if problem:
+            wrong.append(problem)
+        if route == VERIFICATION_PHASE_ENDS and caller.promote is not None:
+            caller.promote()
+    assert not wrong, f"{state}: {len(wrong)} cells differ\n" + "\n".join(wrong)
+    if state == "another":
+        _nothing_of_victor_reached_mallory(caller)
+
+
+def _nothing_of_victor_reached_mallory(mallory: Caller) -> None:
+    """Mallory's attempts changed nothing of Carol's or Victor's, and no answer told her about them."""
+    carol = SubmissionRecord.get(mallory.review_sid)
+    assert carol.status == "pending" and carol.decided_by is None
+    assert mallory.foreign_key is not None
+    assert s3().head_object(Bucket=config.current().bucket, Key=mallory.foreign_key)
+    comments = dict(mallory.replies)["GET /v1/articles/{id}/comments"].body["items"]
+    victor = next(c for c in comments if c["id"] == mallory.foreign_comment)
+    assert victor["text"] == "维克多的评论" and victor["mine"] is False
+    secrets = [*VICTOR.values(), *CAROL.values(), dev_openid("victor"), dev_openid("carol")]
+    for route, reply in mallory.replies:
+        text = reply.text if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{route} showed Mallory {leaked}"
