@@ -11,27 +11,28 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from shared import config
-from shared.adapters import secrets
-from shared.adapters.wechat import WeChatClient
 from shared.domain.gate import CurrentDocuments, require_agreement, require_verified
 from shared.edge import Request
 from shared.services.consent import ConsentCatalog, ConsentService
 from shared.services.profile import gate_state
 from shared.services.sessions import Caller, SessionService
-from shared.services.userdata import PersonalDataStore
 from shared.store import base
 from shared.store.users import UserRepository
 
+# Only login, comment posts and the notifier talk to WeChat or read SSM: the WeChat client and
+# the secrets adapter are imported where they are built, so other functions never load them
+# (cold start, issue 7).
 if TYPE_CHECKING:
     from shared.adapters.notify import SnsChannel  # verification (issue 4)
     from shared.adapters.storage import CredentialStorage  # verification (issue 4)
-    from shared.adapters.wechat import WeChatMessaging  # issue 5
+    from shared.adapters.wechat import WeChatClient, WeChatMessaging
     from shared.services.account import AccountService
     from shared.services.articles import ArticleService, CommentService, Cursors  # issue 5
     from shared.services.notifier import Notifier  # verification (issue 4)
     from shared.services.questions import AnswerService
     from shared.services.receipts import ReceiptSigner
     from shared.services.review import ReviewLinks, ReviewService  # verification (issue 4)
+    from shared.services.userdata import PersonalDataStore
     from shared.services.verification import VerificationService  # verification (issue 4)
     from shared.store.verification import (  # verification (issue 4)
         ReviewerRepository,
@@ -59,6 +60,9 @@ class Services:
 
     @cached_property
     def _wechat(self) -> WeChatClient:
+        from shared.adapters import secrets
+        from shared.adapters.wechat import WeChatClient
+
         cfg = self.cfg
         secret = secrets.secret(cfg, cfg.wechat_secret, cfg.wechat_secret_param)
         return WeChatClient(cfg.wechat_base_url, cfg.wechat_appid, secret)
@@ -144,6 +148,7 @@ class Services:
 
     @cached_property
     def notifier(self) -> Notifier:
+        from shared.adapters import secrets
         from shared.adapters.notify import OutboxChannel, WebhookChannel
         from shared.services.notifier import Notifier, link_builder
         from shared.store.verification import NotificationRepository

@@ -14,11 +14,13 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import errors
-from shared.adapters.wechat import WeChatSession
 from shared.store.users import UserRecord, UserRepository, openid_hash, sessions_of
+
+if TYPE_CHECKING:
+    from shared.adapters.wechat import WeChatSession
 
 MAX_SESSIONS_PER_USER = 10
 MAX_CODE_LENGTH = 128

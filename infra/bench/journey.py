@@ -1,0 +1,445 @@
+"""Every endpoint once on its happy path, in-process against moto, with its AWS calls and units.
+
+One user goes the whole way (login, consents, verification with two images, the reviewer's
+approval, questions, articles and comments, export, withdrawal, logout, deletion), and each
+request is metered: the calls through the botocore hook of `infra.metering.metered()` (the models'
+clients plus the S3 and SNS clients), the DynamoDB units by `infra.bench.capacity`.
+
+Measured as a warm container serves them: the consent catalog, the WeChat access token and the
+comment author's display are cached before the metered request, as they are after a function's
+first request (their refresh costs a read per container every few minutes, not per request).
+The stage is the local one, plus the reviewer topic, so a reviewer with an e-mail address is
+informed through SNS as in a deployed stage.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from infra.bench.capacity import capacity
+from infra.events import http_api_event
+from infra.metering import metered
+from infra.routes import Route, routes
+from shared import config, wiring
+
+ARTICLE = "hypertension-elderly"  # a demo article of infra/seed/articles
+DEEP_ARTICLE = "antibiotic-stewardship"
+REVIEWER_EMAIL = "reviewer@example.invalid"
+OTHER_AUTHOR = "01J0BENCH0000000000000000A"
+APPLICANT = {
+    "real_name": "张医生",
+    "hospital": "北京协和医院",
+    "department": "心内科",
+    "title": "主治医师",
+    "profession": "doctor",
+}
+
+
+class BenchError(RuntimeError):
+    """A request of the happy path did not answer as it should: the bench cannot measure it."""
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    text: str
+
+
+@dataclass
+class Measured:
+    label: str  # "GET /v1/me" or "GET /v1/me (a case)"
+    function: str  # its function in serverless.yml
+    calls: list[str]
+    read_units: float
+    write_units: float
+    ms: float
+    units_by_call: list[tuple[str, float, float]] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+
+class Client:
+    """Calls handlers as API Gateway would: the route of serverless.yml, a real v2 event."""
+
+    def __init__(self) -> None:
+        self.routes = routes()
+        self.token: str | None = None
+
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
+        for route in self.routes:
+            pattern = route.path.strip("/").split("/")
+            if route.method != method or len(pattern) != len(parts):
+                continue
+            params: dict[str, str] = {}
+            for want, got in zip(pattern, parts, strict=True):
+                if want.startswith("{"):
+                    params[want.strip("{}+")] = got
+                elif want != got:
+                    break
+            else:
+                return route, params
+        raise LookupError(f"no route for {method} {path}")
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> Reply:
+        route, params = self.route(method, path)
+        path_only, _, query = path.partition("?")
+        hdrs = {"content-type": "application/json", "user-agent": "bench", **(headers or {})}
+        bearer = self.token if token is None else token
+        if bearer:
+            hdrs["authorization"] = f"Bearer {bearer}"
+        payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
+        event = http_api_event(
+            method,
+            path_only,
+            route_key=route.route_key,
+            path_params=params,
+            query_string=query,
+            headers=hdrs,
+            body=payload,
+        )
+        result = route.resolve()(event, None)
+        text = result.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = None
+        return Reply(int(result["statusCode"]), parsed, text)
+
+
+def image_bytes(color: tuple[int, int, int]) -> bytes:
+    """A small JPEG with a pattern, so two colors make two different images."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (64, 64), color)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((16, 16, 32, 32), fill=(color[2], color[0], color[1]))
+    draw.line((0, 63, 63, color[1] % 64), fill=(255, 255, 255), width=3)
+    out = io.BytesIO()
+    image.save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _aws_clients() -> list[Any]:
+    """The non-DynamoDB clients a request may use (built now, so the hook sees them)."""
+    app = wiring.services()
+    clients = [app.storage.client]
+    if app.cfg.topic_arn:
+        clients.append(app.sns.client)
+    return clients
+
+
+class Journey:
+    def __init__(self, client: Client | None = None) -> None:
+        self.client = client or Client()
+        self.measured: list[Measured] = []
+
+    # ---- one metered request ----
+    def measure(
+        self, label: str, method: str, path: str, body: Any = None, *, expect: int = 200, **kw: Any
+    ) -> Reply:
+        route, _ = self.client.route(method, path)
+        region = config.current().region
+        with metered(*_aws_clients()) as meter, capacity(region) as units:
+            started = time.perf_counter()
+            reply = self.client.call(method, path, body, **kw)
+            ms = (time.perf_counter() - started) * 1000
+        if reply.status != expect:
+            raise BenchError(f"{label}: {reply.status} {reply.text[:300]}")
+        self.measured.append(
+            Measured(
+                label=label,
+                function=route.function,
+                calls=list(meter.calls),
+                read_units=units.read,
+                write_units=units.write,
+                ms=round(ms, 1),
+                units_by_call=list(units.by_call),
+            )
+        )
+        return reply
+
+    def measure_scheduled(self, label: str, function: str, handler: Any) -> Any:
+        region = config.current().region
+        with metered(*_aws_clients()) as meter, capacity(region) as units:
+            started = time.perf_counter()
+            result = handler({}, None)
+            ms = (time.perf_counter() - started) * 1000
+        self.measured.append(
+            Measured(label, function, list(meter.calls), units.read, units.write, round(ms, 1), units.by_call)
+        )
+        return result
+
+    def call(self, method: str, path: str, body: Any = None, *, expect: int = 200, **kw: Any) -> Reply:
+        """An unmetered request (setting the scene)."""
+        reply = self.client.call(method, path, body, **kw)
+        if reply.status != expect:
+            raise BenchError(f"{method} {path}: {reply.status} {reply.text[:300]}")
+        return reply
+
+    # ---- the journey ----
+    def run(self) -> list[Measured]:
+        """Every endpoint, in the order a user meets them; the account is deleted at the end."""
+        from functions.notifier import retry
+
+        set_scene()
+        self._login_and_consents()
+        self._verification()
+        self._questions()
+        self._articles()
+        self._account()
+        self.measure_scheduled("schedule notifierRetry (nothing due)", "notifierRetry", retry)
+        return self.measured
+
+    def _login_and_consents(self) -> None:
+        from shared.domain.consent import AGREEMENT, INFORMED
+
+        self.call("GET", "/v1/consents/documents")  # a warm container: the catalog is cached
+        self.measure("GET /v1/consents/documents", "GET", "/v1/consents/documents")
+        code = {"code": "dev:bench"}
+        self.measure("POST /v1/auth/login (new user)", "POST", "/v1/auth/login", code)
+        self.client.token = self.measure(
+            "POST /v1/auth/login (returning user)", "POST", "/v1/auth/login", code
+        ).body["token"]
+        items = self.call("GET", "/v1/consents/documents").body["items"]
+        versions = {d["key"]: d["version"] for d in items}
+        agreement = {"document": AGREEMENT, "version": versions[AGREEMENT], "decision": "agree"}
+        agreed = self.measure("POST /v1/consents", "POST", "/v1/consents", agreement, expect=201)
+        informed = {"document": INFORMED, "version": versions[INFORMED], "decision": "agree"}
+        self.call("POST", "/v1/consents", informed, expect=201)
+        self.measure("GET /v1/consents", "GET", "/v1/consents")
+        receipt = f"/v1/consents/{agreed.body['id']}/receipt"
+        self.measure("GET /v1/consents/{record_id}/receipt", "GET", receipt)
+        self.measure("GET /v1/consents/receipt-key", "GET", "/v1/consents/receipt-key")
+        self.measure("GET /v1/me", "GET", "/v1/me")
+
+    def _verification(self) -> None:
+        """Two images uploaded where the presigned POSTs point, submitted, approved by the reviewer."""
+        app = wiring.services()
+        keys: list[str] = []
+        for kind, color in (("practice_license", (200, 30, 30)), ("qualification", (0, 90, 200))):
+            data = image_bytes(color)
+            body = {"kind": kind, "content_type": "image/jpeg", "size": len(data)}
+            path = "/v1/verification/uploads"
+            reply = (
+                self.call("POST", path, body) if keys else self.measure(f"POST {path}", "POST", path, body)
+            )
+            keys.append(str(reply.body["key"]))
+            app.storage.client.put_object(
+                Bucket=app.cfg.bucket, Key=keys[-1], Body=data, ContentType="image/jpeg"
+            )
+        applicant = {**APPLICANT, "documents": keys}
+        submitted = self.measure(
+            "POST /v1/verification (two images)", "POST", "/v1/verification", applicant, expect=201
+        )
+        self.measure("GET /v1/verification", "GET", "/v1/verification")
+        link = reviewer_link(str(submitted.body["submission_id"]))
+        page = self.measure("GET /review/{submission_id}", "GET", link_path(link), token="")
+        hidden = form_fields(page.text, "approve")
+        form = urlencode([("t", hidden["t"]), ("csrf", hidden["csrf"]), ("decision", "approve")])
+        self.measure(
+            "POST /review/{submission_id}/decision",
+            "POST",
+            f"{urlsplit(link).path}/decision",
+            raw=form,
+            token="",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+
+    def _questions(self) -> None:
+        questions = self.measure("GET /v1/questions", "GET", "/v1/questions").body["items"]
+        answers = [
+            {"question_id": q["id"], "value": q["options"][0] if q["kind"] == "single" else [q["options"][0]]}
+            for q in questions
+            if q["required"]
+        ]
+        self.measure("POST /v1/answers", "POST", "/v1/answers", {"answers": answers})
+
+    def _articles(self) -> None:
+        seed_comments(ARTICLE, 30)  # a full page of comments by others
+        self.measure("GET /v1/articles", "GET", "/v1/articles")
+        self.measure("GET /v1/articles/{id}", "GET", f"/v1/articles/{ARTICLE}")
+        comments = f"/v1/articles/{ARTICLE}/comments"
+        self.call("POST", comments, {"text": "第一条评论"}, expect=201)  # caches the author display
+        text = {"text": "请问老年患者的目标血压？"}
+        posted = self.measure("POST /v1/articles/{id}/comments", "POST", comments, text, expect=201)
+        self.measure("GET /v1/articles/{id}/comments", "GET", comments)
+        self.measure("DELETE /v1/comments/{id}", "DELETE", f"/v1/comments/{posted.body['id']}")
+        style = {"style": "title", "show_department": False}
+        self.measure("PUT /v1/me/author", "PUT", "/v1/me/author", style)
+
+    def _account(self) -> None:
+        from shared.domain.consent import INFORMED
+
+        self.measure("GET /v1/me/export", "GET", "/v1/me/export")
+        withdraw = f"/v1/consents/{INFORMED}/withdraw"
+        self.measure("POST /v1/consents/{document}/withdraw", "POST", withdraw, expect=201)
+        other_session = self.call("POST", "/v1/auth/login", {"code": "dev:bench"}).body["token"]
+        self.measure("POST /v1/auth/logout", "POST", "/v1/auth/logout", token=other_session)
+        self.measure("DELETE /v1/me", "DELETE", "/v1/me")
+
+
+def set_scene() -> None:
+    """The consent documents, the demo articles and one reviewer with an e-mail address."""
+    from infra.ops import articles as article_ops
+    from infra.ops import consent as consent_ops
+    from infra.ops import reviewers as reviewer_ops
+
+    consent_ops.publish_seed()
+    article_ops.import_seed()
+    reviewer_ops.add("审核员", email=REVIEWER_EMAIL)
+
+
+def reviewer_link(submission_id: str) -> str:
+    """The reviewer's link for the submission, from the local outbox."""
+    path = config.current().outbox_path
+    if not path:
+        raise BenchError("the outbox path is not set: no reviewer link to follow")
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry.get("channel") == "reviewer" and entry.get("submission_id") == submission_id:
+            return str(entry["link"])
+    raise BenchError("no reviewer was informed of the submission")
+
+
+def link_path(link: str) -> str:
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}"
+
+
+def form_fields(html: str, decision: str) -> dict[str, str]:
+    forms = re.findall(r"<form .*?</form>", html, flags=re.S)
+    form = next(f for f in forms if f'name="decision" value="{decision}"' in f)
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def seed_comments(article_id: str, count: int, text: str = "病例讨论：这一方案值得参考。") -> list[str]:
+    """`count` visible comments by another author, oldest first, written in batches (not metered).
+
+    The article's count moves by as many, as the posts would have moved it.
+    """
+    from ulid import ULID
+
+    from shared.store.articles import ArticleRecord, CommentRecord
+
+    start = datetime.now(UTC) - timedelta(days=30)
+    ids = []
+    with CommentRecord.batch_write() as batch:
+        for n in range(count):
+            created = start + timedelta(seconds=n)
+            comment_id = str(ULID.from_datetime(created))
+            ids.append(comment_id)
+            batch.save(
+                CommentRecord(
+                    article_id,
+                    comment_id,
+                    author_id=OTHER_AUTHOR,
+                    author_name="李医生",
+                    author_department="心内科",
+                    text=f"{text} #{n}",
+                    created_at=created,
+                )
+            )
+    ArticleRecord(article_id).update(actions=[ArticleRecord.comment_count.add(count)])
+    return ids
+
+
+@contextmanager
+def bench_stack(var: Path) -> Iterator[config.Config]:
+    """moto in-process, the fake WeChat on loopback, the stage's resources and the reviewer topic.
+
+    For `python -m infra.bench` only: it sets this process's environment, as a Lambda's would be.
+    """
+    import contextlib
+    import logging
+
+    from moto import mock_aws
+
+    from infra import resources
+    from infra.fake_wechat import FakeWeChatServer
+    from shared.log import logger
+
+    logger.setLevel(logging.WARNING)  # the access log of every request would bury the table
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_SESSION_TOKEN": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            config.ENV_REGION: "us-east-1",
+        }
+    )
+    for name in (config.ENV_ENDPOINT, "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    var.mkdir(parents=True, exist_ok=True)
+    outbox = var / "bench-outbox.jsonl"
+    outbox.unlink(missing_ok=True)
+    wechat = FakeWeChatServer("wx-bench-app", "bench-wechat-secret").start()
+    os.environ.update(
+        {
+            config.ENV_STAGE: "test",
+            config.ENV_WECHAT_APPID: "wx-bench-app",
+            config.ENV_WECHAT_SECRET: "bench-wechat-secret",
+            config.ENV_WECHAT_BASE_URL: wechat.base_url,
+            config.ENV_SIGNING_KEY: "bench-signing-key-0123456789abcdef",
+            config.ENV_PUBLIC_BASE_URL: "http://127.0.0.1:9",
+            config.ENV_OUTBOX_PATH: str(outbox),
+            config.ENV_CONSENT_CACHE_SECONDS: "300",
+        }
+    )
+    os.environ.pop(config.ENV_TOPIC_ARN, None)
+    mock = mock_aws()
+    mock.start()
+    try:
+        wiring.reset()
+        created = resources.ensure(config.current())
+        os.environ[config.ENV_TOPIC_ARN] = created.topic_arn
+        wiring.reset()
+        # the local outbox echoes each message on stderr
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield config.current()
+    finally:
+        mock.stop()
+        wechat.stop()
+        wiring.reset()
+
+
+def approved_hcp(client: Client, name: str) -> str:
+    """Log `name` in under the current documents, approved as an HCP (as a reviewer's decision
+    leaves the user item); the token stays on `client`. Returns the user id."""
+    from shared.domain.consent import AGREEMENT, INFORMED
+    from shared.store.users import UserRecord
+
+    login = client.call("POST", "/v1/auth/login", {"code": f"dev:{name}"})
+    client.token = login.body["token"]
+    for doc in client.call("GET", "/v1/consents/documents").body["items"]:
+        if doc["key"] in (AGREEMENT, INFORMED):
+            decision = {"document": doc["key"], "version": doc["version"], "decision": "agree"}
+            if client.call("POST", "/v1/consents", decision).status != 201:
+                raise BenchError(f"{name} could not agree to {doc['key']}")
+    user_id = str(login.body["user"]["id"])
+    UserRecord(user_id).update(actions=[UserRecord.verification_status.set("approved")])
+    return user_id

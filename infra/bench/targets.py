@@ -1,0 +1,51 @@
+"""The AWS-call targets of issue 7, checked by `make bench` and by tests/functional/test_bench_calls.py.
+
+A verification submit informs every active reviewer; each one with an e-mail address costs one
+SNS Publish more. The target (3 + 3 per image) is on the request's own calls: the per-reviewer
+publishes are counted and priced, and shown beside the verdict, but not held against it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.bench.journey import Measured
+
+IMAGES = 2  # the journey's submission carries two images
+PER_REVIEWER = frozenset({"Publish"})  # calls made once per informed reviewer
+
+CALL_TARGETS: dict[str, int] = {
+    "GET /v1/me": 1,
+    "GET /v1/articles/{id}": 2,
+    "GET /v1/articles/{id}/comments": 2,
+    "POST /v1/articles/{id}/comments": 2,
+    "POST /v1/verification (two images)": 3 + 3 * IMAGES,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str
+    target: int
+    counted: int  # the calls held against the target
+    fan_out: int  # per-reviewer calls, beside it
+    ok: bool
+
+    def line(self) -> str:
+        extra = f" (+{self.fan_out} SNS Publish, one per e-mail reviewer)" if self.fan_out else ""
+        verdict = "met" if self.ok else "MISSED"
+        return f"{self.label}: {self.counted} calls{extra}, target <= {self.target}: {verdict}"
+
+
+def check_calls(measured: list[Measured]) -> list[Verdict]:
+    by_label = {m.label: m for m in measured}
+    verdicts = []
+    for label, target in CALL_TARGETS.items():
+        m = by_label.get(label)
+        if m is None:
+            verdicts.append(Verdict(label, target, -1, 0, ok=False))
+            continue
+        fan_out = sum(1 for c in m.calls if c in PER_REVIEWER) if "verification" in label else 0
+        counted = m.count - fan_out
+        verdicts.append(Verdict(label, target, counted, fan_out, ok=counted <= target))
+    return verdicts
