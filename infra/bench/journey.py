@@ -5,9 +5,10 @@ approval, questions, articles and comments, export, withdrawal, logout, deletion
 request is metered: the calls through the botocore hook of `infra.metering.metered()` (the models'
 clients plus the S3 and SNS clients), the DynamoDB units by `infra.bench.capacity`.
 
-Measured as a warm container serves them: the consent catalog, the WeChat access token and the
-comment author's display are cached before the metered request, as they are after a function's
-first request (their refresh costs a read per container every few minutes, not per request).
+Measured as a warm container serves them: the consent catalog, the WeChat access token, the
+active reviewers and the comment author's display are cached before the metered request, as they
+are after a function's first request (their refresh costs a read per container every few minutes,
+not per request).
 The stage is the local one, plus the reviewer topic, so a reviewer with an e-mail address is
 informed through SNS as in a deployed stage.
 """
@@ -252,6 +253,7 @@ class Journey:
                 Bucket=app.cfg.bucket, Key=keys[-1], Body=data, ContentType="image/jpeg"
             )
         applicant = {**APPLICANT, "documents": keys}
+        app.reviewers.active()  # warm, as any earlier submission in this container leaves it
         submitted = self.measure(
             "POST /v1/verification (two images)", "POST", "/v1/verification", applicant, expect=201
         )

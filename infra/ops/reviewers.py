@@ -80,6 +80,7 @@ def add(
         active=True,
         created_at=datetime.now(UTC),
     ).save(condition=ReviewerRecord.reviewer_id.does_not_exist())
+    repo.invalidate()  # this process sees it at once; running functions within their cache window
     return Added(rid, subscription)
 
 
@@ -95,6 +96,7 @@ def deactivate(reviewer_id: str) -> bool:
     if reviewer.subscription_arn and app.cfg.topic_arn and reviewer.subscription_arn.startswith("arn:"):
         app.sns.unsubscribe(str(reviewer.subscription_arn))
     reviewer.update(actions=[ReviewerRecord.active.set(False), ReviewerRecord.subscription_arn.remove()])
+    app.reviewers.invalidate()
     return True
 
 

@@ -270,9 +270,32 @@ def fingerprints_of(item: SubmissionRecord) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# Reviewers change rarely (an ops command): a container reuses the active list this long, so a
+# submission costs no reviewer read on a warm container. A reviewer added meanwhile is informed
+# from the next container or after this window; a deactivated one may get a message whose link
+# no longer opens (links check the reviewer on every use).
+REVIEWER_CACHE_SECONDS = 60.0
+
+
 class ReviewerRepository:
+    def __init__(self, max_age: float = REVIEWER_CACHE_SECONDS, clock: Any = None) -> None:
+        import time
+
+        self._max_age = max_age
+        self._clock = clock or time.monotonic
+        self._cached: tuple[float, list[ReviewerRecord]] | None = None
+
     def active(self) -> list[ReviewerRecord]:
-        return [r for r in ReviewerRecord.query(REVIEWER_POOL) if r.active]
+        now = self._clock()
+        if self._cached is not None and now - self._cached[0] < self._max_age:
+            return list(self._cached[1])
+        found = [r for r in ReviewerRecord.query(REVIEWER_POOL) if r.active]
+        self._cached = (now, found)
+        return list(found)
+
+    def invalidate(self) -> None:
+        """Forget the cached list (ops commands, in their own process)."""
+        self._cached = None
 
     def all(self) -> list[ReviewerRecord]:
         return list(ReviewerRecord.query(REVIEWER_POOL))

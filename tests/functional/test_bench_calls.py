@@ -33,6 +33,7 @@ def test_every_endpoint_meets_its_call_target(deployed_like: config.Config) -> N
     assert by_label["POST /v1/articles/{id}/comments"].calls == ["GetItem", "TransactWriteItems"]
     submit = by_label["POST /v1/verification (two images)"]
     assert submit.calls.count("Publish") == 1  # the one e-mail reviewer, through SNS
+    assert submit.count <= 3 + 3 * targets.IMAGES  # that Publish included
     driven = {m.label.split(" (")[0] for m in measured}
     # a new endpoint shows in the bench as "not driven" until the journey covers it
     assert {"GET /v1/me", "GET /v1/articles/{id}", "POST /v1/verification"} <= driven
