@@ -346,8 +346,10 @@ _VOLATILE = [
     (re.compile(r'"b64:[^"]*"'), '"<bytes>"'),
     (re.compile(r'"B": "[^"]*"'), '"B": "<bytes>"'),
     (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2}|Z)?"), "<time>"),
-    (re.compile(r"[0-9A-HJKMNP-TV-Z]{26}"), "<ulid>"),
+    # hashes before ids: a run of 26 digits inside a sha256 would otherwise pass for a ULID
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32,}(?![0-9A-Za-z])"), "<hex>"),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?![0-9A-Za-z])"), "<ulid>"),
     (re.compile(r"[0-9a-f]{16,}"), "<hex>"),
     (re.compile(r"\d{10,}(\.\d+)?"), "<num>"),
 ]
