@@ -21,7 +21,7 @@ import yaml
 
 from shared import wiring
 from shared.domain.comments import ARTICLE_ID, MAX_SECTIONS, parse_comment_id
-from shared.store.articles import ArticleRecord, ArticleRepository, CommentRepository, section
+from shared.store.articles import Article, ArticleRecord, ArticleRepository, CommentRepository, section
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "articles"
 MAX_TITLE_CHARS = 80
@@ -138,7 +138,7 @@ def import_article(path: Path, now: datetime | None = None) -> str:
     """Import one file into the stage of the environment: "created", "updated" or "unchanged"."""
     doc = read_article(path)
     wiring.services().articles  # noqa: B018 - builds the service, which binds the article models
-    record = ArticleRecord(
+    head = ArticleRecord(
         doc.article_id,
         title=doc.title,
         author=doc.author,
@@ -146,12 +146,11 @@ def import_article(path: Path, now: datetime | None = None) -> str:
         source=doc.source,
         summary=doc.summary,
         published_at=doc.published_at,
-        sections=[section(h, b) for h, b in doc.sections],
         content_sha256=doc.sha256,
         updated_at=now or datetime.now(UTC),
         feed_key=f"{doc.published_at.isoformat()}#{doc.article_id}",
     )
-    return ArticleRepository().save(record)
+    return ArticleRepository().save(Article(head, [section(h, b) for h, b in doc.sections]))
 
 
 def seed_files(seed_dir: Path = SEED_DIR) -> list[Path]:

@@ -30,6 +30,7 @@ from shared.domain import comments as rules
 from shared.domain.comments import AuthorDisplay, CommentRef
 from shared.store.articles import (
     FEED,
+    Article,
     ArticleRecord,
     ArticleRepository,
     AuthorCache,
@@ -136,11 +137,11 @@ def article_summary(article: ArticleRecord) -> dict[str, Any]:
     }
 
 
-def article_view(article: ArticleRecord) -> dict[str, Any]:
+def article_view(article: Article) -> dict[str, Any]:
     return {
-        **article_summary(article),
-        "sections": [{"heading": s.heading, "body": s.body} for s in article.sections or []],
-        "updated_at": article.updated_at.isoformat(),
+        **article_summary(article.head),
+        "sections": [{"heading": s.heading, "body": s.body} for s in article.sections],
+        "updated_at": article.head.updated_at.isoformat(),
     }
 
 

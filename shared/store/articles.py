@@ -3,13 +3,17 @@
 Access patterns (no Scan anywhere):
 - article list: one Query of the GSI `feed` (a constant partition: articles are few), newest
   first, projecting the list fields (comment_count included);
-- article detail: one GetItem (the whole article, sections included, is one item);
+- article detail: one BatchGetItem of the article's two items: the head (every field but the
+  sections, the count included; in the feed) and the body (the sections; key `<id>#body`, no
+  feed attributes, so not in the index). The count moves on the head alone, and DynamoDB charges
+  an update by the size of the whole item: a post costs the same for a long article as a short;
 - comments page: one Query of the article's partition, newest first (ULID sort keys), from the
   signed cursor's key; a filter hides tombstones and other users' held comments;
 - post: one TransactWriteItems: put the comment, +1 on the article's count, +1 on the user's
   minute and day windows (conditioned under the limits), the parent's existence when replying,
   and the Idempotency-Key guard when one is given;
 - delete: one TransactWriteItems: the tombstone (conditioned on author and state) and -1;
+- import: one TransactWriteItems: the head and the body, or neither;
 - export and erase: one Query of the GSI `by_author` (keys only), then per comment.
 """
 
@@ -28,7 +32,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
@@ -39,6 +44,7 @@ from shared.store.base import connection_for, table
 from shared.store.users import UserRecord
 
 FEED = "published"  # the one partition of the `feed` index
+BODY_SUFFIX = "#body"  # an article's body item: `<article id>#body` (ids never hold a "#")
 LIST_FIELDS = ("title", "author", "original", "source", "summary", "published_at", "comment_count")
 
 
@@ -62,6 +68,8 @@ class ArticleFeed(GlobalSecondaryIndex["ArticleRecord"]):
 
 @table("articles")
 class ArticleRecord(Model):
+    """An article's head: everything but the sections (those are its `ArticleBody`)."""
+
     class Meta:
         table_name = "articles"
 
@@ -72,7 +80,6 @@ class ArticleRecord(Model):
     source = UnicodeAttribute(null=True)
     summary = UnicodeAttribute()
     published_at = UTCDateTimeAttribute()
-    sections = ListAttribute(of=SectionAttribute)
     comment_count = NumberAttribute(default=0)  # exact: moved only inside comment transactions
     content_sha256 = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -80,6 +87,29 @@ class ArticleRecord(Model):
     feed_key = UnicodeAttribute()
 
     feed_index = ArticleFeed()
+
+
+@table("articles", creates=False)
+class ArticleBody(Model):
+    """An article's sections, beside its head in the same table (outside the feed index)."""
+
+    class Meta:
+        table_name = "articles"
+
+    article_id = UnicodeAttribute(hash_key=True)  # "<article id>#body"
+    sections = ListAttribute(of=SectionAttribute)
+
+
+def body_key(article_id: str) -> str:
+    return f"{article_id}{BODY_SUFFIX}"
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article whole: its head (list fields, count, feed keys) and its sections."""
+
+    head: ArticleRecord
+    sections: list[SectionAttribute]
 
 
 class CommentsByAuthor(GlobalSecondaryIndex["CommentRecord"]):
@@ -159,11 +189,33 @@ class AuthorCache:
 
 
 class ArticleRepository:
-    def get(self, article_id: str) -> ArticleRecord | None:
-        try:
-            return ArticleRecord.get(article_id, consistent_read=True)
-        except DoesNotExist:
+    def get(self, article_id: str) -> Article | None:
+        """The head and the body, in one BatchGetItem (strongly consistent, as the count moves)."""
+        head, body = self._items(article_id)
+        if head is None:
             return None
+        # An article imported before heads and bodies were split keeps its sections on the head
+        # until it is imported again.
+        sections = ArticleBody.from_raw_data(body if body is not None else head).sections
+        return Article(ArticleRecord.from_raw_data(head), list(sections or []))
+
+    def _items(self, article_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The raw head and body items (None when absent)."""
+        # pynamodb's batch_get reads one model; both items are in one table, so the head model's
+        # connection asks for both keys and each item is read by its own model.
+        table_name = ArticleRecord.Meta.table_name
+        connection = connection_for(ArticleRecord)
+        keys: list[dict[str, Any]] = [
+            {"article_id": {"S": article_id}},
+            {"article_id": {"S": body_key(article_id)}},
+        ]
+        found: dict[str, dict[str, Any]] = {}
+        while keys:  # as pynamodb's batch_get: unprocessed keys (throttling) are asked for again
+            reply = connection.batch_get_item(table_name, keys, consistent_read=True)
+            for item in reply.get("Responses", {}).get(table_name, []):
+                found[item["article_id"]["S"]] = item
+            keys = reply.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", [])
+        return found.get(article_id), found.get(body_key(article_id))
 
     def feed_page(
         self, limit: int, start: dict[str, Any] | None
@@ -174,34 +226,47 @@ class ArticleRepository:
         page = next(pages)
         return [ArticleRecord.from_raw_data(raw) for raw in page.get("Items", [])], pages.last_evaluated_key
 
-    def save(self, article: ArticleRecord) -> str:
-        """Create or update an article's content; never touches its comment count."""
+    def save(self, article: Article) -> str:
+        """Create or update an article's head and body together; never touches its comment count."""
+        head = article.head
+        body = ArticleBody(body_key(head.article_id), sections=article.sections)
         try:
-            article.comment_count = 0
-            article.save(condition=ArticleRecord.article_id.does_not_exist())
+            head.comment_count = 0
+            with TransactWrite(connection=connection_for(ArticleRecord)) as tx:
+                tx.save(head, condition=ArticleRecord.article_id.does_not_exist())
+                tx.save(body)
             return "created"
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+        except TransactWriteError as exc:
+            # the head is the first put (pynamodb sends condition checks, puts, then updates)
+            cancelled = exc.cause_response_code == "TransactionCanceledException"
+            if not cancelled or _reasons(exc)[0] != "ConditionalCheckFailed":
                 raise
-        existing = self.get(article.article_id)
-        if existing is not None and existing.content_sha256 == article.content_sha256:
+        existing, existing_body = self._items(head.article_id)
+        if (
+            existing is not None
+            and existing_body is not None
+            and ArticleRecord.from_raw_data(existing).content_sha256 == head.content_sha256
+        ):
             return "unchanged"
-        ArticleRecord(article.article_id).update(
-            actions=[
-                ArticleRecord.title.set(article.title),
-                ArticleRecord.author.set(article.author),
-                ArticleRecord.original.set(article.original),
-                ArticleRecord.source.set(article.source) if article.source else ArticleRecord.source.remove(),
-                ArticleRecord.summary.set(article.summary),
-                ArticleRecord.published_at.set(article.published_at),
-                ArticleRecord.sections.set(article.sections),
-                ArticleRecord.content_sha256.set(article.content_sha256),
-                ArticleRecord.updated_at.set(article.updated_at),
-                ArticleRecord.feed.set(FEED),
-                ArticleRecord.feed_key.set(article.feed_key),
-            ],
-            condition=ArticleRecord.article_id.exists(),
-        )
+        with TransactWrite(connection=connection_for(ArticleRecord)) as tx:
+            tx.update(
+                ArticleRecord(head.article_id),
+                actions=[
+                    ArticleRecord.title.set(head.title),
+                    ArticleRecord.author.set(head.author),
+                    ArticleRecord.original.set(head.original),
+                    ArticleRecord.source.set(head.source) if head.source else ArticleRecord.source.remove(),
+                    ArticleRecord.summary.set(head.summary),
+                    ArticleRecord.published_at.set(head.published_at),
+                    ArticleRecord.content_sha256.set(head.content_sha256),
+                    ArticleRecord.updated_at.set(head.updated_at),
+                    ArticleRecord.feed.set(FEED),
+                    ArticleRecord.feed_key.set(head.feed_key),
+                    Path("sections").remove(),  # where an article from before the split kept them
+                ],
+                condition=ArticleRecord.article_id.exists(),
+            )
+            tx.save(body)
         return "updated"
 
 

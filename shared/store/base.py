@@ -53,17 +53,23 @@ PynamoDBException.cause_response_message = property(  # type: ignore[method-assi
 )
 
 _registry: dict[str, type[Model]] = {}
+_companions: list[tuple[str, type[Model]]] = []  # more item shapes in a table another model creates
 _bound: list[Config] = []  # the config of the last bind(): models imported later bind to it at once
 
 
-def table(logical_name: str) -> Any:
+def table(logical_name: str, *, creates: bool = True) -> Any:
     """Class decorator: register a model under its logical table name (prefixed from config).
 
     A model whose module is imported after `bind()` (handlers import lazily) is bound on the spot.
+    `creates=False`: another item shape in the table of the model registered under that name; it
+    is bound like it, but the table (keys, indexes) is created from the registered model alone.
     """
 
     def register(model: type[Model]) -> type[Model]:
-        _registry[logical_name] = model
+        if creates:
+            _registry[logical_name] = model
+        else:
+            _companions.append((logical_name, model))
         if _bound:
             _bind_one(_bound[0], logical_name, model)
         return model
@@ -78,7 +84,7 @@ def registered() -> dict[str, type[Model]]:
 def bind(cfg: Config) -> None:
     """Point every registered model (and any registered later) at its table for this stage."""
     _bound[:] = [cfg]
-    for logical_name, model in _registry.items():
+    for logical_name, model in [*_registry.items(), *_companions]:
         _bind_one(cfg, logical_name, model)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra.bench.capacity import capacity
 from infra.fake_wechat import FakeWeChatServer
 from infra.metering import metered
 from infra.ops import articles as article_ops
@@ -21,7 +22,8 @@ from shared.domain.comments import (
     rate_key,
     window_end,
 )
-from shared.store.articles import ArticleRecord, CommentRecord, GuardRecord
+from shared.store.articles import ArticleRecord, CommentRecord, GuardRecord, body_key
+from shared.store.base import connection_for
 from shared.store.users import UserRecord
 from tests.functional.article_helpers import (
     ARTICLE,
@@ -128,7 +130,7 @@ def test_reading_costs_the_gate_plus_one_call(api: Api, alice: str) -> None:
     api.get("/v1/articles")  # warms the container's consent catalog
     with metered() as meter:
         assert api.get(f"/v1/articles/{ARTICLE}").status == 200
-    assert meter.calls == ["GetItem", "GetItem"]
+    assert meter.calls == ["GetItem", "BatchGetItem"]  # the article's head and body at once
     with metered() as meter:
         assert api.get("/v1/articles").status == 200
     assert meter.calls == ["GetItem", "Query"]
@@ -199,6 +201,26 @@ def test_posting_costs_the_gate_plus_one_transaction(api: Api, alice: str) -> No
     with metered() as meter:
         assert post(api, "第二条评论").status == 201
     assert meter.calls == ["GetItem", "TransactWriteItems"]
+
+
+def test_a_post_and_a_delete_cost_the_same_on_a_long_article(
+    api: Api, alice: str, aws: Any, tmp_path: Path
+) -> None:
+    source = next(p for p in article_ops.seed_files() if ARTICLE in p.read_text(encoding="utf-8"))
+    long = tmp_path / "long.md"
+    text = source.read_text(encoding="utf-8").replace(f"id: {ARTICLE}", "id: long-article")
+    long.write_text(text + "\n## 问：补充\n" + "答：" + "长" * 3000 + "\n", "utf-8")  # ~9 KB more
+    assert article_ops.import_article(long) == "created"
+    units: dict[str, tuple[float, float]] = {}
+    for article in (ARTICLE, "long-article"):
+        assert post(api, "预热", article=article).status == 201
+        with capacity(aws.region) as posted:
+            comment = post(api, "计费的评论", article=article).body["id"]
+        with capacity(aws.region) as deleted:
+            assert api.delete(f"/v1/comments/{comment}").status == 200
+        units[article] = (posted.write, deleted.write)
+    assert units["long-article"] == units[ARTICLE]
+    assert count(api, article="long-article") == 1
 
 
 def test_replies_must_name_a_live_comment_of_the_same_article(api: Api, alice: str) -> None:
@@ -505,6 +527,26 @@ def test_import_is_idempotent_and_never_touches_the_count(api: Api, alice: str, 
     article = api.get(f"/v1/articles/{ARTICLE}").body
     assert article["comment_count"] == 1
     assert "应当个体化" in article["sections"][0]["body"]
+
+
+def test_an_article_stored_as_one_item_is_served_and_split_on_reimport(api: Api, alice: str) -> None:
+    """Articles imported before heads and bodies were split keep their sections on the head."""
+    client = connection_for(ArticleRecord).client
+    table_name = ArticleRecord.Meta.table_name
+    body = client.get_item(TableName=table_name, Key={"article_id": {"S": body_key(ARTICLE)}})["Item"]
+    client.update_item(
+        TableName=table_name,
+        Key={"article_id": {"S": ARTICLE}},
+        UpdateExpression="SET sections = :s",
+        ExpressionAttributeValues={":s": body["sections"]},
+    )
+    client.delete_item(TableName=table_name, Key={"article_id": {"S": body_key(ARTICLE)}})
+    served = api.get(f"/v1/articles/{ARTICLE}").body["sections"]
+    assert served and served[0]["heading"].startswith("问：")
+    assert {r for n, r in seed_articles().items() if ARTICLE in n} == {"updated"}
+    head = client.get_item(TableName=table_name, Key={"article_id": {"S": ARTICLE}})["Item"]
+    assert "sections" not in head
+    assert api.get(f"/v1/articles/{ARTICLE}").body["sections"] == served
 
 
 @pytest.mark.parametrize(
