@@ -69,3 +69,50 @@ def routes(document: dict[str, Any] | None = None) -> list[Route]:
             if http:
                 found.append(Route(name, spec["handler"], str(http["method"]).upper(), str(http["path"])))
     return found
+
+
+def match(routes_: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route serving `method path` (query ignored) and its path parameters."""
+    parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
+    for route in routes_:
+        pattern = route.path.strip("/").split("/")
+        if route.method != method or len(pattern) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for want, got in zip(pattern, parts, strict=True):
+            if want.startswith("{"):
+                params[want.strip("{}+")] = got
+            elif want != got:
+                break
+        else:
+            return route, params
+    raise LookupError(f"no route for {method} {path}")
+
+
+def invoke(
+    routes_: list[Route], method: str, path: str, headers: dict[str, str], body: bytes | str | None
+) -> tuple[int, dict[str, str], str, Any]:
+    """Call the handler of `method path` in-process with the v2 event API Gateway would send:
+    (status, headers, body text, body parsed as JSON or None)."""
+    import json
+
+    from infra.events import http_api_event
+
+    route, params = match(routes_, method, path)
+    path_only, _, query = path.partition("?")
+    event = http_api_event(
+        method,
+        path_only,
+        route_key=route.route_key,
+        path_params=params,
+        query_string=query,
+        headers=headers,
+        body=body,
+    )
+    result = route.resolve()(event, None)
+    text = result.get("body") or ""
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = None
+    return int(result["statusCode"]), dict(result.get("headers") or {}), text, parsed

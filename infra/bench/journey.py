@@ -29,9 +29,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from infra.bench.capacity import capacity
-from infra.events import http_api_event
 from infra.metering import metered
-from infra.routes import Route, routes
+from infra.routes import invoke, match, routes
 from shared import config, wiring
 
 ARTICLE = "hypertension-elderly"  # a demo article of infra/seed/articles
@@ -80,22 +79,6 @@ class Client:
         self.routes = routes()
         self.token: str | None = None
 
-    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
-        for route in self.routes:
-            pattern = route.path.strip("/").split("/")
-            if route.method != method or len(pattern) != len(parts):
-                continue
-            params: dict[str, str] = {}
-            for want, got in zip(pattern, parts, strict=True):
-                if want.startswith("{"):
-                    params[want.strip("{}+")] = got
-                elif want != got:
-                    break
-            else:
-                return route, params
-        raise LookupError(f"no route for {method} {path}")
-
     def call(
         self,
         method: str,
@@ -106,29 +89,13 @@ class Client:
         headers: dict[str, str] | None = None,
         raw: str | None = None,
     ) -> Reply:
-        route, params = self.route(method, path)
-        path_only, _, query = path.partition("?")
         hdrs = {"content-type": "application/json", "user-agent": "bench", **(headers or {})}
         bearer = self.token if token is None else token
         if bearer:
             hdrs["authorization"] = f"Bearer {bearer}"
         payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
-        event = http_api_event(
-            method,
-            path_only,
-            route_key=route.route_key,
-            path_params=params,
-            query_string=query,
-            headers=hdrs,
-            body=payload,
-        )
-        result = route.resolve()(event, None)
-        text = result.get("body") or ""
-        try:
-            parsed = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        return Reply(int(result["statusCode"]), parsed, text)
+        status, _, text, parsed = invoke(self.routes, method, path, hdrs, payload)
+        return Reply(status, parsed, text)
 
 
 def image_bytes(color: tuple[int, int, int]) -> bytes:
@@ -162,7 +129,7 @@ class Journey:
     def measure(
         self, label: str, method: str, path: str, body: Any = None, *, expect: int = 200, **kw: Any
     ) -> Reply:
-        route, _ = self.client.route(method, path)
+        route, _ = match(self.client.routes, method, path)
         region = config.current().region
         with metered(*_aws_clients()) as meter, capacity(region) as units:
             started = time.perf_counter()

@@ -12,9 +12,8 @@ import pytest
 from moto import mock_aws
 
 from infra import resources
-from infra.events import http_api_event
 from infra.fake_wechat import FakeWeChatServer
-from infra.routes import Route, routes
+from infra.routes import invoke, routes
 from shared import config, wiring
 
 APPID = "wx-test-app"
@@ -97,26 +96,7 @@ class Reply:
     text: str = field(repr=False, default="")
 
 
-_ROUTES = {r.route_key: r for r in routes()}
-
-
-def _match(method: str, path: str) -> tuple[Route, dict[str, str]]:
-    parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
-    for route in _ROUTES.values():
-        if route.method != method:
-            continue
-        pattern = route.path.strip("/").split("/")
-        if len(pattern) != len(parts):
-            continue
-        params: dict[str, str] = {}
-        for want, got in zip(pattern, parts, strict=True):
-            if want.startswith("{"):
-                params[want.strip("{}+")] = got
-            elif want != got:
-                break
-        else:
-            return route, params
-    raise LookupError(f"no route for {method} {path}")
+_ROUTES = routes()
 
 
 class Api:
@@ -135,30 +115,14 @@ class Api:
         headers: dict[str, str] | None = None,
         raw: bytes | str | None = None,
     ) -> Reply:
-        route, params = _match(method, path)
-        path_only, _, query = path.partition("?")
         hdrs = {"content-type": "application/json", "user-agent": "pytest"}
         hdrs.update(headers or {})
         bearer = token if token is not None else self.token
         if bearer:
             hdrs["authorization"] = f"Bearer {bearer}"
         payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
-        event = http_api_event(
-            method,
-            path_only,
-            route_key=route.route_key,
-            path_params=params,
-            query_string=query,
-            headers=hdrs,
-            body=payload,
-        )
-        result = route.resolve()(event, None)
-        text = result.get("body") or ""
-        try:
-            parsed = json.loads(text) if text else None
-        except ValueError:
-            parsed = None
-        return Reply(result["statusCode"], result["headers"], parsed, text)
+        status, answer_headers, text, parsed = invoke(_ROUTES, method, path, hdrs, payload)
+        return Reply(status, answer_headers, parsed, text)
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.call("GET", path, **kw)
