@@ -188,6 +188,17 @@ class AuthorCache:
     source: str
 
 
+def author_actions(display: AuthorCache) -> list[Action]:
+    """Remember a user's author display on their item (posting then reads nothing more)."""
+    return [
+        UserRecord.author_name.set(display.name),
+        UserRecord.author_department.set(display.department)
+        if display.department
+        else UserRecord.author_department.remove(),
+        UserRecord.author_source.set(display.source),
+    ]
+
+
 class ArticleRepository:
     def get(self, article_id: str) -> Article | None:
         """The head and the body, in one BatchGetItem (strongly consistent, as the count moves)."""
@@ -383,13 +394,7 @@ class CommentRepository:
                 if author_cache is not None:
                     tx.update(
                         UserRecord(str(comment.author_id)),
-                        actions=[
-                            UserRecord.author_name.set(author_cache.name),
-                            UserRecord.author_department.set(author_cache.department)
-                            if author_cache.department
-                            else UserRecord.author_department.remove(),
-                            UserRecord.author_source.set(author_cache.source),
-                        ],
+                        actions=author_actions(author_cache),
                         condition=UserRecord.user_id.exists(),
                     )
                     order.append("author")
@@ -453,11 +458,7 @@ class CommentRepository:
             actions=[
                 UserRecord.author_style.set(style),
                 UserRecord.author_hide_department.set(hide_department),
-                UserRecord.author_name.set(display.name),
-                UserRecord.author_department.set(display.department)
-                if display.department
-                else UserRecord.author_department.remove(),
-                UserRecord.author_source.set(display.source),
+                *author_actions(display),
             ],
             condition=UserRecord.user_id.exists(),
         )
