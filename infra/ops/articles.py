@@ -112,7 +112,7 @@ def read_article(path: Path) -> ArticleFile:
     if not isinstance(meta, dict):
         raise ArticleFileError(f"{path}: the front matter must be a mapping")
     article_id = meta.get("id")
-    if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
+    if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
         raise ArticleFileError(f"{path}: id must be lower-case letters, digits and '-' (at most 64)")
     original = meta.get("original")
     if not isinstance(original, bool):

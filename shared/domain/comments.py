@@ -71,13 +71,13 @@ def blocked_word(text: str, words: frozenset[str]) -> str | None:
 def page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
-    if not _DIGITS.match(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 
 
 def check_article_id(article_id: str) -> str:
-    if not ARTICLE_ID.match(article_id):
+    if not ARTICLE_ID.fullmatch(article_id):
         raise errors.NotFound("no such article")
     return article_id
 
@@ -94,7 +94,7 @@ class CommentRef:
 
 def parse_comment_id(public_id: str) -> CommentRef | None:
     comment_id, _, article_id = public_id.partition(".")
-    if not _ULID.match(comment_id) or not ARTICLE_ID.match(article_id):
+    if not _ULID.fullmatch(comment_id) or not ARTICLE_ID.fullmatch(article_id):
         return None
     return CommentRef(article_id, comment_id)
 

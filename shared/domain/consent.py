@@ -61,6 +61,6 @@ def check_decision(key: str, decision: str) -> str:
 
 
 def check_version(version: str) -> str:
-    if not VERSION_PATTERN.match(version):
+    if not VERSION_PATTERN.fullmatch(version):
         raise ValueError(f"a version looks like 2026-11-01 (or 2026-11-01.2), not {version!r}")
     return version

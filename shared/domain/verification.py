@@ -103,7 +103,7 @@ def check_upload_request(kind: str, content_type: str, size: int | None = None) 
 
 def parse_upload_key(key: str, user_id: str) -> UploadKey:
     """The upload a document key names, if it is one of the caller's own; else 400/403."""
-    match = _UPLOAD_KEY.match(key) if len(key) < 200 else None
+    match = _UPLOAD_KEY.fullmatch(key) if len(key) < 200 else None
     if match is None or match["kind"] not in DOCUMENT_KINDS or match["ext"] not in EXTENSION_TYPES:
         raise errors.BadRequest("a document is not a key from POST /v1/verification/uploads")
     if match["uid"] != user_id:

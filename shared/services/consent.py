@@ -252,7 +252,7 @@ class ConsentService:
     def record(self, user: UserRecord, record_id: str) -> ConsentRecord:
         """One of the user's own records; anyone else's id is simply not found."""
         found = None
-        if user.consent_subject and RECORD_ID.match(record_id):
+        if user.consent_subject and RECORD_ID.fullmatch(record_id):
             found = self._records.get(str(user.consent_subject), record_id)
         if found is None:
             raise errors.NotFound("no such consent record")

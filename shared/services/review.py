@@ -243,8 +243,11 @@ class ReviewService:
             value = request.header(header)
             if value is None:
                 continue
-            seen = urlsplit(value)
-            if (seen.scheme, seen.netloc) != (expected.scheme, expected.netloc):
+            try:
+                seen = urlsplit(value)
+            except ValueError:  # e.g. "http://[": not a URL, so not the review page either
+                seen = None
+            if seen is None or (seen.scheme, seen.netloc) != (expected.scheme, expected.netloc):
                 raise errors.Forbidden("the decision must be posted from the review page")
 
     def _decide(self, request: Request) -> Response:
@@ -252,7 +255,7 @@ class ReviewService:
         form = parse_form(request)
         submission_id = request.path_params.get("submission_id", "")
         claims, reviewer, submission = self._open(submission_id, form.token)
-        if not hmac.compare_digest(form.csrf, self._links.csrf(form.token)):
+        if not hmac.compare_digest(form.csrf.encode(), self._links.csrf(form.token).encode()):
             raise errors.Forbidden("the form is not from this review link")
         if submission.status != "pending":
             return self._html(409, review_page.decided_page(submission, conflict=True))

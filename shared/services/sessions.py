@@ -118,7 +118,7 @@ class SessionService:
 
     def authenticate(self, token: str | None) -> Caller:
         """The caller of a request, or Unauthorized. One consistent read."""
-        match = _TOKEN.match(token or "")
+        match = _TOKEN.fullmatch(token or "")
         if not match:
             raise errors.Unauthorized()
         user = self._users.get(match["uid"])
@@ -135,6 +135,6 @@ class SessionService:
         return Caller(user, match["sid"], secret_hash)
 
     def logout(self, token: str | None) -> None:
-        match = _TOKEN.match(token or "")
+        match = _TOKEN.fullmatch(token or "")
         if not match or not self._users.revoke_session(match["uid"], match["sid"], _hash(match["secret"])):
             raise errors.Unauthorized()

@@ -7,7 +7,6 @@ Needs Debian's chromium (/usr/bin/chromium) and the `playwright` Python package 
 from __future__ import annotations
 
 import io
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import ROOT, Client, RunningStack, start_stack, stop_stack, wait_for
+from tests.e2e.journey import consent, links, submit
 
 pytestmark = pytest.mark.browser
 
@@ -71,46 +71,17 @@ def _image(color: tuple[int, int, int]) -> bytes:
 
 
 def _submit(client: Client, color: tuple[int, int, int]) -> str:
-    import requests
-
-    data = _image(color)
-    body = client.call(
-        "POST",
-        "/v1/verification/uploads",
-        {"kind": "practice_license", "content_type": "image/jpeg", "size": len(data)},
-    ).json()
-    posted = requests.post(body["url"], data=body["fields"], files={"file": ("a.jpg", data)}, timeout=10)
-    assert posted.status_code in (200, 204)
-    reply = client.call("POST", "/v1/verification", {**FIELDS, "documents": [body["key"]]})
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["submission_id"])
+    return submit(client, color, _image(color), **FIELDS)
 
 
 def _link(stack: RunningStack, submission_id: str) -> str:
-    def found() -> list[str]:
-        entries = [json.loads(line) for line in stack.outbox()]
-        return [
-            e["link"]
-            for e in entries
-            if e.get("channel") == "reviewer" and e["submission_id"] == submission_id
-        ]
-
-    return str(wait_for(found)[0])
-
-
-def _consent(client: Client) -> None:
-    for key in ("hcp-identity-agreement", "informed-consent"):
-        docs = client.call("GET", "/v1/consents/documents").json()["items"]
-        version = next(d["version"] for d in docs if d["key"] == key)
-        assert client.call(
-            "POST", "/v1/consents", {"document": key, "version": version, "decision": "agree"}
-        ).ok
+    return str(wait_for(lambda: links(stack, submission_id))[0])
 
 
 def test_a_reviewer_rejects_then_approves_in_chromium(browser: Any, stack: RunningStack) -> None:
     client = Client(stack)
     client.login("browser-zhao")
-    _consent(client)
+    consent(client)
     page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
     blocked: list[str] = []
     page.on(

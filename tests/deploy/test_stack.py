@@ -203,7 +203,6 @@ def test_the_smoke_path_runs_against_exactly_the_stack_resources(stack: Stack) -
     assert body["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.skipif("POST /v1/consents" not in ROUTES, reason="no consent routes in serverless.yml yet")
 def test_consent_is_recorded_in_the_stack_consent_table(stack: Stack) -> None:
     from infra.ops import consent as consent_ops
 

@@ -106,9 +106,9 @@ def upload(client: Client, data: bytes, kind: str = "practice_license") -> str:
     return str(body["key"])
 
 
-def submit(client: Client, color: tuple[int, int, int], **fields: Any) -> str:
-    """Upload one image and submit; the submission id."""
-    documents = [upload(client, image(color))]
+def submit(client: Client, color: tuple[int, int, int], data: bytes | None = None, **fields: Any) -> str:
+    """Upload one image (`data`, or a plain one of `color`) and submit; the submission id."""
+    documents = [upload(client, data if data is not None else image(color))]
     reply = client.call("POST", "/v1/verification", {**FIELDS, **fields, "documents": documents})
     assert reply.status_code == 201, reply.text
     return str(reply.json()["submission_id"])

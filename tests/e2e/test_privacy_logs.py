@@ -21,7 +21,7 @@ import requests
 
 from infra.fake_wechat import dev_openid
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
-from tests.e2e.journey import AGREEMENT, INFORMED, Client, consent, decide, links, wait_for
+from tests.e2e.journey import AGREEMENT, INFORMED, Client, consent, review, submit
 
 pytestmark = pytest.mark.e2e
 
@@ -81,27 +81,6 @@ def _ok(reply: requests.Response, status: int = 200) -> Any:
     return reply.json() if reply.content else None
 
 
-def _submit(client: Client, color: tuple[int, int, int]) -> str:
-    data = _marked_image(color)
-    body = _ok(
-        client.call(
-            "POST",
-            "/v1/verification/uploads",
-            {"kind": "practice_license", "content_type": "image/jpeg", "size": len(data)},
-        )
-    )
-    stored = requests.post(body["url"], data=body["fields"], files={"file": ("id.jpg", data)}, timeout=10)
-    assert stored.status_code in (200, 204), stored.text
-    reply = client.call("POST", "/v1/verification", {**FIELDS, "documents": [body["key"]]})
-    return str(_ok(reply, 201)["submission_id"])
-
-
-def _review(client: Client, submission_id: str, decision: str, **extra: str) -> None:
-    link = wait_for(lambda: links(client.stack, submission_id))[0]
-    page = decide(client, link, decision, **extra)
-    assert page.status_code == 200, page.text[:500]
-
-
 def _answers(client: Client) -> list[dict[str, Any]]:
     answers: list[dict[str, Any]] = []
     for q in _ok(client.call("GET", "/v1/questions"))["items"]:
@@ -120,11 +99,11 @@ def _journey(client: Client) -> dict[str, str]:
     secret = {"token": str(login["token"]), "openid": dev_openid(LOGIN_NAME), "user_id": login["user"]["id"]}
     consent(client)
     _ok(client.call("GET", "/v1/consents"))
-    first = _submit(client, (150, 40, 40))
-    _review(client, first, "reject", reason="name_mismatch")
+    first = submit(client, (150, 40, 40), _marked_image((150, 40, 40)), **FIELDS)
+    review(client, first, "reject", reason="name_mismatch")
     assert client.next_step() == "rejected"
     _ok(client.call("GET", "/v1/verification"))
-    _review(client, _submit(client, (40, 150, 40)), "approve")
+    review(client, submit(client, (40, 150, 40), _marked_image((40, 150, 40)), **FIELDS), "approve")
     _ok(client.call("POST", "/v1/answers", {"answers": _answers(client)}))
     assert client.next_step() == "done"
 

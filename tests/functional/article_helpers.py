@@ -8,7 +8,7 @@ from typing import Any
 from infra.ops import articles as article_ops
 from shared.store.users import UserRecord
 from tests.functional.conftest import Api, Reply
-from tests.functional.consent_helpers import agree_all, approve, publish_seed
+from tests.functional.consent_helpers import approve, consented
 
 ARTICLE = "hypertension-elderly"  # a demo article of infra/seed/articles
 OTHER_ARTICLE = "antibiotic-stewardship"
@@ -16,14 +16,6 @@ OTHER_ARTICLE = "antibiotic-stewardship"
 
 def seed_articles() -> dict[str, str]:
     return article_ops.import_seed()
-
-
-def consented(api: Api, name: str) -> str:
-    """Log `name` in and agree to the current documents; returns the user id (token on `api`)."""
-    publish_seed()
-    user_id = str(api.login(name)["user"]["id"])
-    agree_all(api)
-    return user_id
 
 
 def verified(api: Api, name: str = "alice") -> str:

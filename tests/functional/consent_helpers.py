@@ -46,6 +46,14 @@ def agree_all(api: Api, informed: str = "agree") -> None:
     assert decide(api, INFORMED, informed).status == 201
 
 
+def consented(api: Api, name: str = "alice") -> str:
+    """Log `name` in and agree to the current documents; the user id (the token stays on `api`)."""
+    publish_seed()
+    user_id = str(api.login(name)["user"]["id"])
+    agree_all(api)
+    return user_id
+
+
 def approve(user_id: str) -> None:
     """Mark the user an approved HCP (the verification flow of issue 4 does it for real)."""
     UserRecord(user_id).update(actions=[UserRecord.verification_status.set("approved")])

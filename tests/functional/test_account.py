@@ -106,24 +106,32 @@ def test_delete_kills_the_token_and_leaves_nothing_that_names_the_user(
     assert "127.0.0.1" not in stored and "pytest" not in stored
 
 
-def test_a_retried_deletion_finishes_the_job(
-    api: Api, alice: dict[str, Any], aws: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from shared.services.account import AccountStore
+def test_a_retried_deletion_finishes_the_job(api: Api, alice: dict[str, Any], aws: Any) -> None:
+    """DynamoDB throttles the identity's deletion, after the other stores are erased (a real
+    botocore error from the client's own event hook): 503, the account stays, the same token
+    retries and finishes."""
+    from botocore.exceptions import ClientError
 
-    calls = {"n": 0}
-    real = AccountStore.erase
+    from shared.store.users import IdentityRecord
 
-    def flaky(self: AccountStore, user_id: str, tombstone: str) -> None:
-        calls["n"] += 1
-        if calls["n"] == 1:
-            raise RuntimeError("the network dropped")
-        real(self, user_id, tombstone)
+    client = IdentityRecord._get_connection().connection.client
+    throttled = {"n": 0}
 
-    monkeypatch.setattr(AccountStore, "erase", flaky)
-    first = api.delete("/v1/me")
-    assert first.status == 500  # the failure in the middle...
-    assert api.get("/v1/me").status == 200  # ...left the account, so the same token retries
+    def throttle(model: Any, params: dict[str, Any], **_: Any) -> None:
+        if throttled["n"] == 0 and b"identities" in (params.get("body") or b""):
+            throttled["n"] += 1
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+            raise ClientError(error, "DeleteItem")  # type: ignore[arg-type]
+
+    client.meta.events.register_first("before-call.dynamodb.DeleteItem", throttle, unique_id="throttle")
+    try:
+        first = api.delete("/v1/me")
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.DeleteItem", unique_id="throttle")
+    assert throttled["n"] == 1  # the fault did strike
+    assert first.status == 503 and first.body["error"]["code"] == "upstream_unavailable"
+    assert "Retry-After" in first.headers
+    assert api.get("/v1/me").status == 200  # the account is erased last, so the same token retries
     assert api.get("/v1/me/export").body["answers"] is None  # the stores erased before are gone
     assert api.delete("/v1/me").status == 200
     assert api.get("/v1/me").status == 401

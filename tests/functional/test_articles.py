@@ -29,7 +29,6 @@ from tests.functional.article_helpers import (
     ARTICLE,
     OTHER_ARTICLE,
     all_comments,
-    consented,
     count,
     post,
     seed_articles,
@@ -37,6 +36,7 @@ from tests.functional.article_helpers import (
     with_submission,
 )
 from tests.functional.conftest import Api
+from tests.functional.consent_helpers import consented
 
 CHECK = "/wxa/msg_sec_check"
 

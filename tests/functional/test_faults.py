@@ -37,7 +37,14 @@ from shared import config, wiring
 from shared.domain.consent import AGREEMENT
 from tests.functional.article_helpers import post, seed_articles, verified
 from tests.functional.conftest import Api, Reply, _wipe_moto
-from tests.functional.consent_helpers import agree_all, approve, current_version, decide, publish_seed
+from tests.functional.consent_helpers import (
+    agree_all,
+    approve,
+    consented,
+    current_version,
+    decide,
+    publish_seed,
+)
 from tests.functional.faults import (
     AWS_FAULTS,
     WECHAT_FAULTS,
@@ -58,7 +65,6 @@ from tests.functional.faults import (
 from tests.functional.test_notifier import Robot
 from tests.functional.verification_helpers import (
     add_reviewer,
-    consented,
     form_fields,
     link_path,
     post_decision,

@@ -15,7 +15,6 @@ from botocore.config import Config as BotoConfig
 from infra.ops import reviewers as reviewer_ops
 from shared import config
 from tests.functional.conftest import Api, Reply
-from tests.functional.consent_helpers import agree_all, publish_seed
 
 FIELDS: dict[str, Any] = {
     "real_name": "张医生",
@@ -54,13 +53,6 @@ def image_bytes(fmt: str = "JPEG", color: tuple[int, int, int] = (200, 30, 30), 
 def s3() -> Any:
     cfg = config.current()
     return boto3.client("s3", region_name=cfg.region, config=BotoConfig(signature_version="s3v4"))
-
-
-def consented(api: Api, name: str = "alice") -> str:
-    publish_seed()
-    body = api.login(name)
-    agree_all(api)
-    return str(body["user"]["id"])
 
 
 def upload(

@@ -73,3 +73,12 @@ def test_rate_windows_end_on_their_boundary() -> None:
     now = datetime(2026, 11, 2, 10, 0, 59, tzinfo=UTC)
     assert rules.window_end(now, 60) - int(now.timestamp()) == 1
     assert rules.window_end(now, 86_400) % 86_400 == 0
+
+
+def test_a_trailing_newline_is_not_a_valid_limit_or_id() -> None:
+    with pytest.raises(errors.BadRequest):
+        rules.page_size("5\n")
+    with pytest.raises(errors.DomainError):
+        rules.check_article_id("hypertension-elderly\n")
+    assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly\n") is None
+    assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly") is not None
