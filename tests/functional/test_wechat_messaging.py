@@ -86,14 +86,21 @@ def test_a_token_near_expiry_is_refreshed_by_one_container(
 
 
 def test_concurrent_cold_containers_elect_one_refresher(
-    aws: config.Config, fresh_fake: FakeWeChatServer
+    aws: config.Config, fresh_fake: FakeWeChatServer, atomic_moto: None
 ) -> None:
+    # atomic_moto: moto's in-process conditional writes are not atomic across threads (two
+    # lease acquisitions could both succeed, flaky under load); DynamoDB's are.
     results: list[str] = []
     failures: list[BaseException] = []
 
     def cold_start() -> None:
         try:
-            results.append(AccessTokens(aws.wechat_appid, client, AccessTokenRepository()).get())
+            # Waiters are 5x as patient as deployed (10 s, not 2 s), so a loaded CI machine does not
+            # make them give up on the elected refresher and fetch a token themselves.
+            patient = AccessTokens(
+                aws.wechat_appid, client, AccessTokenRepository(), sleep=lambda s: time.sleep(5 * s)
+            )
+            results.append(patient.get())
         except BaseException as exc:  # reported below
             failures.append(exc)
 
