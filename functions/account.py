@@ -9,12 +9,12 @@ from shared.wiring import services
 @http_handler
 def export(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
-    return Response(200, app.account.export(str(caller.user.user_id)))
+    caller = app.access.caller(request)
+    return Response(200, app.account.export(caller.user.user_id))
 
 
 @http_handler
 def delete(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
-    return Response(200, app.account.delete(str(caller.user.user_id)))
+    caller = app.access.caller(request)
+    return Response(200, app.account.delete(caller.user.user_id))

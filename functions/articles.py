@@ -22,21 +22,21 @@ class AuthorBody(msgspec.Struct, forbid_unknown_fields=True):
 @http_handler
 def articles(request: Request) -> Response:
     app = services()
-    app.consented_caller(request)  # the list is a teaser: any caller under the agreement
+    app.access.consented(request)  # the list is a teaser: any caller under the agreement
     return Response(200, app.articles.page(request.query.get("limit"), request.query.get("cursor")))
 
 
 @http_handler
 def article(request: Request) -> Response:
     app = services()
-    app.verified_caller(request)
+    app.access.verified(request)
     return Response(200, app.articles.detail(request.path_params.get("id", "")))
 
 
 @http_handler
 def comments(request: Request) -> Response:
     app = services()
-    caller = app.verified_caller(request)
+    caller = app.access.verified(request)
     query = request.query
     page = app.comments.page(
         caller.user, request.path_params.get("id", ""), query.get("limit"), query.get("cursor")
@@ -47,7 +47,7 @@ def comments(request: Request) -> Response:
 @http_handler
 def post_comment(request: Request) -> Response:
     app = services()
-    caller = app.verified_caller(request)
+    caller = app.access.verified(request)
     body = json_body(request, CommentBody)
     article_id = request.path_params.get("id", "")
     key = request.header("idempotency-key")
@@ -57,13 +57,13 @@ def post_comment(request: Request) -> Response:
 @http_handler
 def delete_comment(request: Request) -> Response:
     app = services()
-    caller = app.verified_caller(request)
+    caller = app.access.verified(request)
     return Response(200, app.comments.delete(caller.user, request.path_params.get("id", "")))
 
 
 @http_handler
 def author(request: Request) -> Response:
     app = services()
-    caller = app.verified_caller(request)
+    caller = app.access.verified(request)
     body = json_body(request, AuthorBody)
     return Response(200, app.comments.choose_author(caller.user, body.style, body.show_department))

@@ -24,7 +24,7 @@ def documents(request: Request) -> Response:
 @http_handler
 def decide(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
+    caller = app.access.caller(request)
     body = json_body(request, DecisionBody)
     done = app.consent.decide(
         caller.user, body.document, body.version, body.decision, request.source_ip, request.user_agent
@@ -35,14 +35,14 @@ def decide(request: Request) -> Response:
 @http_handler
 def history(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
+    caller = app.access.caller(request)
     return Response(200, {"items": app.consent.history(caller.user), "next_cursor": None})
 
 
 @http_handler
 def withdraw(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
+    caller = app.access.caller(request)
     document = request.path_params.get("document", "")
     done = app.consent.withdraw(caller.user, document, request.source_ip, request.user_agent)
     return Response(201, {**record_view(done.record), "next_step": done.next_step.value})

@@ -15,7 +15,7 @@ KEY_CACHE_SECONDS = 300
 @http_handler
 def receipt(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
+    caller = app.access.caller(request)
     record = app.consent.record(caller.user, request.path_params.get("record_id", ""))
     claims = receipt_claims(app.cfg, record, app.receipts.key_id)
     return Response(200, {"receipt": app.receipts.sign(claims), "claims": claims})

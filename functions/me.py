@@ -10,5 +10,5 @@ from shared.wiring import services
 @http_handler
 def me(request: Request) -> Response:
     app = services()
-    caller = app.caller(request)
+    caller = app.access.caller(request)
     return Response(200, user_view(caller.user, app.current_documents()))

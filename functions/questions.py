@@ -22,16 +22,14 @@ class AnswersBody(msgspec.Struct, forbid_unknown_fields=True):
 
 @http_handler
 def questions(request: Request) -> Response:
-    app = services()
-    caller = app.verified_caller(request)
-    app.answers.check_access(caller.user, app.current_documents())
+    services().access.collecting(request)
     return Response(200, {"items": questions_view(), "next_cursor": None})
 
 
 @http_handler
 def answers(request: Request) -> Response:
     app = services()
-    caller = app.verified_caller(request)
+    caller = app.access.verified(request)
     body = json_body(request, AnswersBody)
     pairs: list[tuple[str, Any]] = [(a.question_id, a.value) for a in body.answers]
     result = app.answers.submit(

@@ -27,7 +27,7 @@ class SubmitBody(msgspec.Struct, forbid_unknown_fields=True):
 @http_handler
 def uploads(request: Request) -> Response:
     app = services()
-    caller = app.consented_caller(request)
+    caller = app.access.consented(request)
     body = json_body(request, UploadBody)
     return Response(200, app.verification.upload(caller.user, body.kind, body.content_type, body.size))
 
@@ -35,16 +35,16 @@ def uploads(request: Request) -> Response:
 @http_handler
 def submit(request: Request) -> Response:
     app = services()
-    caller = app.consented_caller(request)
+    caller = app.access.consented(request)
     body = json_body(request, SubmitBody)
     fields = msgspec.structs.asdict(body)
     documents = fields.pop("documents")
-    done = app.verification.submit(caller.user, fields, documents, request.header("idempotency-key"))
-    return Response(201, {"status": done.status, "submission_id": done.submission_id})
+    key = request.header("idempotency-key")
+    return Response(201, app.verification.submit(caller.user, fields, documents, key))
 
 
 @http_handler
 def status(request: Request) -> Response:
     app = services()
-    caller = app.consented_caller(request)
+    caller = app.access.consented(request)
     return Response(200, app.verification.status(caller.user))

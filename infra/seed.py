@@ -7,12 +7,12 @@ from shared.config import Config
 
 def seed(cfg: Config) -> None:
     """Load the seed content (consent documents, questions, articles, reviewers) for `cfg`'s stage."""
-    from infra.ops import consent  # the consent documents (issue 3); questions ship with the code
+    from infra.ops import consent  # the consent documents; questions ship with the code
 
     consent.publish_seed()
-    from infra.ops import reviewers  # issue 4: one demo reviewer, reached through the local outbox
+    from infra.ops import reviewers  # one demo reviewer, reached through the local outbox
 
     reviewers.add("演示审核员", reviewer_id=reviewers.DEMO_REVIEWER_ID)
-    from infra.ops import articles  # issue 5: three demo articles (imports are idempotent)
+    from infra.ops import articles  # three demo articles (imports are idempotent)
 
     articles.import_seed()

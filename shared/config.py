@@ -28,15 +28,15 @@ ENV_SIGNING_KEY_PARAM = "SIGNING_KEY_PARAM"
 ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 ENV_SESSION_DAYS = "SESSION_DAYS"
 ENV_CONSENT_CACHE_SECONDS = "CONSENT_CACHE_SECONDS"
-# Consent receipts (issue 3): the ES256 signing key's SSM parameter (deployed stages; the local
+# Consent receipts: the ES256 signing key's SSM parameter (deployed stages; the local
 # stage derives its key from SIGNING_KEY), and the controller named in every receipt.
 ENV_RECEIPT_KEY_PARAM = "CONSENT_RECEIPT_KEY_PARAM"
 ENV_CONTROLLER_NAME = "CONSENT_CONTROLLER_NAME"
 ENV_CONTROLLER_CONTACT = "CONSENT_CONTROLLER_CONTACT"
 ENV_LOG_LEVEL = "LOG_LEVEL"
-# Verification (issue 4): the local outbox of notifications (local stage only).
+# Verification: the local outbox of notifications (local stage only).
 ENV_OUTBOX_PATH = "OUTBOX_PATH"
-# Comments (issue 5): the blocked-words file (one word a line; default: the one shipped in
+# Comments: the blocked-words file (one word a line; default: the one shipped in
 # shared/domain/) and WeChat's msgSecCheck on comments ("on" unless set to "off").
 ENV_BLOCKED_WORDS_PATH = "COMMENT_BLOCKED_WORDS_PATH"
 # The subscribe-message template of the verification result (unset: no WeChat message is sent).
@@ -68,10 +68,10 @@ class Config:
     receipt_key_param: str | None = None
     controller_name: str = "HCP学术分享平台运营方"
     controller_contact: str = "privacy@example.invalid"
-    outbox_path: str | None = None  # issue 4: var/outbox.jsonl in the local stage
-    blocked_words_path: str | None = None  # issue 5
-    wechat_content_check: bool = True  # issue 5
-    result_template_id: str | None = None  # issue 4: the WeChat message of the review result
+    outbox_path: str | None = None  # var/outbox.jsonl in the local stage
+    blocked_words_path: str | None = None
+    wechat_content_check: bool = True
+    result_template_id: str | None = None  # the WeChat message of the review result
 
     @property
     def is_local(self) -> bool:

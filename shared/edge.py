@@ -37,7 +37,6 @@ class Request:
     source_ip: str
     user_agent: str
     request_id: str
-    raw_event: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -84,7 +83,6 @@ def parse_event(event: Mapping[str, Any]) -> Request:
         source_ip=str(http.get("sourceIp") or ""),
         user_agent=str(http.get("userAgent") or headers.get("user-agent", "")),
         request_id=request_id,
-        raw_event=event,
     )
 
 
@@ -223,5 +221,4 @@ def http_handler(endpoint: Endpoint) -> Callable[[Mapping[str, Any], Any], dict[
         logger.remove_keys(["request_id", "route"])
         return result
 
-    handler.__wrapped__ = endpoint  # type: ignore[attr-defined]
     return handler

@@ -46,10 +46,6 @@ class NotFound(DomainError):
     status, code, default_message = 404, "not_found", "not found"
 
 
-class MethodNotAllowed(DomainError):
-    status, code, default_message = 405, "method_not_allowed", "method not allowed"
-
-
 class Conflict(DomainError):
     status, code, default_message = 409, "conflict", "the request conflicts with the current state"
 

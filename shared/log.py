@@ -10,4 +10,6 @@ import os
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(service="hcp-backend", level=os.environ.get("LOG_LEVEL", "INFO"))
+from shared.config import ENV_LOG_LEVEL
+
+logger = Logger(service="hcp-backend", level=os.environ.get(ENV_LOG_LEVEL, "INFO"))

@@ -1,4 +1,4 @@
-"""`make bench` (issue 7): cold starts, AWS calls and units, depth and cost per endpoint.
+"""`make bench`: cold starts, AWS calls and units, depth and cost per endpoint.
 
 coldstart: imports in fresh interpreters; journey: every endpoint metered in-process against moto;
 capacity: DynamoDB units from item sizes; depth: comment 10,000 against the first page; cost:

@@ -55,7 +55,7 @@ def moto_time() -> Iterator[list[float]]:
 def measure(client: Client, depth: int = DEPTH, timings: int = TIMINGS) -> dict[str, Any]:
     """`client` holds the token of an approved HCP under the current documents."""
     from shared.domain.comments import DEFAULT_PAGE_SIZE
-    from shared.services.articles import COMMENTS_CURSOR
+    from shared.services.comments import COMMENTS_CURSOR
 
     started = time.perf_counter()
     ids = seed_comments(DEEP_ARTICLE, depth + DEFAULT_PAGE_SIZE)

@@ -312,17 +312,18 @@ def seed_comments(article_id: str, count: int, text: str = "病例讨论：这�
     """
     from ulid import ULID
 
-    from shared.store.articles import ArticleRecord, CommentRecord
+    from shared.store.articles import ArticleItem
+    from shared.store.comments import CommentItem
 
     start = datetime.now(UTC) - timedelta(days=30)
     ids = []
-    with CommentRecord.batch_write() as batch:
+    with CommentItem.batch_write() as batch:
         for n in range(count):
             created = start + timedelta(seconds=n)
             comment_id = str(ULID.from_datetime(created))
             ids.append(comment_id)
             batch.save(
-                CommentRecord(
+                CommentItem(
                     article_id,
                     comment_id,
                     author_id=OTHER_AUTHOR,
@@ -332,7 +333,7 @@ def seed_comments(article_id: str, count: int, text: str = "病例讨论：这�
                     created_at=created,
                 )
             )
-    ArticleRecord(article_id).update(actions=[ArticleRecord.comment_count.add(count)])
+    ArticleItem(article_id).update(actions=[ArticleItem.comment_count.add(count)])
     return ids
 
 
@@ -400,7 +401,7 @@ def approved_hcp(client: Client, name: str) -> str:
     """Log `name` in under the current documents, approved as an HCP (as a reviewer's decision
     leaves the user item); the token stays on `client`. Returns the user id."""
     from shared.domain.consent import AGREEMENT, INFORMED
-    from shared.store.users import UserRecord
+    from shared.store.users import UserItem
 
     login = client.call("POST", "/v1/auth/login", {"code": f"dev:{name}"})
     client.token = login.body["token"]
@@ -410,5 +411,5 @@ def approved_hcp(client: Client, name: str) -> str:
             if client.call("POST", "/v1/consents", decision).status != 201:
                 raise BenchError(f"{name} could not agree to {doc['key']}")
     user_id = str(login.body["user"]["id"])
-    UserRecord(user_id).update(actions=[UserRecord.verification_status.set("approved")])
+    UserItem(user_id).update(actions=[UserItem.verification_status.set("approved")])
     return user_id

@@ -1,4 +1,4 @@
-"""The AWS-call targets of issue 7, checked by `make bench` and by tests/functional/test_bench_calls.py.
+"""The AWS-call targets, checked by `make bench` and by tests/functional/test_bench_calls.py.
 
 A verification submit informs every active reviewer; each one with an e-mail address costs one
 SNS Publish. The journey has one such reviewer, and every call, that Publish included, is held

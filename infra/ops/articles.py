@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from shared import wiring
-from shared.domain.comments import ARTICLE_ID, MAX_SECTIONS, parse_comment_id
-from shared.store.articles import Article, ArticleRecord, ArticleRepository, CommentRepository, section
+from shared import errors, wiring
+from shared.domain.articles import ARTICLE_ID, MAX_SECTIONS, Article, ArticleHead, Section
+from shared.store.articles import ArticleRepository, Saved
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "articles"
 MAX_TITLE_CHARS = 80
@@ -134,12 +134,12 @@ def read_article(path: Path) -> ArticleFile:
     )
 
 
-def import_article(path: Path, now: datetime | None = None) -> str:
+def import_article(path: Path, now: datetime | None = None) -> Saved:
     """Import one file into the stage of the environment: "created", "updated" or "unchanged"."""
     doc = read_article(path)
-    wiring.services().articles  # noqa: B018 - builds the service, which binds the article models
-    head = ArticleRecord(
-        doc.article_id,
+    wiring.services()  # binds the models to the stage
+    head = ArticleHead(
+        article_id=doc.article_id,
         title=doc.title,
         author=doc.author,
         original=doc.original,
@@ -148,9 +148,8 @@ def import_article(path: Path, now: datetime | None = None) -> str:
         published_at=doc.published_at,
         content_sha256=doc.sha256,
         updated_at=now or datetime.now(UTC),
-        feed_key=f"{doc.published_at.isoformat()}#{doc.article_id}",
     )
-    return ArticleRepository().save(Article(head, [section(h, b) for h, b in doc.sections]))
+    return ArticleRepository().save(Article(head, tuple(Section(h, b) for h, b in doc.sections)))
 
 
 def seed_files(seed_dir: Path = SEED_DIR) -> list[Path]:
@@ -165,17 +164,17 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[0] not in ("import", "held", "release"):
         print(USAGE, file=sys.stderr)
         return 2
+    comments = wiring.services().comments
     if argv[0] == "held":
-        wiring.services().comment_store()  # binds the models
-        for comment in CommentRepository().held(argv[1]):
-            print(
-                f"{comment.comment_id}.{comment.article_id}\t{comment.created_at.isoformat()}\t{comment.text}"
-            )
+        try:
+            held = comments.held(argv[1])
+        except errors.NotFound:
+            held = []
+        for comment in held:
+            print(f"{comment.ref.public_id}\t{comment.created_at.isoformat()}\t{comment.text}")
         return 0
     if argv[0] == "release":
-        ref = parse_comment_id(argv[1])
-        wiring.services().comment_store()
-        if ref is None or not CommentRepository().release(ref.article_id, ref.comment_id):
+        if not comments.release(argv[1]):
             print(f"{argv[1]}: not a held comment", file=sys.stderr)
             return 1
         print(f"{argv[1]}: released")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from shared import errors, wiring
+from shared import wiring
 from shared.domain.consent import (
     DOCUMENT_KEYS,
     MAX_BODY_BYTES,
@@ -26,7 +26,8 @@ from shared.domain.consent import (
     Document,
     check_version,
 )
-from shared.store.consent import CURRENT, DocumentRecord, DocumentRepository
+from shared.domain.outcomes import Written
+from shared.store.consent import DocumentRepository
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "consent"
 
@@ -92,20 +93,19 @@ def publish(path: Path, now: datetime | None = None) -> str:
     current = repo.pointer_version(doc.key)
     if current is not None and current >= doc.version:
         raise PublishError(f"{doc.key} {doc.version} is older than the current version {current}")
-    try:
-        repo.publish(
-            Document(
-                key=doc.key,
-                version=doc.version,
-                title=doc.title,
-                body=doc.body,
-                sha256=doc.sha256,
-                required=doc.required,
-                published_at=now or datetime.now(UTC),
-            )
+    outcome = repo.publish(
+        Document(
+            key=doc.key,
+            version=doc.version,
+            title=doc.title,
+            body=doc.body,
+            sha256=doc.sha256,
+            required=doc.required,
+            published_at=now or datetime.now(UTC),
         )
-    except errors.Conflict as exc:
-        raise PublishError(exc.message) from exc
+    )
+    if not isinstance(outcome, Written):
+        raise PublishError(f"{doc.key} {doc.version} is not newer than the current version")
     app.consent_catalog.invalidate()  # this process sees it at once; others within the cache window
     return "published"
 
@@ -135,10 +135,9 @@ def list_documents() -> list[str]:
     lines = []
     for key in DOCUMENT_KEYS:
         current = repo.pointer_version(key)
-        for item in DocumentRecord.query(key):
-            if item.version != CURRENT:
-                mark = "*" if item.version == current else " "
-                lines.append(f"{mark} {key:24} {item.version:12} {item.sha256[:16]}  {item.title}")
+        for doc in repo.versions(key):
+            mark = "*" if doc.version == current else " "
+            lines.append(f"{mark} {key:24} {doc.version:12} {doc.sha256[:16]}  {doc.title}")
     return lines
 
 

@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from shared import wiring
-from shared.store.verification import ReviewerRecord
+from shared.domain.ids import new_id
+from shared.domain.outcomes import Refused
+from shared.domain.verification import Reviewer
 
 MAX_NAME_CHARS = 40
 DEMO_REVIEWER_ID = "demo-reviewer"  # the local seed's reviewer
@@ -59,8 +61,6 @@ def add(
     reviewer_id: str | None = None,
 ) -> Added:
     """Add an active reviewer (idempotent when `reviewer_id` is given and already exists)."""
-    from shared.services.verification import new_id
-
     _check(name, email, webhook)
     app = wiring.services()
     repo = app.reviewers
@@ -70,21 +70,22 @@ def add(
     subscription = None
     if email and app.cfg.topic_arn:
         subscription = app.sns.subscribe_email(rid, email)
-    ReviewerRecord(
+    reviewer = Reviewer(
         reviewer_id=rid,
         name=name.strip(),
+        created_at=datetime.now(UTC),
         email=email,
         webhook=webhook,
         webhook_secret_param=webhook_secret_param,
         subscription_arn=subscription,
-        active=True,
-        created_at=datetime.now(UTC),
-    ).save(condition=ReviewerRecord.reviewer_id.does_not_exist())
-    repo.invalidate()  # this process sees it at once; running functions within their cache window
+    )
+    # this process sees it at once; running functions within their cache window
+    if isinstance(repo.add(reviewer), Refused):
+        raise ReviewerError(f"a reviewer {rid} exists already")
     return Added(rid, subscription)
 
 
-def listing() -> list[ReviewerRecord]:
+def listing() -> list[Reviewer]:
     return wiring.services().reviewers.all()
 
 
@@ -94,9 +95,8 @@ def deactivate(reviewer_id: str) -> bool:
     if reviewer is None:
         return False
     if reviewer.subscription_arn and app.cfg.topic_arn and reviewer.subscription_arn.startswith("arn:"):
-        app.sns.unsubscribe(str(reviewer.subscription_arn))
-    reviewer.update(actions=[ReviewerRecord.active.set(False), ReviewerRecord.subscription_arn.remove()])
-    app.reviewers.invalidate()
+        app.sns.unsubscribe(reviewer.subscription_arn)
+    app.reviewers.deactivate(reviewer_id)
     return True
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itsdangerous import URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import URLSafeSerializer
 
 from shared.adapters import secrets
 from shared.config import Config
@@ -15,8 +15,3 @@ def signing_key(cfg: Config) -> str:
 def serializer(cfg: Config, purpose: str) -> URLSafeSerializer:
     """A serializer whose tokens are valid only for `purpose` (the salt)."""
     return URLSafeSerializer(signing_key(cfg), salt=purpose)
-
-
-def timed_serializer(cfg: Config, purpose: str) -> URLSafeTimedSerializer:
-    """Like `serializer`, and the tokens carry their signing time, for expiry checks."""
-    return URLSafeTimedSerializer(signing_key(cfg), salt=purpose)

@@ -22,14 +22,6 @@ MAX_ATTEMPTS = 3
 DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
-def user_prefixes(user_id: str) -> list[str]:
-    return [f"uploads/{user_id}/", f"credentials/{user_id}/"]
-
-
-def clean_key(user_id: str, submission_id: str, index: int) -> str:
-    return f"credentials/{user_id}/{submission_id}/{index}.jpg"
-
-
 @dataclass(frozen=True)
 class PresignedPost:
     url: str
@@ -160,8 +152,13 @@ class CredentialStorage:
         )
 
     def origin(self) -> str:
-        """The scheme://host images are served from (for the review page's CSP)."""
+        """The scheme://host images are served from (for a page's CSP); "'none'" when no link can
+        be made (the page then shows no image, and works otherwise)."""
         from urllib.parse import urlsplit
 
-        parts = urlsplit(self.view_url("x", timedelta(seconds=60)))
+        try:
+            parts = urlsplit(self.view_url("x", timedelta(seconds=60)))
+        except Exception:
+            logger.warning("no image origin")
+            return "'none'"
         return f"{parts.scheme}://{parts.netloc}"

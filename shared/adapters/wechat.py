@@ -18,11 +18,11 @@ from urllib.parse import urlencode
 import urllib3
 
 from shared import errors
+from shared.domain.outcomes import Outcome, Written
 from shared.log import logger
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 READ_TIMEOUT_SECONDS = 3.0
-MAX_CODE_LENGTH = 128
 
 # errcodes from ../shared/docs/wechat.md
 INVALID_CODE = 40029
@@ -164,8 +164,10 @@ class CachedToken:
 
 class TokenStore(Protocol):
     def read(self, appid: str) -> CachedToken | None: ...
-    def acquire(self, appid: str, seen: CachedToken | None, owner: str, until: float, now: float) -> bool: ...
-    def publish(self, appid: str, owner: str, token: str, expires_at: float) -> bool: ...
+    def acquire(
+        self, appid: str, seen: CachedToken | None, owner: str, until: float, now: float
+    ) -> Outcome: ...
+    def publish(self, appid: str, owner: str, token: str, expires_at: float) -> Outcome: ...
 
 
 class TokenSource(Protocol):
@@ -224,7 +226,9 @@ class AccessTokens:
                 return str(stored.token)
             now = self._clock()
             lease_free = stored is None or stored.lease_until <= now
-            if lease_free and self._store.acquire(self._appid, stored, owner, now + TOKEN_LEASE_SECONDS, now):
+            if lease_free and isinstance(
+                self._store.acquire(self._appid, stored, owner, now + TOKEN_LEASE_SECONDS, now), Written
+            ):
                 force = rejected is not None and stored is not None and stored.token == rejected
                 token, expires_in = self._source.stable_token(force_refresh=force)
                 expires_at = self._clock() + expires_in

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared import errors
+from shared.domain.articles import ARTICLE_ID
+from shared.domain.ids import is_ulid
 
 MIN_COMMENT_CHARS = 1
 MAX_COMMENT_CHARS = 1000
@@ -22,14 +24,7 @@ COMMENTS_PER_MINUTE = 5
 COMMENTS_PER_DAY = 50
 MINUTE_SECONDS = 60
 DAY_SECONDS = 86_400
-IDEMPOTENCY_WINDOW_SECONDS = 86_400  # a replayed Idempotency-Key is recognised this long
-MAX_IDEMPOTENCY_KEY_CHARS = 128
-MAX_ARTICLE_ID_CHARS = 64
-MAX_SECTIONS = 50
-
-ARTICLE_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ARTICLE_ID_CHARS - 1}}}$")
 _DIGITS = re.compile(r"^[0-9]{1,3}$")  # ASCII only: str.isdigit() accepts other scripts' digits
-_ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 # Bidirectional overrides and isolates reorder what others read: dropped with control characters.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -76,12 +71,6 @@ def page_size(raw: str | None) -> int:
     return int(raw)
 
 
-def check_article_id(article_id: str) -> str:
-    if not ARTICLE_ID.fullmatch(article_id):
-        raise errors.NotFound("no such article")
-    return article_id
-
-
 @dataclass(frozen=True)
 class CommentRef:
     article_id: str
@@ -94,7 +83,7 @@ class CommentRef:
 
 def parse_comment_id(public_id: str) -> CommentRef | None:
     comment_id, _, article_id = public_id.partition(".")
-    if not _ULID.fullmatch(comment_id) or not ARTICLE_ID.fullmatch(article_id):
+    if not is_ulid(comment_id) or not ARTICLE_ID.fullmatch(article_id):
         return None
     return CommentRef(article_id, comment_id)
 
@@ -135,6 +124,16 @@ def author_display(
     return AuthorDisplay(display, (department or "").strip() or None, verified)
 
 
+@dataclass(frozen=True)
+class AuthorCache:
+    """A user's author display, remembered on their user item with the submission it came from
+    (posting then reads nothing more until a new submission is approved)."""
+
+    name: str
+    department: str | None
+    source: str  # the approved submission's id
+
+
 def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
@@ -150,3 +149,40 @@ def window_end(now: datetime, seconds: int) -> int:
     """The epoch second at which the rate window holding `now` ends."""
     epoch = int(now.timestamp())
     return epoch - epoch % seconds + seconds
+
+
+@dataclass(frozen=True)
+class Comment:
+    article_id: str
+    comment_id: str  # ULID: newest first = descending
+    author_id: str | None  # None once the author deleted their account
+    author_name: str  # the display name, fixed at write time (王医生)
+    author_department: str | None
+    author_verified: bool
+    text: str | None  # None once deleted
+    reply_to: str | None  # the parent's public id
+    status: str  # visible | held | deleted
+    created_at: datetime
+    deleted_at: datetime | None = None
+
+    @property
+    def ref(self) -> CommentRef:
+        return CommentRef(self.article_id, self.comment_id)
+
+
+@dataclass(frozen=True)
+class RateWindow:
+    """A user's posting window: at most `limit` posts until `ends_at` (epoch seconds)."""
+
+    name: str  # minute | day: how the refusal says which limit was reached
+    key: str
+    limit: int
+    ends_at: int
+
+
+def rate_windows(user_id: str, now: datetime) -> list[RateWindow]:
+    minute_end, day_end = window_end(now, MINUTE_SECONDS), window_end(now, DAY_SECONDS)
+    return [
+        RateWindow("minute", rate_key(user_id, "m", minute_end), COMMENTS_PER_MINUTE, minute_end),
+        RateWindow("day", rate_key(user_id, "d", day_end), COMMENTS_PER_DAY, day_end),
+    ]

@@ -64,3 +64,32 @@ def check_version(version: str) -> str:
     if not VERSION_PATTERN.fullmatch(version):
         raise ValueError(f"a version looks like 2026-11-01 (or 2026-11-01.2), not {version!r}")
     return version
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """One decision, append-only. Keyed by the user's random consent `subject`, not their id;
+    `sealed` holds the fields that name the person, encrypted with the user's own key."""
+
+    subject: str
+    record_id: str  # ULID: time-ordered
+    document: str
+    version: str
+    sha256: str
+    decision: str
+    decided_at: datetime
+    seq: int
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """How one decision moves the user's consent fields (the gate reads them on every request)."""
+
+    seq: int
+    document: str
+    version: str
+    decision: str
+    subject: str | None = None  # the first decision gives the user their pseudonym ...
+    key: bytes | None = None  # ... and their sealing key
+    clears_answers: bool = False  # withdrawing the informed consent ends the collection

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,6 @@ def _load() -> tuple[str, tuple[Question, ...]]:
 
 
 QUESTIONS_VERSION, QUESTIONS = _load()
-BY_ID = {q.id: q for q in QUESTIONS}
 HAS_REQUIRED_QUESTIONS = any(q.required for q in QUESTIONS)
 
 AnswerValue = str | list[str]
@@ -112,3 +112,13 @@ def check_answers(
     if missing:
         raise errors.BadRequest(f"every required question must be answered; missing: {', '.join(missing)}")
     return checked
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A user's answers to the question collection (personal data)."""
+
+    user_id: str
+    values: dict[str, AnswerValue]
+    questions_version: str
+    answered_at: datetime

@@ -8,7 +8,7 @@ approved is a conflict, a decision on a decided submission is a conflict naming 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 
@@ -38,7 +38,6 @@ MAX_HOSPITAL_CHARS = 100
 MAX_DEPARTMENT_CHARS = 50
 MAX_TITLE_CHARS = 50
 MAX_LICENSE_CHARS = 40
-MAX_IDEMPOTENCY_KEY_CHARS = 128
 PROFESSIONS = ("doctor", "nurse", "pharmacist", "other")
 
 # ---- review ----
@@ -82,6 +81,16 @@ class UploadKey:
     @property
     def key(self) -> str:
         return f"uploads/{self.user_id}/{self.kind}/{self.upload_id}.{IMAGE_TYPES[self.content_type][0]}"
+
+
+def user_prefixes(user_id: str) -> list[str]:
+    """Everything of a user in the credentials bucket lives under these (what erasure deletes)."""
+    return [f"uploads/{user_id}/", f"credentials/{user_id}/"]
+
+
+def clean_key(user_id: str, submission_id: str, index: int) -> str:
+    """Where the sanitized copy of a submission's n-th image lives."""
+    return f"credentials/{user_id}/{submission_id}/{index}.jpg"
 
 
 def upload_key(user_id: str, kind: str, content_type: str, upload_id: str) -> UploadKey:
@@ -211,3 +220,110 @@ def result_message(status: str, reason: str | None, decided_at: datetime) -> dic
         "thing3": remark[:20],
         "time4": local_time.strftime("%Y-%m-%d %H:%M"),
     }
+
+
+# ---- what is stored, as the services see it ----
+@dataclass(frozen=True)
+class CredentialImage:
+    """A credential image as stored: the sanitized copy's key and its fingerprints."""
+
+    kind: str
+    key: str
+    sha256: str  # of the uploaded bytes
+    dhash: str  # perceptual
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission (or resubmission) of HCP credentials: personal data."""
+
+    submission_id: str  # ULID: time-ordered
+    user_id: str
+    revision: int  # the user's n-th submission
+    status: str  # pending | approved | rejected
+    real_name: str
+    hospital: str
+    department: str
+    title: str
+    profession: str
+    license_number: str | None
+    documents: tuple[CredentialImage, ...]
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None  # reviewer id
+    reason: str | None = None  # a code of REASONS
+    note: str | None = None
+    redo: tuple[str, ...] = ()
+    user_message: str | None = None  # sent | owed | failed | outbox | skipped | gone
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's decision on one submission."""
+
+    status: Status
+    reviewer_id: str
+    decided_at: datetime
+    reason: str | None = None
+    note: str | None = None
+    redo: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who decided what, when and why: ids and codes only (no names, no free text)."""
+
+    submission_id: str
+    revision: int
+    reviewer_id: str
+    decision: str
+    decided_at: datetime
+    reason: str | None = None
+    redo: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    reviewer_id: str
+    name: str
+    created_at: datetime
+    email: str | None = None
+    webhook: str | None = None
+    webhook_secret_param: str | None = None
+    subscription_arn: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A submission's reviewer notification (the outbox), written with it, delivered after."""
+
+    submission_id: str
+    revision: int
+    created_at: datetime
+    pending: bool = True
+    next_attempt_at: int | None = None  # epoch seconds
+    attempts: int = 0
+    delivered: frozenset[str] = field(default_factory=frozenset)  # "<reviewer_id>:<channel>"
+    last_error: str | None = None  # a class of failure, never a message body
+    outcome: str | None = None  # delivered | gave_up | moot
+
+
+@dataclass(frozen=True)
+class FingerprintUse:
+    """An account used an image (sha256, dHash) or a licence number in a submission."""
+
+    fingerprint: str  # "sha256:<hex>", "dhash:<hex>", "license:<n>"
+    user_id: str
+    submission_id: str
+
+
+def fingerprints_of(submission: Submission) -> list[str]:
+    found: list[str] = []
+    for doc in submission.documents:
+        found += [f"sha256:{doc.sha256}", f"dhash:{doc.dhash}"]
+    if submission.license_number:
+        found.append(f"license:{normalized_license(submission.license_number)}")
+    return list(dict.fromkeys(found))

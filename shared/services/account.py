@@ -1,75 +1,72 @@
 """Your data: export everything stored about the caller, or delete the account.
 
-Every store that holds something about a user is listed once in `Services.personal_data_stores`
-(shared/wiring.py) and implements `PersonalDataStore` (shared/services/userdata.py). Deletion
-erases every store, then the account itself last, so a deletion that fails half-way can be
-retried with the same token and finishes the job; every step is idempotent.
+Everything that holds data about a user is listed once in `Services.personal_data`
+(shared/wiring.py) and implements `PersonalData` (shared/services/ports.py). Deletion erases
+every holder, then the account itself last, so a deletion that fails half-way can be retried with
+the same token and finishes the job; every step is idempotent.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from shared.services.userdata import PersonalDataStore
-from shared.store.users import IdentityRecord, UserRecord, UserRepository, openid_hash, sessions_of
-
-ACCOUNT_STORE = "account"
-# Fields of the user item that are not the user's data but the system's keys to it.
-_NOT_EXPORTED = frozenset({"sessions", "consent_key"})
+from shared.domain.idempotency import owner_digest
+from shared.domain.users import User, openid_key
+from shared.services.ports import Guards, PersonalData, Users
 
 
-class AccountStore:
-    """The user item (minus session secrets and the sealing key) and the openid link."""
+def exported_user(user: User) -> dict[str, Any]:
+    """The user item as its owner's export shows it: not the session secrets or the sealing key
+    (the system's keys to their data, not their data)."""
+    fields = {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in asdict(user).items()
+        if name not in ("sessions", "consent_key")
+    }
+    fields["sessions"] = [{"id": sid, "expires_at": s.expires_at} for sid, s in sorted(user.sessions.items())]
+    return fields
 
-    name = ACCOUNT_STORE
-    erase_last = True  # holds the sessions: deleting it ends the token, so it goes last
 
-    def __init__(self, users: UserRepository, appid: str) -> None:
+class AccountData:
+    """The user item, the openid link and the used Idempotency-Keys. Erased last: it holds the
+    sessions, so deleting it ends the token."""
+
+    name = "account"
+    erase_last = True
+
+    def __init__(self, users: Users, guards: Guards, appid: str) -> None:
         self._users = users
+        self._guards = guards
         self._appid = appid
 
     def export(self, user_id: str) -> Any:
         user = self._users.get(user_id)
-        if user is None:
-            return None
-        fields = {
-            name: value.isoformat() if isinstance(value, datetime) else value
-            for name, value in user.attribute_values.items()
-            if name not in _NOT_EXPORTED
-        }
-        fields["sessions"] = [
-            {"id": sid, "expires_at": int(s.get("exp", 0))} for sid, s in sorted(sessions_of(user).items())
-        ]
-        return fields
+        return None if user is None else exported_user(user)
 
-    def erase(self, user_id: str, tombstone: str) -> None:
+    def erase(self, user_id: str) -> None:
+        self._guards.erase(owner_digest(user_id))
         user = self._users.get(user_id)
-        if user is None:
-            return
-        IdentityRecord(openid_hash(self._appid, str(user.openid))).delete()
-        UserRecord(user_id).delete()
+        if user is not None:
+            self._users.delete(user_id, openid_key(self._appid, user.openid))
 
 
 class AccountService:
-    def __init__(self, stores: Callable[[], list[PersonalDataStore]], clock: Callable[[], datetime]) -> None:
-        self._stores = stores
+    def __init__(self, holders: Callable[[], list[PersonalData]], clock: Callable[[], datetime]) -> None:
+        self._holders = holders
         self._clock = clock
 
     def export(self, user_id: str) -> dict[str, Any]:
         exported: dict[str, Any] = {"exported_at": self._clock().isoformat()}
-        for store in self._stores():
-            exported[store.name] = store.export(user_id)
+        for holder in self._holders():
+            exported[holder.name] = holder.export(user_id)
         return exported
 
     def delete(self, user_id: str) -> dict[str, Any]:
-        """Erase the user from every store; the account (and with it the token) goes last."""
-        stores = sorted(self._stores(), key=lambda s: bool(getattr(s, "erase_last", False)))
-        # What a store keeps as proof (none today: consent records are keyed by a pseudonym)
-        # it re-keys to this random id, which nothing links back to the user.
-        tombstone = secrets.token_hex(16)
-        for store in stores:
-            store.erase(user_id, tombstone)
-        return {"deleted": True, "erased": [s.name for s in stores]}
+        """Erase the user from every holder; the account (and with it the token) goes last."""
+        holders = sorted(self._holders(), key=lambda h: bool(getattr(h, "erase_last", False)))
+        for holder in holders:
+            holder.erase(user_id)
+        return {"deleted": True, "erased": [h.name for h in holders]}

@@ -1,15 +1,14 @@
 """Consent: the catalog of current documents, decisions, withdrawal and the user's history.
 
-Records are append-only (see shared/store/consent.py). The personal fields of a record are
-sealed with AES-GCM under a random per-user key kept on the user item: deleting the user item
-shreds the key, after which a record proves that *some* subject took a decision on a version
-with a given sha256 at a given time, and names no one ("crypto-shredding").
+Records are append-only. The personal fields of a record are sealed with AES-GCM under a random
+per-user key kept on the user item: deleting the user item shreds the key, after which a record
+proves that *some* subject took a decision on a version with a given sha256 at a given time, and
+names no one ("crypto-shredding").
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -23,20 +22,23 @@ from shared.domain.consent import (
     DOCUMENT_KEYS,
     INFORMED,
     WITHDRAW,
+    ConsentChange,
+    ConsentRecord,
     Document,
     check_decision,
     check_document_key,
 )
 from shared.domain.gate import CurrentDocuments, Step, agreement_in_force, next_step
+from shared.domain.ids import is_ulid, new_id
+from shared.domain.outcomes import Written
 from shared.domain.questions import HAS_REQUIRED_QUESTIONS
-from shared.services.profile import gate_state
-from shared.store.consent import AnswerRecord, ConsentRecord, ConsentRepository, DocumentRepository
-from shared.store.users import UserRecord, UserRepository
+from shared.domain.users import User
+from shared.services.ports import ConsentRecords, Documents, Users
 
 DATA_KEY_BYTES = 32  # AES-256-GCM
 NONCE_BYTES = 12
 MAX_VERSION_CHARS = 32
-RECORD_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")  # a ULID
+MAX_USER_AGENT_CHARS = 512
 
 
 class ConsentCatalog:
@@ -86,12 +88,6 @@ class ConsentCatalog:
         return doc
 
 
-def new_record_id() -> str:
-    from ulid import ULID  # deferred: only a decision mints an id
-
-    return str(ULID())
-
-
 def seal(key: bytes, subject: str, record_id: str, fields: dict[str, str]) -> bytes:
     """Encrypt a record's personal fields, bound to the record they belong to."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # deferred: ~20 ms import
@@ -127,7 +123,7 @@ def record_view(record: ConsentRecord, key: bytes | None = None) -> dict[str, An
         "decided_at": record.decided_at.isoformat(),
     }
     if key is not None:
-        personal = unseal(key, str(record.subject), str(record.record_id), bytes(record.sealed)) or {}
+        personal = unseal(key, record.subject, record.record_id, record.sealed) or {}
         view["source_ip"] = personal.get("source_ip")
         view["user_agent"] = personal.get("user_agent")
     return view
@@ -139,15 +135,12 @@ class Decided:
     next_step: Step
 
 
-MAX_USER_AGENT_CHARS = 512
-
-
 class ConsentService:
     def __init__(
         self,
         catalog: ConsentCatalog,
-        documents: DocumentRepository,
-        records: ConsentRepository,
+        documents: Documents,
+        records: ConsentRecords,
         clock: Callable[[], datetime],
     ) -> None:
         self._catalog = catalog
@@ -160,7 +153,7 @@ class ConsentService:
         return [docs[key] for key in DOCUMENT_KEYS if key in docs]
 
     def decide(
-        self, user: UserRecord, key: str, version: str, decision: str, source_ip: str, user_agent: str
+        self, user: User, key: str, version: str, decision: str, source_ip: str, user_agent: str
     ) -> Decided:
         """Record a decision on the current version of a document (agree/refuse, agree/skip)."""
         check_document_key(key)
@@ -170,11 +163,11 @@ class ConsentService:
             raise errors.Conflict(
                 f"{key} {version[:MAX_VERSION_CHARS]!r} is not the current version {doc.version}"
             )
-        if key == INFORMED and not agreement_in_force(gate_state(user), self._catalog.current()):
+        if key == INFORMED and not agreement_in_force(user.gate, self._catalog.current()):
             raise errors.ConsentRequired()
         return self._append(user, doc, decision, source_ip, user_agent)
 
-    def withdraw(self, user: UserRecord, key: str, source_ip: str, user_agent: str) -> Decided:
+    def withdraw(self, user: User, key: str, source_ip: str, user_agent: str) -> Decided:
         """Withdraw an agreed document; takes effect at the user's next request."""
         check_document_key(key)
         version, decision = (
@@ -190,24 +183,20 @@ class ConsentService:
             raise errors.NotFound(f"{key} {version} is not published")
         return self._append(user, doc, WITHDRAW, source_ip, user_agent)
 
-    def _append(
-        self, user: UserRecord, doc: Document, decision: str, source_ip: str, user_agent: str
-    ) -> Decided:
-        user_id = str(user.user_id)
-        new_subject = not user.consent_subject or not user.consent_key
-        subject = secrets.token_hex(16) if new_subject else str(user.consent_subject)
-        data_key = secrets.token_bytes(DATA_KEY_BYTES) if new_subject else bytes(user.consent_key)
-        seen_seq = None if user.consent_seq is None else int(user.consent_seq)
-        seq = (seen_seq or 0) + 1
-        record_id = new_record_id()
+    def _append(self, user: User, doc: Document, decision: str, source_ip: str, user_agent: str) -> Decided:
+        first = not user.consent_subject or not user.consent_key
+        subject = secrets.token_hex(16) if first else str(user.consent_subject)
+        data_key = secrets.token_bytes(DATA_KEY_BYTES) if first else bytes(user.consent_key or b"")
+        seq = (user.consent_seq or 0) + 1
+        record_id = new_id()
         personal = {
-            "user_id": user_id,
+            "user_id": user.user_id,
             "source_ip": source_ip,
             "user_agent": user_agent[:MAX_USER_AGENT_CHARS],
         }
         record = ConsentRecord(
-            subject,
-            record_id,
+            subject=subject,
+            record_id=record_id,
             document=doc.key,
             version=doc.version,
             sha256=doc.sha256,
@@ -216,60 +205,54 @@ class ConsentService:
             seq=seq,
             sealed=seal(data_key, subject, record_id, personal),
         )
-        actions: list[Any] = [UserRecord.consent_seq.set(seq)]
-        if new_subject:
-            actions += [UserRecord.consent_subject.set(subject), UserRecord.consent_key.set(data_key)]
-        also_delete: list[Any] = []
-        state = gate_state(user)
-        if doc.key == AGREEMENT:
-            actions += [
-                UserRecord.agreement_version.set(doc.version),
-                UserRecord.agreement_decision.set(decision),
-            ]
-            state = replace(state, agreement_version=doc.version, agreement_decision=decision)
-        else:
-            actions += [
-                UserRecord.informed_version.set(doc.version),
-                UserRecord.informed_decision.set(decision),
-            ]
-            state = replace(state, informed_version=doc.version, informed_decision=decision)
-            if decision == WITHDRAW:
-                # Withdrawal ends the collection: the answers go with it (PIPL Art. 47).
-                actions.append(UserRecord.questions_answered.remove())
-                also_delete.append(AnswerRecord(user_id))
-                state = replace(state, questions_answered=False)
-        self._records.append(
-            record, user_id, seen_seq, actions, also_delete=also_delete, new_subject=new_subject
+        # Withdrawing the informed consent ends the collection: the answers go with it (PIPL Art. 47).
+        clears = doc.key == INFORMED and decision == WITHDRAW
+        change = ConsentChange(
+            seq=seq,
+            document=doc.key,
+            version=doc.version,
+            decision=decision,
+            subject=subject if first else None,
+            key=data_key if first else None,
+            clears_answers=clears,
         )
-        return Decided(record, next_step(state, self._catalog.current()))
+        outcome = self._records.append(record, user.user_id, user.consent_seq, change)
+        if not isinstance(outcome, Written):
+            raise errors.Conflict("your consent changed meanwhile; reload and decide again")
+        if doc.key == AGREEMENT:
+            after = replace(user, agreement_version=doc.version, agreement_decision=decision)
+        else:
+            after = replace(
+                user,
+                informed_version=doc.version,
+                informed_decision=decision,
+                questions_answered=user.questions_answered and not clears,
+            )
+        return Decided(record, next_step(after.gate, self._catalog.current()))
 
-    def history(self, user: UserRecord) -> list[dict[str, Any]]:
+    def history(self, user: User) -> list[dict[str, Any]]:
         if not user.consent_subject:
             return []
-        key = bytes(user.consent_key) if user.consent_key else b""
-        return [record_view(r, key) for r in self._records.history(str(user.consent_subject))]
+        return [record_view(r, user.consent_key or b"") for r in self._records.history(user.consent_subject)]
 
-    def record(self, user: UserRecord, record_id: str) -> ConsentRecord:
+    def record(self, user: User, record_id: str) -> ConsentRecord:
         """One of the user's own records; anyone else's id is simply not found."""
         found = None
-        if user.consent_subject and RECORD_ID.fullmatch(record_id):
-            found = self._records.get(str(user.consent_subject), record_id)
+        if user.consent_subject and is_ulid(record_id):
+            found = self._records.get(user.consent_subject, record_id)
         if found is None:
             raise errors.NotFound("no such consent record")
         return found
 
 
-class ConsentStore:
-    """The user-data registry's view of consent records.
-
-    Export: the user's history with the personal fields unsealed. Erase: nothing to delete here
-    (records are append-only proof of consent); the account store deletes the user item, which
-    holds the subject and the sealing key, and with them every link to the person.
-    """
+class ConsentData:
+    """The user's consent records in their export. Nothing is erased here (records are append-only
+    proof of consent): the account's erasure deletes the user item, which holds the subject and
+    the sealing key, and with them every link to the person."""
 
     name = "consents"
 
-    def __init__(self, users: UserRepository, records: ConsentRepository) -> None:
+    def __init__(self, users: Users, records: ConsentRecords) -> None:
         self._users = users
         self._records = records
 
@@ -277,8 +260,7 @@ class ConsentStore:
         user = self._users.get(user_id)
         if user is None or not user.consent_subject:
             return []
-        key = bytes(user.consent_key) if user.consent_key else b""
-        return [record_view(r, key) for r in self._records.history(str(user.consent_subject))]
+        return [record_view(r, user.consent_key or b"") for r in self._records.history(user.consent_subject)]
 
-    def erase(self, user_id: str, tombstone: str) -> None:
+    def erase(self, user_id: str) -> None:
         return None

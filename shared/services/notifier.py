@@ -14,13 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.adapters.notify import ChannelFailed, OutboxChannel, SnsChannel, WebhookChannel
+from shared.domain.verification import Reviewer
 from shared.log import logger
-from shared.store.verification import (
-    NotificationRepository,
-    ReviewerRecord,
-    ReviewerRepository,
-    VerificationRepository,
-)
+from shared.services.ports import Notifications, Reviewers, Submissions
 
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 60
@@ -50,9 +46,9 @@ class DeliveryReport:
 class Notifier:
     def __init__(
         self,
-        reviewers: ReviewerRepository,
-        notifications: NotificationRepository,
-        submissions: VerificationRepository,
+        reviewers: Reviewers,
+        notifications: Notifications,
+        submissions: Submissions,
         link_for: Callable[[str, str, int], str],
         sns: SnsChannel | None,
         webhook: WebhookChannel,
@@ -85,18 +81,14 @@ class Notifier:
             submission = self._submissions.get(submission_id)
             if submission is None or submission.status != "pending":
                 self._notifications.record(
-                    submission_id, set(), done=True, outcome="moot", attempts=int(item.attempts or 0),
+                    submission_id, set(), done=True, outcome="moot", attempts=item.attempts,
                     next_attempt_at=None, error=None,
                 )  # fmt: skip
                 continue
-            reports.append(
-                self._deliver(
-                    submission_id, int(item.revision), set(item.delivered or ()), int(item.attempts or 0)
-                )
-            )
+            reports.append(self._deliver(submission_id, item.revision, set(item.delivered), item.attempts))
         return reports
 
-    def _channels(self, reviewer: ReviewerRecord) -> list[str]:
+    def _channels(self, reviewer: Reviewer) -> list[str]:
         channels = []
         if self._outbox is not None:
             channels.append("outbox")
@@ -106,9 +98,7 @@ class Notifier:
             channels.append("webhook")
         return channels
 
-    def _send(
-        self, channel: str, reviewer: ReviewerRecord, link: str, revision: int, submission_id: str
-    ) -> None:
+    def _send(self, channel: str, reviewer: Reviewer, link: str, revision: int, submission_id: str) -> None:
         text = message_text(link, revision)
         if channel == "outbox" and self._outbox is not None:
             self._outbox.append(
@@ -121,11 +111,9 @@ class Notifier:
                 }
             )
         elif channel == "sns" and self._sns is not None:
-            self._sns.send(str(reviewer.reviewer_id), SUBJECT, text)
+            self._sns.send(reviewer.reviewer_id, SUBJECT, text)
         else:
-            secret = (
-                self._secret(str(reviewer.webhook_secret_param)) if reviewer.webhook_secret_param else None
-            )
+            secret = self._secret(reviewer.webhook_secret_param) if reviewer.webhook_secret_param else None
             self._webhook.send(str(reviewer.webhook), secret, text)
 
     def _deliver(
@@ -137,7 +125,7 @@ class Notifier:
         if not reviewers:
             report.failed.append("no_active_reviewer")
         for reviewer in reviewers:
-            link = self._link_for(str(reviewer.reviewer_id), submission_id, revision)
+            link = self._link_for(reviewer.reviewer_id, submission_id, revision)
             for channel in self._channels(reviewer):
                 mark = f"{reviewer.reviewer_id}:{channel}"
                 if mark in delivered:

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.domain.gate import CurrentDocuments, GateState, next_step
-from shared.store.users import UserRecord
+from shared.domain.gate import CurrentDocuments, next_step
+from shared.domain.users import User
 
 
-def gate_state(user: UserRecord) -> GateState:
-    return GateState(
-        agreement_version=user.agreement_version,
-        agreement_decision=user.agreement_decision,
-        informed_version=user.informed_version,
-        informed_decision=user.informed_decision,
-        verification_status=user.verification_status,
-        questions_answered=bool(user.questions_answered),
-    )
-
-
-def user_view(user: UserRecord, docs: CurrentDocuments) -> dict[str, Any]:
+def user_view(user: User, docs: CurrentDocuments) -> dict[str, Any]:
     """The caller's own account as the front end needs it. Never includes the openid."""
     verification: dict[str, Any] = {"status": user.verification_status or "none"}
     if user.verification_status == "rejected":
@@ -27,7 +16,7 @@ def user_view(user: UserRecord, docs: CurrentDocuments) -> dict[str, Any]:
     return {
         "id": user.user_id,
         "created_at": user.created_at.isoformat(),
-        "next_step": next_step(gate_state(user), docs).value,
+        "next_step": next_step(user.gate, docs).value,
         "verification": verification,
         "author": {  # how comments show the caller (PUT /v1/me/author changes it)
             "style": user.author_style or "surname",

@@ -9,86 +9,79 @@ from typing import Any
 
 from shared import errors
 from shared.domain.gate import CurrentDocuments, next_step, require_collection
-from shared.domain.questions import QUESTIONS, QUESTIONS_VERSION, AnswerValue, check_answers
-from shared.services.profile import gate_state
-from shared.store.consent import AnswerRecord, AnswerRepository
-from shared.store.users import UserRecord
+from shared.domain.outcomes import Refused, Written
+from shared.domain.questions import QUESTIONS, QUESTIONS_VERSION, Answers, check_answers
+from shared.domain.users import User
+from shared.services.idempotency import Idempotency
+from shared.services.ports import AnswerStore
 
-MAX_IDEMPOTENCY_KEY_CHARS = 128
+OPERATION = "answers"
 
 
 def questions_view() -> list[dict[str, Any]]:
     return [q.view() for q in QUESTIONS]
 
 
-def _answers_view(answers: dict[str, Any]) -> list[dict[str, Any]]:
+def _answers_view(values: dict[str, Any]) -> list[dict[str, Any]]:
     order = {q.id: i for i, q in enumerate(QUESTIONS)}
     return [
         {"question_id": qid, "value": value}
-        for qid, value in sorted(answers.items(), key=lambda kv: order.get(kv[0], len(order)))
+        for qid, value in sorted(values.items(), key=lambda kv: order.get(kv[0], len(order)))
     ]
 
 
-def _plain(raw: Any) -> dict[str, Any]:
-    return dict(raw.as_dict() if hasattr(raw, "as_dict") else raw or {})
-
-
 class AnswerService:
-    def __init__(self, answers: AnswerRepository, clock: Callable[[], datetime]) -> None:
+    def __init__(self, answers: AnswerStore, idempotency: Idempotency, clock: Callable[[], datetime]) -> None:
         self._answers = answers
+        self._idempotency = idempotency
         self._clock = clock
-
-    def check_access(self, user: UserRecord, docs: CurrentDocuments) -> None:
-        require_collection(gate_state(user), docs)
 
     def submit(
         self,
-        user: UserRecord,
+        user: User,
         docs: CurrentDocuments,
         answers: list[tuple[str, Any]],
         idempotency_key: str | None,
     ) -> dict[str, Any]:
-        """Store the answers (all required ones at once); a repeat writes nothing and answers the same."""
-        state = gate_state(user)
-        require_collection(state, docs)
-        step = next_step(replace(state, questions_answered=True), docs).value
-        if idempotency_key is not None and not (0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS):
-            raise errors.BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters")
-        checked: dict[str, AnswerValue] = check_answers(answers)
-        user_id = str(user.user_id)
-        stored = self._answers.get(user_id)
-        if stored is not None:
-            same = _plain(stored.answers) == checked and bool(user.questions_answered)
-            if idempotency_key and stored.idempotency_key == idempotency_key and not same:
-                raise errors.Conflict("this Idempotency-Key was used with other answers")
-            if same:
-                return self._view(stored, step)
-        record = AnswerRecord(
-            user_id,
-            answers=checked,
-            questions_version=QUESTIONS_VERSION,
-            answered_at=self._clock(),
-            idempotency_key=idempotency_key,
-        )
+        """Store the answers (all required ones at once); the same answers again write nothing."""
+        require_collection(user.gate, docs)
+        step = next_step(replace(user.gate, questions_answered=True), docs).value
+        guard = self._idempotency.guard(user.user_id, OPERATION, idempotency_key, answers)
+        checked = check_answers(answers)
+        stored = self._answers.get(user.user_id)
+        if stored is not None and stored.values == checked and user.questions_answered:
+            return self._view(stored, step)
+        record = Answers(user.user_id, checked, QUESTIONS_VERSION, self._clock())
+        view = self._view(record, step)
         # require_collection checked that the informed consent is published and agreed
-        self._answers.save(record, str(docs.informed_version), seen=stored.answered_at if stored else None)
-        return self._view(record, step)
+        outcome = self._answers.save(
+            record,
+            str(docs.informed_version),
+            seen=stored,
+            guard=guard.answering(view) if guard else None,
+        )
+        if isinstance(outcome, Written):
+            return view
+        if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
+            first: dict[str, Any] = self._idempotency.replay(guard)
+            return first
+        raise errors.Conflict("your consent or answers changed meanwhile; reload and answer again")
 
     @staticmethod
-    def _view(record: AnswerRecord, step: str) -> dict[str, Any]:
+    def _view(record: Answers, step: str) -> dict[str, Any]:
         return {
-            "answers": _answers_view(_plain(record.answers)),
+            "answers": _answers_view(record.values),
             "answered_at": record.answered_at.isoformat(),
             "next_step": step,
         }
 
 
-class AnswerStore:
-    """The user-data registry's view of the answers: exported, and deleted on erase."""
+class AnswerData:
+    """The user's answers: exported, and deleted with the account."""
 
     name = "answers"
 
-    def __init__(self, answers: AnswerRepository) -> None:
+    def __init__(self, answers: AnswerStore) -> None:
         self._answers = answers
 
     def export(self, user_id: str) -> Any:
@@ -96,10 +89,10 @@ class AnswerStore:
         if stored is None:
             return None
         return {
-            "answers": _answers_view(_plain(stored.answers)),
+            "answers": _answers_view(stored.values),
             "questions_version": stored.questions_version,
             "answered_at": stored.answered_at.isoformat(),
         }
 
-    def erase(self, user_id: str, tombstone: str) -> None:
+    def erase(self, user_id: str) -> None:
         self._answers.delete(user_id)

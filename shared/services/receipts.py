@@ -17,8 +17,7 @@ from typing import Any
 from shared import errors
 from shared.adapters import secrets
 from shared.config import Config
-from shared.domain.consent import AGREEMENT
-from shared.store.consent import ConsentRecord
+from shared.domain.consent import AGREEMENT, ConsentRecord
 
 ALGORITHM = "ES256"
 RECEIPT_VERSION = "KI-CR-v1.1.0"

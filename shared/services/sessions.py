@@ -14,16 +14,19 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared import errors
-from shared.store.users import UserRecord, UserRepository, openid_hash, sessions_of
+from shared.domain.ids import new_id
+from shared.domain.outcomes import Written
+from shared.domain.users import Session, User, openid_key
+from shared.services.ports import Users
 
 if TYPE_CHECKING:
     from shared.adapters.wechat import WeChatSession
 
 MAX_SESSIONS_PER_USER = 10
-MAX_CODE_LENGTH = 128
+MAX_CODE_CHARS = 128
 _TOKEN = re.compile(
     r"^(?P<uid>[0-9A-HJKMNP-TV-Z]{26})\.(?P<sid>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})$"
 )
@@ -37,21 +40,14 @@ class Code2Session(Protocol):
 class Login:
     token: str
     expires_at: datetime
-    user: UserRecord
-    created: bool
+    user: User
 
 
 @dataclass(frozen=True)
 class Caller:
-    user: UserRecord
+    user: User
     session_id: str
     secret_hash: str
-
-
-def new_user_id() -> str:
-    from ulid import ULID  # deferred: only a first login mints an id
-
-    return str(ULID())
 
 
 def _hash(secret: str) -> str:
@@ -61,7 +57,7 @@ def _hash(secret: str) -> str:
 class SessionService:
     def __init__(
         self,
-        users: UserRepository,
+        users: Users,
         wechat: Callable[[], Code2Session],
         appid: str,
         session_days: int,
@@ -75,44 +71,36 @@ class SessionService:
 
     def login(self, code: str) -> Login:
         code = code.strip()
-        if not code or len(code) > MAX_CODE_LENGTH:
-            raise errors.BadRequest(f"code must be 1 to {MAX_CODE_LENGTH} characters")
+        if not code or len(code) > MAX_CODE_CHARS:
+            raise errors.BadRequest(f"code must be 1 to {MAX_CODE_CHARS} characters")
         wx = self._wechat().code2session(code)
         now = self._clock()
         expires_at = now + self._lifetime
         session_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        session: dict[str, Any] = {
-            "h": _hash(secret),
-            "exp": int(expires_at.timestamp()),
-            "iat": int(now.timestamp() * 1000),  # ms: orders sessions made in the same second
-        }
-        key = openid_hash(self._appid, wx.openid)
-        user, created = self._store_session(key, wx.openid, session_id, session, now)
+        session = Session(_hash(secret), int(expires_at.timestamp()), int(now.timestamp() * 1000))
+        user = self._store_session(openid_key(self._appid, wx.openid), wx.openid, session_id, session, now)
         self._prune(user, now)
-        return Login(f"{user.user_id}.{session_id}.{secret}", expires_at, user, created)
+        return Login(f"{user.user_id}.{session_id}.{secret}", expires_at, user)
 
-    def _store_session(
-        self, key: str, openid: str, session_id: str, session: dict[str, Any], now: datetime
-    ) -> tuple[UserRecord, bool]:
+    def _store_session(self, key: str, openid: str, session_id: str, session: Session, now: datetime) -> User:
         # Two tries cover the race of two first logins of one WeChat user: the loser finds the
         # identity the winner created.
         for _ in range(2):
             user_id = self._users.find_user_id(key)
             if user_id is None:
-                created = self._users.create(new_user_id(), key, openid, session_id, session, now)
-                if created is not None:
-                    return created, True
+                user = User(new_id(), openid, now, {session_id: session})
+                if isinstance(self._users.create(user, key), Written):
+                    return user
                 continue
-            user = self._users.add_session(user_id, session_id, session)
-            if user is not None:
-                return user, False
+            found = self._users.add_session(user_id, session_id, session)
+            if found is not None:
+                return found
         raise errors.Conflict("the account changed during login; try again")
 
-    def _prune(self, user: UserRecord, now: datetime) -> None:
-        sessions = sessions_of(user)
-        stale = [sid for sid, s in sessions.items() if int(s.get("exp", 0)) <= now.timestamp()]
-        live = sorted((int(s.get("iat", 0)), sid) for sid, s in sessions.items() if sid not in stale)
+    def _prune(self, user: User, now: datetime) -> None:
+        stale = [sid for sid, s in user.sessions.items() if s.expires_at <= now.timestamp()]
+        live = sorted((s.issued_at_ms, sid) for sid, s in user.sessions.items() if sid not in stale)
         overflow = [sid for _, sid in live[: max(0, len(live) - MAX_SESSIONS_PER_USER)]]
         self._users.remove_sessions(user.user_id, stale + overflow)
 
@@ -124,17 +112,19 @@ class SessionService:
         user = self._users.get(match["uid"])
         if user is None:
             raise errors.Unauthorized()
-        session = sessions_of(user).get(match["sid"])
+        session = user.sessions.get(match["sid"])
         secret_hash = _hash(match["secret"])
         if (
-            not isinstance(session, dict)
-            or not hmac.compare_digest(str(session.get("h", "")), secret_hash)
-            or int(session.get("exp", 0)) <= self._clock().timestamp()
+            session is None
+            or not hmac.compare_digest(session.secret_hash, secret_hash)
+            or session.expires_at <= self._clock().timestamp()
         ):
             raise errors.Unauthorized()
         return Caller(user, match["sid"], secret_hash)
 
     def logout(self, token: str | None) -> None:
         match = _TOKEN.fullmatch(token or "")
-        if not match or not self._users.revoke_session(match["uid"], match["sid"], _hash(match["secret"])):
+        if not match or not isinstance(
+            self._users.revoke_session(match["uid"], match["sid"], _hash(match["secret"])), Written
+        ):
             raise errors.Unauthorized()

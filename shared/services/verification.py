@@ -10,66 +10,55 @@ notification pending for the scheduled retry and never fails the submission.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from shared import errors
-from shared.adapters.storage import CredentialStorage, clean_key, user_prefixes
+from shared.domain.idempotency import Guard
+from shared.domain.ids import new_id
+from shared.domain.outcomes import Outcome, Refused, Written
+from shared.domain.users import User
 from shared.domain.verification import (
-    MAX_IDEMPOTENCY_KEY_CHARS,
     MAX_IMAGE_BYTES,
     UPLOAD_URL_LIFETIME,
     Applicant,
+    CredentialImage,
+    Notification,
     Status,
+    Submission,
+    UploadKey,
     can_submit,
     check_applicant,
     check_documents,
     check_upload_request,
+    clean_key,
     parse_upload_key,
     upload_key,
+    user_prefixes,
 )
 from shared.log import logger
-from shared.store.users import UserRecord
-from shared.store.verification import (
-    PENDING,
-    DocumentAttribute,
-    FingerprintRecord,
-    NotificationRecord,
-    SubmissionConflict,
-    SubmissionRecord,
-    VerificationRepository,
-    document,
-    fingerprints_of,
-)
+from shared.services.idempotency import Idempotency
+from shared.services.ports import CredentialStorage, Submissions
 
-VERIFICATION_STORE = "verification"
+OPERATION = "verification"
 
 
 class Notify(Protocol):
     def deliver_new(self, submission_id: str, revision: int) -> None: ...
 
 
-def new_id() -> str:
-    from ulid import ULID  # deferred: only writes mint ids
-
-    return str(ULID())
-
-
-def request_key(user_id: str, idempotency_key: str) -> str:
-    return hashlib.sha256(f"{user_id}\n{idempotency_key}".encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class Submitted:
     submission_id: str
     status: str
-    replay: bool
+
+    def view(self) -> dict[str, Any]:
+        return {"status": self.status, "submission_id": self.submission_id}
 
 
-def status_view(user: UserRecord, latest: SubmissionRecord | None) -> dict[str, Any]:
+def status_view(user: User, latest: Submission | None) -> dict[str, Any]:
     """What the applicant sees of their verification: never reviewer names or notes."""
     view: dict[str, Any] = {
         "status": user.verification_status or Status.NONE.value,
@@ -77,39 +66,41 @@ def status_view(user: UserRecord, latest: SubmissionRecord | None) -> dict[str, 
         "submission_id": None,
         "submitted_at": None,
         "decided_at": None,
-        "revision": int(user.verification_revision or 0),
+        "revision": user.verification_revision,
     }
     if latest is not None:
         view.update(
             submission_id=latest.submission_id,
             submitted_at=latest.submitted_at.isoformat(),
             decided_at=latest.decided_at.isoformat() if latest.decided_at else None,
-            documents=[{"kind": d.kind} for d in latest.documents or []],
+            documents=[{"kind": d.kind} for d in latest.documents],
         )
         if latest.status == Status.REJECTED:
             view["reason"] = latest.reason
-            view["redo_documents"] = list(latest.redo or [])
+            view["redo_documents"] = list(latest.redo)
     return view
 
 
 class VerificationService:
     def __init__(
         self,
-        repo: VerificationRepository,
+        submissions: Submissions,
         storage: CredentialStorage,
         notifier: Callable[[], Notify],
+        idempotency: Idempotency,
         clock: Callable[[], datetime],
     ) -> None:
-        self._repo = repo
+        self._submissions = submissions
         self._storage = storage
         self._notifier = notifier
+        self._idempotency = idempotency
         self._clock = clock
 
-    def upload(self, user: UserRecord, kind: str, content_type: str, size: int) -> dict[str, Any]:
+    def upload(self, user: User, kind: str, content_type: str, size: int) -> dict[str, Any]:
         """A presigned POST for one credential image under the caller's own prefix."""
         can_submit(user.verification_status)
         check_upload_request(kind, content_type, size)
-        key = upload_key(str(user.user_id), kind, content_type, new_id()).key
+        key = upload_key(user.user_id, kind, content_type, new_id()).key
         post = self._storage.presigned_post(
             key, content_type, MAX_IMAGE_BYTES, UPLOAD_URL_LIFETIME, self._clock()
         )
@@ -120,73 +111,55 @@ class VerificationService:
             "expires_at": post.expires_at.isoformat(),
         }
 
-    def status(self, user: UserRecord) -> dict[str, Any]:
-        latest = self._repo.get(str(user.verification_submission)) if user.verification_submission else None
+    def status(self, user: User) -> dict[str, Any]:
+        latest = self._submissions.get(user.verification_submission) if user.verification_submission else None
         return status_view(user, latest)
 
-    def _replayed(self, user: UserRecord, key_hash: str | None) -> SubmissionRecord | None:
-        if key_hash is None or not user.verification_submission:
-            return None
-        latest = self._repo.get(str(user.verification_submission))
-        return latest if latest is not None and latest.request_key == key_hash else None
-
     def submit(
-        self,
-        user: UserRecord,
-        fields: dict[str, Any],
-        documents: list[str],
-        idempotency_key: str | None,
-    ) -> Submitted:
-        user_id = str(user.user_id)
-        key_hash = None
-        if idempotency_key is not None:
-            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_CHARS:
-                raise errors.BadRequest(
-                    f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters"
-                )
-            key_hash = request_key(user_id, idempotency_key)
-            first = self._replayed(user, key_hash)
-            if first is not None:
-                return Submitted(str(first.submission_id), Status.PENDING.value, replay=True)
+        self, user: User, fields: dict[str, Any], documents: list[str], idempotency_key: str | None
+    ) -> dict[str, Any]:
+        """Submit or resubmit; the view of the new submission (or of the first, to a replay)."""
+        guard = self._idempotency.guard(
+            user.user_id, OPERATION, idempotency_key, {"fields": fields, "documents": documents}
+        )
+        first = self._idempotency.first_response(guard)  # before the costly images: a replay skips them
+        if first is not None:
+            replayed: dict[str, Any] = first
+            return replayed
         can_submit(user.verification_status)
         applicant = check_applicant(**fields)
         check_documents(documents)
-        uploads = [parse_upload_key(key, user_id) for key in documents]
+        uploads = [parse_upload_key(key, user.user_id) for key in documents]
         submission_id = new_id()
-        revision = int(user.verification_revision or 0) + 1
+        revision = user.verification_revision + 1
+        submitted = Submitted(submission_id, Status.PENDING.value)
         written: list[str] = []
         try:
-            stored = self._store_images(user_id, submission_id, uploads, written)
-            self._commit(user, submission_id, revision, applicant, stored, key_hash)
-        except SubmissionConflict:
-            self._discard(written)
-            fresh = self._repo_user(user_id)
-            first = self._replayed(fresh, key_hash) if fresh is not None else None
-            if first is not None:  # a racing copy of this very request won
-                return Submitted(str(first.submission_id), Status.PENDING.value, replay=True)
-            raise errors.Conflict("your verification changed meanwhile (already submitted?)") from None
+            images = self._store_images(user.user_id, submission_id, uploads, written)
+            outcome = self._commit(user, submission_id, revision, applicant, images, guard, submitted)
         except Exception:
             self._discard(written)
             raise
+        if not isinstance(outcome, Written):
+            self._discard(written)
+            if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
+                again: dict[str, Any] = self._idempotency.replay(guard)  # a racing copy of it won
+                return again
+            raise errors.Conflict("your verification changed meanwhile (already submitted?)")
         self._discard([u.key for u in uploads])  # the originals, EXIF and all; lifecycle backs this up
         try:
             self._notifier().deliver_new(submission_id, revision)
         except Exception:  # the notification item stays pending: the scheduled retry delivers it
             logger.exception("reviewer notification deferred", extra={"submission_id": submission_id})
         logger.info("verification submitted", extra={"submission_id": submission_id, "revision": revision})
-        return Submitted(submission_id, Status.PENDING.value, replay=False)
-
-    def _repo_user(self, user_id: str) -> UserRecord | None:
-        from shared.store.users import UserRepository
-
-        return UserRepository().get(user_id)
+        return submitted.view()
 
     def _store_images(
-        self, user_id: str, submission_id: str, uploads: list[Any], written: list[str]
-    ) -> list[DocumentAttribute]:
+        self, user_id: str, submission_id: str, uploads: list[UploadKey], written: list[str]
+    ) -> list[CredentialImage]:
         from shared.adapters import images  # Pillow: only the submit path pays for it
 
-        stored: list[DocumentAttribute] = []
+        stored: list[CredentialImage] = []
         seen: set[str] = set()
         for index, upload in enumerate(uploads):
             obj = self._storage.read(upload.key, MAX_IMAGE_BYTES)
@@ -200,31 +173,24 @@ class VerificationService:
             self._storage.put_clean(key, clean.data, images.CLEAN_CONTENT_TYPE)
             written.append(key)
             stored.append(
-                document(
-                    kind=upload.kind,
-                    key=key,
-                    sha256=clean.sha256,
-                    dhash=clean.dhash,
-                    width=clean.width,
-                    height=clean.height,
-                )
+                CredentialImage(upload.kind, key, clean.sha256, clean.dhash, clean.width, clean.height)
             )
         return stored
 
     def _commit(
         self,
-        user: UserRecord,
+        user: User,
         submission_id: str,
         revision: int,
         applicant: Applicant,
-        documents: list[DocumentAttribute],
-        key_hash: str | None,
-    ) -> None:
+        images: list[CredentialImage],
+        guard: Guard | None,
+        submitted: Submitted,
+    ) -> Outcome:
         now = self._clock()
-        user_id = str(user.user_id)
-        submission = SubmissionRecord(
-            submission_id,
-            user_id=user_id,
+        submission = Submission(
+            submission_id=submission_id,
+            user_id=user.user_id,
             revision=revision,
             status=Status.PENDING.value,
             real_name=applicant.real_name,
@@ -233,23 +199,16 @@ class VerificationService:
             title=applicant.title,
             profession=applicant.profession,
             license_number=applicant.license_number,
-            documents=documents,
+            documents=tuple(images),
             submitted_at=now,
-            request_key=key_hash,
         )
-        fingerprints = [
-            FingerprintRecord(fp, user_id, submission_id=submission_id) for fp in fingerprints_of(submission)
-        ]
-        notification = NotificationRecord(
-            submission_id,
-            revision=revision,
-            created_at=now,
-            pending=PENDING,
-            next_attempt_at=int(now.timestamp()),
-            attempts=0,
+        notification = Notification(submission_id, revision, now, next_attempt_at=int(now.timestamp()))
+        return self._submissions.submit(
+            submission,
+            notification,
+            user.verification_submission,
+            guard.answering(submitted.view()) if guard is not None else None,
         )
-        prior = str(user.verification_submission) if user.verification_submission else None
-        self._repo.submit(submission, fingerprints, notification, prior)
 
     def _discard(self, keys: list[str]) -> None:
         if not keys:
@@ -260,20 +219,20 @@ class VerificationService:
             logger.warning("objects left for the lifecycle rule", extra={"count": len(keys)})
 
 
-class VerificationStore:
-    """Export and erasure of submissions, fingerprints and credential images."""
+class VerificationData:
+    """Submissions, fingerprints and credential images: exported, and erased with the account."""
 
-    name = VERIFICATION_STORE
+    name = "verification"
 
-    def __init__(self, repo: VerificationRepository, storage: CredentialStorage) -> None:
-        self._repo = repo
+    def __init__(self, submissions: Submissions, storage: CredentialStorage) -> None:
+        self._submissions = submissions
         self._storage = storage
 
     def export(self, user_id: str) -> Any:
         return [
             {
                 "submission_id": s.submission_id,
-                "revision": int(s.revision),
+                "revision": s.revision,
                 "status": s.status,
                 "real_name": s.real_name,
                 "hospital": s.hospital,
@@ -284,17 +243,16 @@ class VerificationStore:
                 "submitted_at": s.submitted_at.isoformat(),
                 "decided_at": s.decided_at.isoformat() if s.decided_at else None,
                 "reason": s.reason,
-                "redo_documents": list(s.redo or []),
+                "redo_documents": list(s.redo),
                 "documents": [
-                    {"kind": d.kind, "key": d.key, "sha256": d.sha256, "dhash": d.dhash}
-                    for d in s.documents or []
+                    {"kind": d.kind, "key": d.key, "sha256": d.sha256, "dhash": d.dhash} for d in s.documents
                 ],
             }
-            for s in self._repo.history(user_id)
+            for s in self._submissions.history(user_id)
         ]
 
-    def erase(self, user_id: str, tombstone: str) -> None:
+    def erase(self, user_id: str) -> None:
         """Images, submissions, fingerprints and notifications go; the audit trail names no one."""
         for prefix in user_prefixes(user_id):
             self._storage.delete_prefix(prefix)
-        self._repo.erase(user_id)
+        self._submissions.erase(user_id)

@@ -1,4 +1,4 @@
-"""Users, their WeChat identity link, and their sessions.
+"""Users, their WeChat identity link, and their sessions: every write of the user item is here.
 
 Access patterns (all by key):
 - login: GetItem identity by openid hash, then one UpdateItem on the user (or one transaction
@@ -6,12 +6,14 @@ Access patterns (all by key):
 - every authenticated request: one consistent GetItem of the user, which holds the sessions map
   and the gate state, so token check + next_step cost a single read;
 - logout: one conditional UpdateItem removing the session.
+
+Other repositories' transactions move the user's gate fields (consent, verification, answers,
+author display) through the `enlist_*` methods, so that the user item's attributes are written
+from this module alone.
 """
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -22,49 +24,48 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-from shared.store.base import connection_for, table
+from shared.domain.comments import AuthorCache
+from shared.domain.consent import AGREEMENT, ConsentChange
+from shared.domain.outcomes import Outcome, Written
+from shared.domain.users import Session, User
+from shared.store.base import Transaction, attempt, get_item, table
 
 
 @table("users")
-class UserRecord(Model):
+class UserItem(Model):
     class Meta:
         table_name = "users"
 
     user_id = UnicodeAttribute(hash_key=True)
     openid = UnicodeAttribute()  # personal data: used only to message the user
     created_at = UTCDateTimeAttribute()
-    # {session_id: {"h": sha256 of the token secret, "exp": epoch seconds}}
+    # {session_id: {"h": sha256 of the token secret, "exp": epoch seconds, "iat": epoch ms}}
     sessions = MapAttribute[str, Any](default=dict)
-    # Gate state, read with the session on every request.
     agreement_version = UnicodeAttribute(null=True)
-    agreement_decision = UnicodeAttribute(null=True)  # agree | refuse | withdraw
+    agreement_decision = UnicodeAttribute(null=True)
     informed_version = UnicodeAttribute(null=True)
-    informed_decision = UnicodeAttribute(null=True)  # agree | skip | withdraw
-    verification_status = UnicodeAttribute(null=True)  # pending | approved | rejected
+    informed_decision = UnicodeAttribute(null=True)
+    verification_status = UnicodeAttribute(null=True)
     verification_reason = UnicodeAttribute(null=True)
     verification_submission = UnicodeAttribute(null=True)
-    verification_revision = NumberAttribute(null=True)  # issue 4: how many submissions so far
+    verification_revision = NumberAttribute(null=True)
     questions_answered = BooleanAttribute(null=True)
     consent_seq = NumberAttribute(null=True)
-    # Consent (issue 3): records are keyed by this random pseudonym, not the user id, and their
-    # personal fields are sealed with this per-user key; deleting the user shreds both links.
     consent_subject = UnicodeAttribute(null=True)
     consent_key = BinaryAttribute(null=True, legacy_encoding=False)
-    # Articles and comments (issue 5): the public author display (王医生, department), derived from
-    # the approved submission named by author_source, so posting a comment needs no extra read.
     author_name = UnicodeAttribute(null=True)
     author_department = UnicodeAttribute(null=True)
     author_source = UnicodeAttribute(null=True)
-    author_style = UnicodeAttribute(null=True)  # surname (default) | title: the user's choice
+    author_style = UnicodeAttribute(null=True)
     author_hide_department = BooleanAttribute(null=True)
 
 
 @table("identities")
-class IdentityRecord(Model):
+class IdentityItem(Model):
     """Links a WeChat openid (hashed, so the table lists none) to the user it logs in as."""
 
     class Meta:
@@ -75,97 +76,199 @@ class IdentityRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
-def openid_hash(appid: str, openid: str) -> str:
-    return hashlib.sha256(f"{appid}:{openid}".encode()).hexdigest()
+def _session(raw: Any) -> Session | None:
+    if not isinstance(raw, dict):
+        return None
+    return Session(str(raw.get("h", "")), int(raw.get("exp", 0)), int(raw.get("iat", 0)))
+
+
+def _stored_session(session: Session) -> dict[str, Any]:
+    return {"h": session.secret_hash, "exp": session.expires_at, "iat": session.issued_at_ms}
+
+
+def to_user(item: UserItem) -> User:
+    raw = item.sessions
+    plain = raw.as_dict() if isinstance(raw, MapAttribute) else dict(raw or {})
+    sessions = {str(sid): s for sid, value in plain.items() if (s := _session(value)) is not None}
+    return User(
+        user_id=str(item.user_id),
+        openid=str(item.openid),
+        created_at=item.created_at,
+        sessions=sessions,
+        agreement_version=item.agreement_version,
+        agreement_decision=item.agreement_decision,
+        informed_version=item.informed_version,
+        informed_decision=item.informed_decision,
+        verification_status=item.verification_status,
+        verification_reason=item.verification_reason,
+        verification_submission=item.verification_submission,
+        verification_revision=int(item.verification_revision or 0),
+        questions_answered=bool(item.questions_answered),
+        consent_seq=None if item.consent_seq is None else int(item.consent_seq),
+        consent_subject=item.consent_subject,
+        consent_key=bytes(item.consent_key) if item.consent_key else None,
+        author_name=item.author_name,
+        author_department=item.author_department,
+        author_source=item.author_source,
+        author_style=item.author_style,
+        author_hide_department=bool(item.author_hide_department),
+    )
+
+
+def _author_actions(display: AuthorCache) -> list[Action]:
+    return [
+        UserItem.author_name.set(display.name),
+        UserItem.author_department.set(display.department)
+        if display.department
+        else UserItem.author_department.remove(),
+        UserItem.author_source.set(display.source),
+    ]
 
 
 class UserRepository:
     """Reads and writes users, identities and sessions."""
 
     def find_user_id(self, openid_key: str) -> str | None:
-        try:
-            return str(IdentityRecord.get(openid_key).user_id)
-        except DoesNotExist:
-            return None
+        identity = get_item(IdentityItem, openid_key, consistent=False)
+        return None if identity is None else str(identity.user_id)
 
-    def create(
-        self,
-        user_id: str,
-        openid_key: str,
-        openid: str,
-        session_id: str,
-        session: dict[str, Any],
-        now: datetime,
-    ) -> UserRecord | None:
-        """Create the user and its identity link at once; None when another login won the race."""
-        user = UserRecord(user_id, openid=openid, created_at=now, sessions={session_id: session})
-        identity = IdentityRecord(openid_key, user_id=user_id, created_at=now)
-        try:
-            with TransactWrite(connection=connection_for(UserRecord)) as tx:
-                tx.save(identity, condition=IdentityRecord.openid_hash.does_not_exist())
-                tx.save(user, condition=UserRecord.user_id.does_not_exist())
-        except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
-                return None
-            raise
-        return user
+    def get(self, user_id: str) -> User | None:
+        item = get_item(UserItem, user_id)
+        return None if item is None else to_user(item)
 
-    def add_session(self, user_id: str, session_id: str, session: dict[str, Any]) -> UserRecord | None:
-        """Store a session on an existing user; returns the user as it now stands, or None if gone."""
-        user = UserRecord(user_id)
-        try:
-            user.update(
-                actions=[UserRecord.sessions[session_id].set(session)],
-                condition=UserRecord.user_id.exists(),
+    def create(self, user: User, openid_key: str) -> Outcome:
+        """The user and its identity link at once; `Refused` when another login made them first."""
+        item = UserItem(
+            user.user_id,
+            openid=user.openid,
+            created_at=user.created_at,
+            sessions={sid: _stored_session(s) for sid, s in user.sessions.items()},
+        )
+        tx = Transaction(UserItem)
+        tx.put(
+            "identity",
+            IdentityItem(openid_key, user_id=user.user_id, created_at=user.created_at),
+            condition=IdentityItem.openid_hash.does_not_exist(),
+        )
+        tx.put("user", item, condition=UserItem.user_id.does_not_exist())
+        return tx.commit()
+
+    def add_session(self, user_id: str, session_id: str, session: Session) -> User | None:
+        """Store a session on an existing user: the user as they now stand, None if gone."""
+        item = UserItem(user_id)
+        outcome = attempt(
+            lambda: item.update(
+                actions=[UserItem.sessions[session_id].set(_stored_session(session))],
+                condition=UserItem.user_id.exists(),
             )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return None
-            raise
-        return user
+        )
+        return to_user(item) if isinstance(outcome, Written) else None
 
     def remove_sessions(self, user_id: str, session_ids: list[str]) -> None:
-        if not session_ids:
-            return
-        user = UserRecord(user_id)
-        try:
-            user.update(
-                actions=[UserRecord.sessions[sid].remove() for sid in session_ids],
-                condition=UserRecord.user_id.exists(),
+        if session_ids:
+            attempt(
+                lambda: UserItem(user_id).update(
+                    actions=[UserItem.sessions[sid].remove() for sid in session_ids],
+                    condition=UserItem.user_id.exists(),
+                )
             )
-        except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
 
-    def revoke_session(self, user_id: str, session_id: str, secret_hash: str) -> bool:
-        """Remove a session only if the caller holds its secret; False when it does not exist."""
-        user = UserRecord(user_id)
-        try:
-            user.update(
-                actions=[UserRecord.sessions[session_id].remove()],
-                condition=UserRecord.sessions[session_id]["h"] == secret_hash,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+    def revoke_session(self, user_id: str, session_id: str, secret_hash: str) -> Outcome:
+        """Remove a session if the caller holds its secret; `Refused` ("session") otherwise."""
+        return attempt(
+            lambda: UserItem(user_id).update(
+                actions=[UserItem.sessions[session_id].remove()],
+                condition=UserItem.sessions[session_id]["h"] == secret_hash,
+            ),
+            "session",
+        )
 
-    def get(self, user_id: str) -> UserRecord | None:
-        try:
-            return UserRecord.get(user_id, consistent_read=True)
-        except DoesNotExist:
-            return None
+    def choose_author(self, user_id: str, style: str, hide_department: bool, display: AuthorCache) -> Outcome:
+        return attempt(
+            lambda: UserItem(user_id).update(
+                actions=[
+                    UserItem.author_style.set(style),
+                    UserItem.author_hide_department.set(hide_department),
+                    *_author_actions(display),
+                ],
+                condition=UserItem.user_id.exists(),
+            ),
+            "user",
+        )
 
+    def delete(self, user_id: str, openid_key: str) -> None:
+        """The identity link and the user item (with the sessions and the consent key)."""
+        IdentityItem(openid_key).delete()
+        UserItem(user_id).delete()
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+    # ---- the user's part of other repositories' transactions ----
+    def enlist_consent(
+        self, tx: Transaction, user_id: str, seen_seq: int | None, change: ConsentChange
+    ) -> None:
+        """Move the consent fields, if `consent_seq` is still what the caller read ("user")."""
+        condition: Condition = UserItem.user_id.exists() & (
+            UserItem.consent_seq.does_not_exist() if seen_seq is None else UserItem.consent_seq == seen_seq
+        )
+        actions: list[Action] = [UserItem.consent_seq.set(change.seq)]
+        if change.subject is not None and change.key is not None:
+            condition &= UserItem.consent_subject.does_not_exist()
+            actions += [UserItem.consent_subject.set(change.subject), UserItem.consent_key.set(change.key)]
+        if change.document == AGREEMENT:
+            actions += [
+                UserItem.agreement_version.set(change.version),
+                UserItem.agreement_decision.set(change.decision),
+            ]
+        else:
+            actions += [
+                UserItem.informed_version.set(change.version),
+                UserItem.informed_decision.set(change.decision),
+            ]
+        if change.clears_answers:
+            actions.append(UserItem.questions_answered.remove())
+        tx.update("user", UserItem(user_id), actions, condition)
 
+    def enlist_answered(self, tx: Transaction, user_id: str, informed_version: str) -> None:
+        """Mark the questions answered, if the user still holds that informed consent ("user")."""
+        tx.update(
+            "user",
+            UserItem(user_id),
+            [UserItem.questions_answered.set(True)],
+            (UserItem.informed_decision == "agree") & (UserItem.informed_version == informed_version),
+        )
 
-def sessions_of(user: UserRecord) -> dict[str, dict[str, Any]]:
-    """The user's sessions as plain dicts, whatever form pynamodb handed back."""
-    raw = user.sessions
-    if raw is None:
-        return {}
-    plain = raw.as_dict() if isinstance(raw, MapAttribute) else dict(raw)
-    return {str(k): dict(v) for k, v in plain.items() if isinstance(v, dict)}
+    def enlist_submission(
+        self, tx: Transaction, user_id: str, submission_id: str, revision: int, prior: str | None
+    ) -> None:
+        """Pending on a new submission, if the user still names `prior` and may submit ("user")."""
+        names_prior = (
+            UserItem.verification_submission.does_not_exist()
+            if prior is None
+            else UserItem.verification_submission == prior
+        )
+        may_submit = UserItem.verification_status.does_not_exist() | (
+            UserItem.verification_status == "rejected"
+        )
+        tx.update(
+            "user",
+            UserItem(user_id),
+            [
+                UserItem.verification_status.set("pending"),
+                UserItem.verification_reason.remove(),
+                UserItem.verification_submission.set(submission_id),
+                UserItem.verification_revision.set(revision),
+            ],
+            UserItem.user_id.exists() & names_prior & may_submit,
+        )
+
+    def enlist_decision(
+        self, tx: Transaction, user_id: str, submission_id: str, status: str, reason: str | None
+    ) -> None:
+        """The decision's status (and reason), if the user still names that submission ("user")."""
+        actions: list[Action] = [UserItem.verification_status.set(status)]
+        if reason is not None:
+            actions.append(UserItem.verification_reason.set(reason))
+        tx.update("user", UserItem(user_id), actions, UserItem.verification_submission == submission_id)
+
+    def enlist_author(self, tx: Transaction, user_id: str, display: AuthorCache) -> None:
+        """Remember the author display on the user item ("author")."""
+        tx.update("author", UserItem(user_id), _author_actions(display), UserItem.user_id.exists())

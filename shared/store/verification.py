@@ -15,8 +15,9 @@ Access patterns:
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -27,19 +28,31 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-from shared.store.base import connection_for, table
-from shared.store.users import UserRecord
+from shared.domain.idempotency import Guard
+from shared.domain.outcomes import Outcome
+from shared.domain.verification import (
+    AuditEntry,
+    CredentialImage,
+    Decision,
+    FingerprintUse,
+    Notification,
+    Reviewer,
+    Submission,
+    fingerprints_of,
+)
+from shared.store.base import Transaction, attempt, get_item, table
+from shared.store.idempotency import IdempotencyRepository
+from shared.store.users import UserRepository
 
 REVIEWER_POOL = "reviewers"
 PENDING = "1"  # the value of `pending` while a notification waits (sparse index key)
 
 
-class DocumentAttribute(MapAttribute[str, Any]):
+class ImageAttribute(MapAttribute[str, Any]):
     kind = UnicodeAttribute()
     key = UnicodeAttribute()  # the sanitized copy
     sha256 = UnicodeAttribute()
@@ -48,11 +61,7 @@ class DocumentAttribute(MapAttribute[str, Any]):
     height = NumberAttribute()
 
 
-def document(kind: str, key: str, sha256: str, dhash: str, width: int, height: int) -> DocumentAttribute:
-    return DocumentAttribute(kind=kind, key=key, sha256=sha256, dhash=dhash, width=width, height=height)
-
-
-class SubmissionsByUser(GlobalSecondaryIndex["SubmissionRecord"]):
+class SubmissionsByUser(GlobalSecondaryIndex["SubmissionItem"]):
     class Meta:
         index_name = "by_user"
         projection = AllProjection()
@@ -62,49 +71,72 @@ class SubmissionsByUser(GlobalSecondaryIndex["SubmissionRecord"]):
 
 
 @table("submissions")
-class SubmissionRecord(Model):
-    """One submission (or resubmission) of HCP credentials; personal data."""
-
+class SubmissionItem(Model):
     class Meta:
         table_name = "submissions"
 
-    submission_id = UnicodeAttribute(hash_key=True)  # ULID: time-ordered
+    submission_id = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute()
-    revision = NumberAttribute()  # the user's n-th submission
-    status = UnicodeAttribute()  # pending | approved | rejected
+    revision = NumberAttribute()
+    status = UnicodeAttribute()
     real_name = UnicodeAttribute()
     hospital = UnicodeAttribute()
     department = UnicodeAttribute()
     title = UnicodeAttribute()
     profession = UnicodeAttribute()
     license_number = UnicodeAttribute(null=True)
-    documents = ListAttribute(of=DocumentAttribute)
+    documents = ListAttribute(of=ImageAttribute)
     submitted_at = UTCDateTimeAttribute()
-    request_key = UnicodeAttribute(null=True)  # sha256 of the Idempotency-Key
     decided_at = UTCDateTimeAttribute(null=True)
-    decided_by = UnicodeAttribute(null=True)  # reviewer id
-    reason = UnicodeAttribute(null=True)  # a code of shared.domain.verification.REASONS
+    decided_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
     note = UnicodeAttribute(null=True)
     redo = ListAttribute(of=UnicodeAttribute, null=True)
-    user_message = UnicodeAttribute(null=True)  # sent | owed | failed: the WeChat message of the result
+    user_message = UnicodeAttribute(null=True)
 
     by_user = SubmissionsByUser()
 
 
+def to_submission(item: SubmissionItem) -> Submission:
+    return Submission(
+        submission_id=str(item.submission_id),
+        user_id=str(item.user_id),
+        revision=int(item.revision),
+        status=str(item.status),
+        real_name=str(item.real_name),
+        hospital=str(item.hospital),
+        department=str(item.department),
+        title=str(item.title),
+        profession=str(item.profession),
+        license_number=item.license_number,
+        documents=tuple(
+            CredentialImage(str(d.kind), str(d.key), str(d.sha256), str(d.dhash), int(d.width), int(d.height))
+            for d in item.documents or []
+        ),
+        submitted_at=item.submitted_at,
+        decided_at=item.decided_at,
+        decided_by=item.decided_by,
+        reason=item.reason,
+        note=item.note,
+        redo=tuple(str(r) for r in item.redo or ()),
+        user_message=item.user_message,
+    )
+
+
 @table("credential_index")
-class FingerprintRecord(Model):
+class FingerprintItem(Model):
     """Which accounts used an image (sha256, dHash) or a licence number: `fingerprint -> user ids`."""
 
     class Meta:
         table_name = "credential_index"
 
-    fingerprint = UnicodeAttribute(hash_key=True)  # "sha256:<hex>", "dhash:<hex>", "license:<n>"
+    fingerprint = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
     submission_id = UnicodeAttribute()
 
 
 @table("reviewers")
-class ReviewerRecord(Model):
+class ReviewerItem(Model):
     class Meta:
         table_name = "reviewers"
 
@@ -119,7 +151,20 @@ class ReviewerRecord(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class PendingNotifications(GlobalSecondaryIndex["NotificationRecord"]):
+def to_reviewer(item: ReviewerItem) -> Reviewer:
+    return Reviewer(
+        reviewer_id=str(item.reviewer_id),
+        name=str(item.name),
+        created_at=item.created_at,
+        email=item.email,
+        webhook=item.webhook,
+        webhook_secret_param=item.webhook_secret_param,
+        subscription_arn=item.subscription_arn,
+        active=bool(item.active),
+    )
+
+
+class PendingNotifications(GlobalSecondaryIndex["NotificationItem"]):
     class Meta:
         index_name = "pending"
         projection = KeysOnlyProjection()
@@ -129,9 +174,7 @@ class PendingNotifications(GlobalSecondaryIndex["NotificationRecord"]):
 
 
 @table("notifications")
-class NotificationRecord(Model):
-    """The outbox: a submission's reviewer notification, written with it, delivered after commit."""
-
+class NotificationItem(Model):
     class Meta:
         table_name = "notifications"
 
@@ -139,18 +182,32 @@ class NotificationRecord(Model):
     revision = NumberAttribute()
     created_at = UTCDateTimeAttribute()
     pending = UnicodeAttribute(null=True)  # PENDING while undelivered; removed after (sparse index)
-    next_attempt_at = NumberAttribute(null=True)  # epoch seconds
+    next_attempt_at = NumberAttribute(null=True)
     attempts = NumberAttribute(default=0)
-    delivered = UnicodeSetAttribute(null=True)  # "<reviewer_id>:<channel>" already sent
-    last_error = UnicodeAttribute(null=True)  # a class of failure, never a message body
-    outcome = UnicodeAttribute(null=True)  # delivered | gave_up | moot (decided before delivery)
+    delivered = UnicodeSetAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
 
     pending_index = PendingNotifications()
 
 
+def to_notification(item: NotificationItem) -> Notification:
+    return Notification(
+        submission_id=str(item.submission_id),
+        revision=int(item.revision),
+        created_at=item.created_at,
+        pending=bool(item.pending),
+        next_attempt_at=None if item.next_attempt_at is None else int(item.next_attempt_at),
+        attempts=int(item.attempts or 0),
+        delivered=frozenset(item.delivered or ()),
+        last_error=item.last_error,
+        outcome=item.outcome,
+    )
+
+
 @table("review_audit")
-class AuditRecord(Model):
-    """Who decided what, when and why: non-personal facts only (no names, no free text)."""
+class AuditItem(Model):
+    """Append-only: who decided what, when and why (ids and codes, no personal values)."""
 
     class Meta:
         table_name = "review_audit"
@@ -165,109 +222,131 @@ class AuditRecord(Model):
     decided_at = UTCDateTimeAttribute()
 
 
-class SubmissionConflict(Exception):
-    """The transaction's condition failed: someone else moved the state first."""
-
-
 class VerificationRepository:
-    def get(self, submission_id: str) -> SubmissionRecord | None:
-        try:
-            return SubmissionRecord.get(submission_id, consistent_read=True)
-        except DoesNotExist:
-            return None
+    def __init__(self, users: UserRepository, guards: IdempotencyRepository) -> None:
+        self._users = users
+        self._guards = guards
 
-    def history(self, user_id: str) -> list[SubmissionRecord]:
+    def get(self, submission_id: str) -> Submission | None:
+        item = get_item(SubmissionItem, submission_id)
+        return None if item is None else to_submission(item)
+
+    def history(self, user_id: str) -> list[Submission]:
         """The user's submissions, newest first (GSI: eventually consistent)."""
-        return list(SubmissionRecord.by_user.query(user_id, scan_index_forward=False))
+        return [to_submission(i) for i in SubmissionItem.by_user.query(user_id, scan_index_forward=False)]
 
-    def users_with(self, fingerprint: str) -> list[FingerprintRecord]:
-        return list(FingerprintRecord.query(fingerprint))
+    def users_with(self, fingerprint: str) -> list[FingerprintUse]:
+        return [
+            FingerprintUse(str(i.fingerprint), str(i.user_id), str(i.submission_id))
+            for i in FingerprintItem.query(fingerprint)
+        ]
 
     def submit(
-        self,
-        submission: SubmissionRecord,
-        fingerprints: list[FingerprintRecord],
-        notification: NotificationRecord,
-        prior_submission: str | None,
-    ) -> None:
-        """Write it all, or nothing when the user's state moved since it was read."""
-        user_condition = UserRecord.user_id.exists() & (
-            UserRecord.verification_submission.does_not_exist()
-            if prior_submission is None
-            else UserRecord.verification_submission == prior_submission
+        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+    ) -> Outcome:
+        """The submission, its fingerprints, its pending notification and the user's new state, at
+        once. `Refused`: "user" (the user's state moved since it was read: another submit won, or
+        they may not submit), "guard" (the Idempotency-Key was used meanwhile)."""
+        s = submission
+        tx = Transaction(SubmissionItem)
+        self._users.enlist_submission(tx, s.user_id, s.submission_id, s.revision, prior)
+        tx.put(
+            "submission",
+            SubmissionItem(
+                s.submission_id,
+                user_id=s.user_id,
+                revision=s.revision,
+                status=s.status,
+                real_name=s.real_name,
+                hospital=s.hospital,
+                department=s.department,
+                title=s.title,
+                profession=s.profession,
+                license_number=s.license_number,
+                documents=[
+                    ImageAttribute(
+                        kind=d.kind, key=d.key, sha256=d.sha256, dhash=d.dhash, width=d.width, height=d.height
+                    )
+                    for d in s.documents
+                ],
+                submitted_at=s.submitted_at,
+            ),
+            SubmissionItem.submission_id.does_not_exist(),
         )
-        status_ok = UserRecord.verification_status.does_not_exist() | (
-            UserRecord.verification_status == "rejected"
+        tx.put(
+            "notification",
+            NotificationItem(
+                notification.submission_id,
+                revision=notification.revision,
+                created_at=notification.created_at,
+                pending=PENDING,
+                next_attempt_at=notification.next_attempt_at,
+                attempts=0,
+            ),
+            NotificationItem.submission_id.does_not_exist(),
         )
-        user_actions: list[Any] = [
-            UserRecord.verification_status.set("pending"),
-            UserRecord.verification_reason.remove(),
-            UserRecord.verification_submission.set(submission.submission_id),
-            UserRecord.verification_revision.set(submission.revision),
-        ]
-        try:
-            with TransactWrite(connection=connection_for(SubmissionRecord)) as tx:
-                tx.update(
-                    UserRecord(submission.user_id), actions=user_actions, condition=user_condition & status_ok
-                )
-                tx.save(submission, condition=SubmissionRecord.submission_id.does_not_exist())
-                tx.save(notification, condition=NotificationRecord.submission_id.does_not_exist())
-                for item in fingerprints:
-                    tx.save(item)
-        except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
-                raise SubmissionConflict() from exc
-            raise
+        for fingerprint in fingerprints_of(s):
+            tx.put("fingerprint", FingerprintItem(fingerprint, s.user_id, submission_id=s.submission_id))
+        if guard is not None:
+            self._guards.enlist(tx, guard)
+        return tx.commit()
 
-    def decide(
-        self, submission: SubmissionRecord, status: str, actions: list[Any], audit: AuditRecord
-    ) -> None:
-        user_actions: list[Any] = [UserRecord.verification_status.set(status)]
-        if status == "rejected":
-            user_actions.append(UserRecord.verification_reason.set(str(submission.reason)))
-        try:
-            with TransactWrite(connection=connection_for(SubmissionRecord)) as tx:
-                tx.update(submission, actions=actions, condition=SubmissionRecord.status == "pending")
-                tx.update(
-                    UserRecord(submission.user_id),
-                    actions=user_actions,
-                    condition=UserRecord.verification_submission == submission.submission_id,
-                )
-                tx.save(audit, condition=AuditRecord.submission_id.does_not_exist())
-        except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
-                raise SubmissionConflict() from exc
-            raise
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+        """The decision, the user's new status and the audit entry, at once. `Refused`:
+        "submission" (no longer pending: another decision stands), "user" (the user no longer
+        names this submission)."""
+        status = decision.status.value
+        actions: list[Action] = [
+            SubmissionItem.status.set(status),
+            SubmissionItem.decided_at.set(decision.decided_at),
+            SubmissionItem.decided_by.set(decision.reviewer_id),
+            SubmissionItem.reason.set(decision.reason) if decision.reason else SubmissionItem.reason.remove(),
+            SubmissionItem.note.set(decision.note) if decision.note else SubmissionItem.note.remove(),
+            SubmissionItem.redo.set(cast(Any, list(decision.redo)))
+            if decision.redo
+            else SubmissionItem.redo.remove(),
+        ]
+        tx = Transaction(SubmissionItem)
+        tx.update(
+            "submission",
+            SubmissionItem(submission.submission_id),
+            actions,
+            SubmissionItem.status == "pending",
+        )
+        self._users.enlist_decision(tx, submission.user_id, submission.submission_id, status, decision.reason)
+        tx.put(
+            "audit",
+            AuditItem(
+                audit.submission_id,
+                f"{audit.decided_at.isoformat()}#{audit.reviewer_id}",
+                revision=audit.revision,
+                reviewer_id=audit.reviewer_id,
+                decision=audit.decision,
+                reason=audit.reason,
+                redo=[*audit.redo] or None,
+                decided_at=audit.decided_at,
+            ),
+            AuditItem.submission_id.does_not_exist(),
+        )
+        return tx.commit()
 
     def set_user_message(self, submission_id: str, outcome: str) -> None:
-        SubmissionRecord(submission_id).update(
-            actions=[SubmissionRecord.user_message.set(outcome)],
-            condition=SubmissionRecord.submission_id.exists(),
+        attempt(
+            lambda: SubmissionItem(submission_id).update(
+                actions=[SubmissionItem.user_message.set(outcome)],
+                condition=SubmissionItem.submission_id.exists(),
+            )
         )
 
-    def audit(self, submission_id: str) -> list[AuditRecord]:
-        return list(AuditRecord.query(submission_id))
-
-    def erase(self, user_id: str) -> list[SubmissionRecord]:
-        """Delete the user's submissions and fingerprints; returns what was deleted."""
+    def erase(self, user_id: str) -> list[Submission]:
+        """Delete the user's submissions, fingerprints and notifications; returns what went."""
         gone = self.history(user_id)
-        for item in gone:
-            for fingerprint in fingerprints_of(item):
-                FingerprintRecord(fingerprint, user_id).delete()
-            NotificationRecord(item.submission_id).delete()
-            item.delete()
+        for submission in gone:
+            for fingerprint in fingerprints_of(submission):
+                FingerprintItem(fingerprint, user_id).delete()
+            NotificationItem(submission.submission_id).delete()
+            SubmissionItem(submission.submission_id).delete()
         return gone
-
-
-def fingerprints_of(item: SubmissionRecord) -> list[str]:
-    from shared.domain.verification import normalized_license
-
-    found: list[str] = []
-    for doc in item.documents or []:
-        found += [f"sha256:{doc.sha256}", f"dhash:{doc.dhash}"]
-    if item.license_number:
-        found.append(f"license:{normalized_license(str(item.license_number))}")
-    return list(dict.fromkeys(found))
 
 
 # Reviewers change rarely (an ops command): a container reuses the active list this long, so a
@@ -278,18 +357,18 @@ REVIEWER_CACHE_SECONDS = 60.0
 
 
 class ReviewerRepository:
-    def __init__(self, max_age: float = REVIEWER_CACHE_SECONDS, clock: Any = None) -> None:
-        import time
-
+    def __init__(
+        self, max_age: float = REVIEWER_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._max_age = max_age
-        self._clock = clock or time.monotonic
-        self._cached: tuple[float, list[ReviewerRecord]] | None = None
+        self._clock = clock
+        self._cached: tuple[float, list[Reviewer]] | None = None
 
-    def active(self) -> list[ReviewerRecord]:
+    def active(self) -> list[Reviewer]:
         now = self._clock()
         if self._cached is not None and now - self._cached[0] < self._max_age:
             return list(self._cached[1])
-        found = [r for r in ReviewerRecord.query(REVIEWER_POOL) if r.active]
+        found = [r for r in self.all() if r.active]
         self._cached = (now, found)
         return list(found)
 
@@ -297,27 +376,46 @@ class ReviewerRepository:
         """Forget the cached list (ops commands, in their own process)."""
         self._cached = None
 
-    def all(self) -> list[ReviewerRecord]:
-        return list(ReviewerRecord.query(REVIEWER_POOL))
+    def all(self) -> list[Reviewer]:
+        return [to_reviewer(i) for i in ReviewerItem.query(REVIEWER_POOL)]
 
-    def get(self, reviewer_id: str) -> ReviewerRecord | None:
-        try:
-            return ReviewerRecord.get(REVIEWER_POOL, reviewer_id)
-        except DoesNotExist:
-            return None
+    def get(self, reviewer_id: str) -> Reviewer | None:
+        item = get_item(ReviewerItem, REVIEWER_POOL, reviewer_id, consistent=False)
+        return None if item is None else to_reviewer(item)
+
+    def add(self, reviewer: Reviewer) -> Outcome:
+        """A new reviewer; `Refused` ("reviewer") when the id is taken."""
+        item = ReviewerItem(
+            REVIEWER_POOL,
+            reviewer.reviewer_id,
+            name=reviewer.name,
+            email=reviewer.email,
+            webhook=reviewer.webhook,
+            webhook_secret_param=reviewer.webhook_secret_param,
+            subscription_arn=reviewer.subscription_arn,
+            active=reviewer.active,
+            created_at=reviewer.created_at,
+        )
+        outcome = attempt(lambda: item.save(condition=ReviewerItem.reviewer_id.does_not_exist()), "reviewer")
+        self.invalidate()
+        return outcome
+
+    def deactivate(self, reviewer_id: str) -> None:
+        ReviewerItem(REVIEWER_POOL, reviewer_id).update(
+            actions=[ReviewerItem.active.set(False), ReviewerItem.subscription_arn.remove()]
+        )
+        self.invalidate()
 
 
 class NotificationRepository:
-    def get(self, submission_id: str) -> NotificationRecord | None:
-        try:
-            return NotificationRecord.get(submission_id, consistent_read=True)
-        except DoesNotExist:
-            return None
+    def get(self, submission_id: str) -> Notification | None:
+        item = get_item(NotificationItem, submission_id)
+        return None if item is None else to_notification(item)
 
     def due(self, now_epoch: int, limit: int) -> list[str]:
         """Submission ids whose notification is pending and due (sparse index query)."""
-        found = NotificationRecord.pending_index.query(
-            PENDING, NotificationRecord.next_attempt_at <= now_epoch, limit=limit
+        found = NotificationItem.pending_index.query(
+            PENDING, NotificationItem.next_attempt_at <= now_epoch, limit=limit
         )
         return [str(item.submission_id) for item in found]
 
@@ -332,24 +430,20 @@ class NotificationRepository:
         next_attempt_at: int | None,
         error: str | None,
     ) -> None:
-        actions: list[Any] = [NotificationRecord.attempts.set(attempts)]
+        actions: list[Action] = [NotificationItem.attempts.set(attempts)]
         if delivered:
-            actions.append(NotificationRecord.delivered.add(delivered))
+            actions.append(NotificationItem.delivered.add(delivered))
         if done:
             actions += [
-                NotificationRecord.pending.remove(),
-                NotificationRecord.next_attempt_at.remove(),
-                NotificationRecord.outcome.set(outcome or "delivered"),
+                NotificationItem.pending.remove(),
+                NotificationItem.next_attempt_at.remove(),
+                NotificationItem.outcome.set(outcome or "delivered"),
             ]
         else:
-            actions.append(NotificationRecord.next_attempt_at.set(next_attempt_at or 0))
+            actions.append(NotificationItem.next_attempt_at.set(next_attempt_at or 0))
         actions.append(
-            NotificationRecord.last_error.set(error) if error else NotificationRecord.last_error.remove()
+            NotificationItem.last_error.set(error) if error else NotificationItem.last_error.remove()
         )
-        NotificationRecord(submission_id).update(
-            actions=actions, condition=NotificationRecord.submission_id.exists()
+        NotificationItem(submission_id).update(
+            actions=actions, condition=NotificationItem.submission_id.exists()
         )
-
-
-def now_entry(now: datetime, reviewer_id: str) -> str:
-    return f"{now.isoformat()}#{reviewer_id}"

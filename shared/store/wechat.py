@@ -10,15 +10,15 @@ Access patterns (all by key, on the item of the app id):
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.models import Model
 
 from shared.adapters.wechat import CachedToken
-from shared.store.base import table
+from shared.domain.outcomes import Outcome
+from shared.store.base import attempt, get_item, table
 
 
 @table("wechat_tokens")
-class AccessTokenRecord(Model):
+class AccessTokenItem(Model):
     """The app's current access token (a secret: the table is encrypted, the item never logged)."""
 
     class Meta:
@@ -34,9 +34,8 @@ class AccessTokenRecord(Model):
 
 class AccessTokenRepository:
     def read(self, appid: str) -> CachedToken | None:
-        try:
-            item = AccessTokenRecord.get(appid, consistent_read=True)
-        except DoesNotExist:
+        item = get_item(AccessTokenItem, appid)
+        if item is None:
             return None
         return CachedToken(
             token=item.access_token,
@@ -45,43 +44,35 @@ class AccessTokenRepository:
             lease_until=float(item.lease_until or 0),
         )
 
-    def acquire(self, appid: str, seen: CachedToken | None, owner: str, until: float, now: float) -> bool:
-        """Take the refresh lease if nobody refreshed since `seen` and no other lease is live."""
+    def acquire(self, appid: str, seen: CachedToken | None, owner: str, until: float, now: float) -> Outcome:
+        """Take the refresh lease if nobody refreshed since `seen` and no other lease is live
+        (`Refused` "lease" otherwise)."""
         unchanged = (
-            AccessTokenRecord.appid.does_not_exist()
+            AccessTokenItem.appid.does_not_exist()
             if seen is None
-            else (AccessTokenRecord.version == seen.version)
+            else (AccessTokenItem.version == seen.version)
         )
-        free = AccessTokenRecord.lease_until.does_not_exist() | (AccessTokenRecord.lease_until < now)
-        try:
-            AccessTokenRecord(appid).update(
-                actions=[
-                    AccessTokenRecord.lease_owner.set(owner),
-                    AccessTokenRecord.lease_until.set(until),
-                ],
+        free = AccessTokenItem.lease_until.does_not_exist() | (AccessTokenItem.lease_until < now)
+        return attempt(
+            lambda: AccessTokenItem(appid).update(
+                actions=[AccessTokenItem.lease_owner.set(owner), AccessTokenItem.lease_until.set(until)],
                 condition=unchanged & free,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            ),
+            "lease",
+        )
 
-    def publish(self, appid: str, owner: str, token: str, expires_at: float) -> bool:
-        """Store the new token and free the lease; False when the lease was lost meanwhile."""
-        try:
-            AccessTokenRecord(appid).update(
+    def publish(self, appid: str, owner: str, token: str, expires_at: float) -> Outcome:
+        """Store the new token and free the lease; `Refused` ("lease") when it was lost meanwhile."""
+        return attempt(
+            lambda: AccessTokenItem(appid).update(
                 actions=[
-                    AccessTokenRecord.access_token.set(token),
-                    AccessTokenRecord.expires_at.set(expires_at),
-                    AccessTokenRecord.version.add(1),
-                    AccessTokenRecord.lease_owner.remove(),
-                    AccessTokenRecord.lease_until.remove(),
+                    AccessTokenItem.access_token.set(token),
+                    AccessTokenItem.expires_at.set(expires_at),
+                    AccessTokenItem.version.add(1),
+                    AccessTokenItem.lease_owner.remove(),
+                    AccessTokenItem.lease_until.remove(),
                 ],
-                condition=AccessTokenRecord.lease_owner == owner,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+                condition=AccessTokenItem.lease_owner == owner,
+            ),
+            "lease",
+        )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from infra.ops import articles as article_ops
-from shared.store.users import UserRecord
+from shared.store.users import UserItem
 from tests.functional.conftest import Api, Reply
 from tests.functional.consent_helpers import approve, consented
 
@@ -34,10 +34,10 @@ def with_submission(user_id: str, real_name: str, profession: str, department: s
     """Give the user an approved submission, as the verification flow leaves it."""
     from ulid import ULID
 
-    from shared.store.verification import SubmissionRecord
+    from shared.store.verification import SubmissionItem
 
     submission_id = str(ULID())
-    SubmissionRecord(
+    SubmissionItem(
         submission_id,
         user_id=user_id,
         revision=1,
@@ -50,7 +50,7 @@ def with_submission(user_id: str, real_name: str, profession: str, department: s
         documents=[],
         submitted_at=datetime.now(UTC),
     ).save()
-    UserRecord(user_id).update(actions=[UserRecord.verification_submission.set(submission_id)])
+    UserItem(user_id).update(actions=[UserItem.verification_submission.set(submission_id)])
     return submission_id
 
 

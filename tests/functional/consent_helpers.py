@@ -7,7 +7,7 @@ from typing import Any
 
 from infra.ops import consent as consent_ops
 from shared.domain.consent import AGREEMENT, INFORMED
-from shared.store.users import UserRecord
+from shared.store.users import UserItem
 from tests.functional.conftest import Api
 
 SEED = consent_ops.SEED_DIR
@@ -56,4 +56,4 @@ def consented(api: Api, name: str = "alice") -> str:
 
 def approve(user_id: str) -> None:
     """Mark the user an approved HCP (the verification flow of issue 4 does it for real)."""
-    UserRecord(user_id).update(actions=[UserRecord.verification_status.set("approved")])
+    UserItem(user_id).update(actions=[UserItem.verification_status.set("approved")])

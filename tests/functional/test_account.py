@@ -9,7 +9,8 @@ import pytest
 
 from infra.fake_wechat import dev_openid
 from shared.domain.consent import AGREEMENT, INFORMED
-from shared.store.users import UserRecord, openid_hash
+from shared.domain.users import openid_key
+from shared.store.users import UserItem
 from tests.functional.conftest import APPID, Api
 from tests.functional.consent_helpers import agree_all, approve, decide, publish_seed
 
@@ -58,7 +59,7 @@ def test_export_returns_everything_stored_about_the_caller(api: Api, alice: dict
     assert [s["id"] for s in account["sessions"]] == [api.token.split(".")[1]]  # type: ignore[union-attr]
     assert "consent_key" not in account
     assert api.token.split(".")[2] not in reply.text  # type: ignore[union-attr]
-    for session in UserRecord.get(alice["user"]["id"]).sessions.as_dict().values():
+    for session in UserItem.get(alice["user"]["id"]).sessions.as_dict().values():
         assert session["h"] not in reply.text  # no session secret hash either
     assert [(c["document"], c["decision"]) for c in data["consents"]] == [
         (AGREEMENT, "agree"),
@@ -70,7 +71,7 @@ def test_export_returns_everything_stored_about_the_caller(api: Api, alice: dict
         "value": ["心血管", "内分泌与代谢"],
     }
     # Everything the tables hold about the user shows up in the export.
-    stored_user = UserRecord.get(alice["user"]["id"])
+    stored_user = UserItem.get(alice["user"]["id"])
     for name in ("agreement_version", "informed_decision", "consent_subject", "created_at"):
         assert name in account, name
     assert stored_user.consent_subject == account["consent_subject"]
@@ -90,7 +91,7 @@ def test_delete_kills_the_token_and_leaves_nothing_that_names_the_user(
     user_id = alice["user"]["id"]
     other = api.login("alice")["token"]  # a second session of the same user
     api.token = alice["token"]
-    names = (user_id, dev_openid("alice"), openid_hash(APPID, dev_openid("alice")))
+    names = (user_id, dev_openid("alice"), openid_key(APPID, dev_openid("alice")))
     assert all(n in everything_stored(aws) for n in names)
     reply = api.delete("/v1/me")
     assert reply.status == 200
@@ -112,9 +113,9 @@ def test_a_retried_deletion_finishes_the_job(api: Api, alice: dict[str, Any], aw
     retries and finishes."""
     from botocore.exceptions import ClientError
 
-    from shared.store.users import IdentityRecord
+    from shared.store.users import IdentityItem
 
-    client = IdentityRecord._get_connection().connection.client
+    client = IdentityItem._get_connection().connection.client
     throttled = {"n": 0}
 
     def throttle(model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -163,7 +164,7 @@ def test_withdrawal_of_the_informed_consent_deletes_the_answers(api: Api, alice:
     assert reply.status == 201
     assert reply.body["next_step"] == "done"
     assert api.get("/v1/me/export").body["answers"] is None
-    assert UserRecord.get(alice["user"]["id"]).questions_answered is None
+    assert UserItem.get(alice["user"]["id"]).questions_answered is None
     assert decide(api, INFORMED, "agree").body["next_step"] == "questions"
 
 
@@ -203,7 +204,7 @@ def test_deleting_a_verified_commenter_leaves_nothing_that_names_them(
         f"/v1/articles/{ARTICLE}/comments", {"text": "标记评论内容"}, headers={"Idempotency-Key": "k1"}
     )
     assert posted.status == 201, posted.body
-    names = (user_id, dev_openid("carol"), openid_hash(APPID, dev_openid("carol")), "欧阳标记", "标记医院")
+    names = (user_id, dev_openid("carol"), openid_key(APPID, dev_openid("carol")), "欧阳标记", "标记医院")
     before = everything_stored(aws)
     assert all(n in before for n in names) and leftover in before
 

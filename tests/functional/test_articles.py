@@ -22,9 +22,10 @@ from shared.domain.comments import (
     rate_key,
     window_end,
 )
-from shared.store.articles import ArticleRecord, CommentRecord, GuardRecord, body_key
+from shared.store.articles import ArticleItem, body_key
 from shared.store.base import connection_for
-from shared.store.users import UserRecord
+from shared.store.comments import CommentItem, RateWindowItem
+from shared.store.users import UserItem
 from tests.functional.article_helpers import (
     ARTICLE,
     OTHER_ARTICLE,
@@ -192,8 +193,8 @@ def test_no_malformed_comment_gets_a_500(api: Api, alice: str, raw: str) -> None
 def test_posting_to_an_unknown_article_is_404_and_counts_nothing(api: Api, alice: str) -> None:
     reply = post(api, "你好", article="no-such-article")
     assert reply.status == 404
-    assert CommentRecord.count("no-such-article") == 0
-    assert GuardRecord.count() == 0  # no rate window was spent
+    assert CommentItem.count("no-such-article") == 0
+    assert RateWindowItem.count() == 0  # no rate window was spent
 
 
 def test_posting_costs_the_gate_plus_one_transaction(api: Api, alice: str) -> None:
@@ -254,7 +255,7 @@ def test_fifty_concurrent_posts_keep_the_count_exact(api: Api, alice: str, atomi
     listed = all_comments(api, limit=50)
     assert len(listed) == 50
     assert {c["text"] for c in listed} == {f"并发评论 {n}" for n in range(50)}
-    assert ArticleRecord.get(ARTICLE).comment_count == 50
+    assert ArticleItem.get(ARTICLE).comment_count == 50
 
 
 def test_paging_adds_up_to_the_count_and_a_deep_page_costs_the_same(api: Api, alice: str) -> None:
@@ -333,7 +334,7 @@ def test_the_minute_limit_answers_429_with_retry_after(api: Api, alice: str) -> 
 
 def test_the_day_limit_answers_429_until_the_day_ends(api: Api, alice: str) -> None:
     end = window_end(datetime.now(UTC), 86_400)
-    GuardRecord(rate_key(alice, "d", end), used=COMMENTS_PER_DAY).save()
+    RateWindowItem(rate_key(alice, "d", end), used=COMMENTS_PER_DAY).save()
     limited = post(api, "今天的第五十一条")
     assert limited.status == 429
     assert str(COMMENTS_PER_DAY) in limited.body["error"]["message"]
@@ -387,7 +388,7 @@ def test_the_check_being_down_stores_nothing_and_says_retry(
     reply = post(api, "一条正常评论", headers={"Idempotency-Key": "k1"})
     assert reply.status == 503 and reply.body["error"]["code"] == "upstream_unavailable"
     assert reply.headers["Retry-After"]
-    assert count(api) == 0 and CommentRecord.count(ARTICLE) == 0
+    assert count(api) == 0 and CommentItem.count(ARTICLE) == 0
     retried = post(api, "一条正常评论", headers={"Idempotency-Key": "k1"})
     assert retried.status == 201
     assert count(api) == 1
@@ -423,7 +424,7 @@ def test_delete_drops_the_count_once_and_replies_stay(api: Api, alice: str) -> N
     listed = all_comments(api)
     assert [c["id"] for c in listed] == [child]
     assert listed[0]["reply_to"] == parent
-    stored = CommentRecord.get(ARTICLE, parent.split(".")[0])
+    stored = CommentItem.get(ARTICLE, parent.split(".")[0])
     assert stored.text is None and stored.status == "deleted"  # the text is gone, the tombstone stays
     refused = api.post(f"/v1/articles/{ARTICLE}/comments", {"text": "回复已删", "reply_to": parent})
     assert refused.status == 400
@@ -465,7 +466,7 @@ def test_the_author_is_shown_as_surname_and_title_never_the_name(api: Api, alice
     first = post(api, "第一条")
     assert first.status == 201
     assert first.body["author"] == {"display_name": "王医生", "verified": True, "department": "心内科"}
-    user = UserRecord.get(alice)
+    user = UserItem.get(alice)
     assert user.author_name == "王医生" and user.author_source == submission
     with metered() as meter:  # remembered on the user item: no more reads
         assert post(api, "第二条").body["author"]["display_name"] == "王医生"
@@ -506,9 +507,9 @@ def test_export_lists_comments_and_deletion_leaves_them_from_a_deleted_user(api:
     assert comment["id"] == kept and comment["text"] == "会留下的评论"
     assert comment["author"] == {"display_name": "已注销用户", "verified": False, "department": None}
     assert count(api) == 1
-    stored = CommentRecord.get(ARTICLE, kept.split(".")[0])
+    stored = CommentItem.get(ARTICLE, kept.split(".")[0])
     assert stored.author_id is None
-    assert list(CommentRecord.by_author.query(alice)) == []
+    assert list(CommentItem.by_author.query(alice)) == []
 
 
 # ---- ops ----
@@ -531,8 +532,8 @@ def test_import_is_idempotent_and_never_touches_the_count(api: Api, alice: str, 
 
 def test_an_article_stored_as_one_item_is_served_and_split_on_reimport(api: Api, alice: str) -> None:
     """Articles imported before heads and bodies were split keep their sections on the head."""
-    client = connection_for(ArticleRecord).client
-    table_name = ArticleRecord.Meta.table_name
+    client = connection_for(ArticleItem).client
+    table_name = ArticleItem.Meta.table_name
     body = client.get_item(TableName=table_name, Key={"article_id": {"S": body_key(ARTICLE)}})["Item"]
     client.update_item(
         TableName=table_name,

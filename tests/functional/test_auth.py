@@ -8,7 +8,7 @@ import pytest
 
 from infra.fake_wechat import FakeWeChatServer, dev_openid
 from infra.metering import metered
-from shared.store.users import IdentityRecord, UserRecord
+from shared.store.users import IdentityItem, UserItem
 from tests.functional.conftest import Api
 
 
@@ -61,14 +61,14 @@ def test_a_tampered_secret_is_refused(api: Api) -> None:
 def test_an_expired_session_is_refused(api: Api) -> None:
     body = api.login("alice")
     user_id, sid, _ = body["token"].split(".")
-    user = UserRecord.get(user_id)
-    user.update(actions=[UserRecord.sessions[sid]["exp"].set(1)])
+    user = UserItem.get(user_id)
+    user.update(actions=[UserItem.sessions[sid]["exp"].set(1)])
     assert api.get("/v1/me").status == 401
 
 
 def test_sessions_are_capped_per_user(api: Api) -> None:
     tokens = [api.login("alice")["token"] for _ in range(12)]
-    user = UserRecord.get(tokens[0].split(".")[0])
+    user = UserItem.get(tokens[0].split(".")[0])
     assert len(user.sessions.as_dict()) == 10
     assert api.get("/v1/me", token=tokens[0]).status == 401  # the oldest went
     assert api.get("/v1/me", token=tokens[-1]).status == 200
@@ -77,11 +77,11 @@ def test_sessions_are_capped_per_user(api: Api) -> None:
 def test_session_key_is_never_returned_or_stored(api: Api, wechat: FakeWeChatServer) -> None:
     reply = api.post("/v1/auth/login", {"code": "dev:carol"})
     assert "session_key" not in reply.text
-    user = UserRecord.get(reply.body["user"]["id"])
+    user = UserItem.get(reply.body["user"]["id"])
     stored = json.dumps(user.serialize())
     assert "session_key" not in stored
     assert dev_openid("carol") not in reply.text  # the openid stays on the server
-    assert IdentityRecord.count() == 1
+    assert IdentityItem.count() == 1
 
 
 def test_me_costs_one_dynamodb_read(api: Api) -> None:
@@ -116,7 +116,7 @@ def test_wechat_answers_map_to_clear_errors(api: Api, code: str, status: int, er
     reply = api.post("/v1/auth/login", {"code": code})
     assert reply.status == status
     assert reply.body["error"]["code"] == error
-    assert UserRecord.count() == 0
+    assert UserItem.count() == 0
 
 
 def test_rate_limit_says_when_to_retry(api: Api) -> None:

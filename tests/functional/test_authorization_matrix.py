@@ -28,7 +28,7 @@ from infra.routes import routes
 from shared import config, wiring
 from shared.domain.consent import AGREEMENT, INFORMED
 from shared.services.questions import questions_view
-from shared.store.verification import SubmissionRecord
+from shared.store.verification import SubmissionItem
 from tests.functional.article_helpers import ARTICLE, seed_articles, with_submission
 from tests.functional.conftest import Api, Reply
 from tests.functional.consent_helpers import agree_all, approve, decide, publish_seed
@@ -446,7 +446,7 @@ def test_every_route_answers_each_caller_state_as_the_contract_says(
 
 def _nothing_of_victor_reached_mallory(mallory: Caller) -> None:
     """Mallory's attempts changed nothing of Carol's or Victor's, and no answer told her about them."""
-    carol = SubmissionRecord.get(mallory.review_sid)
+    carol = SubmissionItem.get(mallory.review_sid)
     assert carol.status == "pending" and carol.decided_by is None
     assert mallory.foreign_key is not None
     assert s3().head_object(Bucket=config.current().bucket, Key=mallory.foreign_key)

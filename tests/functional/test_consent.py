@@ -9,8 +9,8 @@ import pytest
 from infra.metering import metered
 from infra.ops import consent as consent_ops
 from shared.domain.consent import AGREEMENT, INFORMED
-from shared.store.consent import ConsentRecord
-from shared.store.users import UserRecord
+from shared.store.consent import ConsentItem
+from shared.store.users import UserItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import (
     agree_all,
@@ -147,7 +147,7 @@ def test_malformed_decisions_are_400(api: Api, published: dict[str, str], raw: s
     api.login("alice")
     reply = api.post("/v1/consents", raw=raw)
     assert reply.status == 400
-    assert UserRecord.get(api.token.split(".")[0]).agreement_decision is None  # type: ignore[union-attr]
+    assert UserItem.get(api.token.split(".")[0]).agreement_decision is None  # type: ignore[union-attr]
 
 
 def test_decisions_need_a_token(api: Api, published: dict[str, str]) -> None:
@@ -160,10 +160,10 @@ def test_a_record_holds_what_the_law_asks_and_seals_what_names_the_person(
 ) -> None:
     body = api.login("alice")
     reply = decide(api, AGREEMENT, "agree", headers={"user-agent": "WeChat/8.0 MiniProgram"})
-    records = list(ConsentRecord.scan())
+    records = list(ConsentItem.scan())
     assert len(records) == 1
     record = records[0]
-    user = UserRecord.get(body["user"]["id"])
+    user = UserItem.get(body["user"]["id"])
     assert record.subject == user.consent_subject != body["user"]["id"]
     assert (record.document, record.version, record.decision) == (AGREEMENT, "2026-11-01", "agree")
     assert record.sha256 == api.get("/v1/consents/documents").body["items"][0]["sha256"]
@@ -199,7 +199,7 @@ def test_records_are_append_only_no_code_path_updates_or_deletes(api: Api, publi
         api.post(f"/v1/consents/{AGREEMENT}/withdraw")
         api.delete("/v1/me")
     assert "UpdateItem" not in meter.calls and "BatchWriteItem" not in meter.calls
-    assert ConsentRecord.count() == 2  # both kept after the account went
+    assert ConsentItem.count() == 2  # both kept after the account went
 
 
 def test_withdrawing_the_agreement_stops_service_at_the_next_request(
@@ -224,9 +224,9 @@ def test_withdrawing_the_agreement_stops_service_at_the_next_request(
     from shared import errors
 
     with pytest.raises(errors.ConsentRequired):
-        services().verified_caller(Req())  # type: ignore[arg-type]
+        services().access.verified(Req())  # type: ignore[arg-type]
     with pytest.raises(errors.ConsentRequired):
-        services().consented_caller(Req())  # type: ignore[arg-type]
+        services().access.consented(Req())  # type: ignore[arg-type]
     gated = api.get("/v1/questions")
     assert gated.status == 403
     assert gated.body["error"]["code"] == "consent_required"
@@ -249,15 +249,15 @@ def test_a_racing_decision_on_stale_state_gets_409_and_leaves_no_record(
     from shared.wiring import services
 
     body = api.login("alice")
-    seen = UserRecord.get(body["user"]["id"])  # two requests read the same state...
+    seen = UserItem.get(body["user"]["id"])  # two requests read the same state...
     decide(api, AGREEMENT, "agree")  # ...one wins
     from shared import errors
 
     with pytest.raises(errors.Conflict):
         services().consent.decide(seen, AGREEMENT, "2026-11-01", "refuse", "127.0.0.1", "ua")
-    user = UserRecord.get(body["user"]["id"])
+    user = UserItem.get(body["user"]["id"])
     assert (user.agreement_decision, user.agreement_version) == ("agree", "2026-11-01")
-    assert [r.decision for r in ConsentRecord.scan()] == ["agree"]
+    assert [r.decision for r in ConsentItem.scan()] == ["agree"]
 
 
 def test_a_decision_costs_one_read_and_one_transaction(api: Api, published: dict[str, str]) -> None:

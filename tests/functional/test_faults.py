@@ -423,17 +423,17 @@ def notifications_delivered(h: Harness, run_: Run, family: str | None, target: i
     from moto.sns.models import sns_backends
 
     from functions import notifier as notifier_fn
-    from shared.store.verification import NotificationRecord
+    from shared.store.verification import NotificationItem
 
     submission_id = str(run_.reply.body["submission_id"])
-    if NotificationRecord.get(submission_id).pending:
+    if NotificationItem.get(submission_id).pending:
         with pytest.MonkeyPatch.context() as later:
             real = wiring.utcnow
             later.setattr(wiring, "utcnow", lambda: real() + timedelta(minutes=10))
             cold_start()  # the scheduled function, past the backoff
             notifier_fn.retry()
         cold_start()
-    item = NotificationRecord.get(submission_id)
+    item = NotificationItem.get(submission_id)
     problems = [] if item.outcome == "delivered" else [f"the retry left the notification {item.outcome}"]
     topic = sns_backends[DEFAULT_ACCOUNT_ID][config.current().region].topics[config.current().topic_arn]
     emails = [

@@ -20,7 +20,7 @@ from moto.sns.models import sns_backends
 from functions import notifier as notifier_fn
 from shared import config, wiring
 from shared.services.notifier import MAX_ATTEMPTS
-from shared.store.verification import NotificationRecord, SubmissionRecord
+from shared.store.verification import NotificationItem, SubmissionItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented
 from tests.functional.verification_helpers import FIELDS, add_reviewer, submit, upload
@@ -100,8 +100,8 @@ def test_sns_failing_keeps_the_submission_and_the_retry_delivers_once(
     reply = submit(api, [upload(api)])
     assert reply.status == 201
     sid = reply.body["submission_id"]
-    assert SubmissionRecord.get(sid).status == "pending"
-    item = NotificationRecord.get(sid)
+    assert SubmissionItem.get(sid).status == "pending"
+    item = NotificationItem.get(sid)
     assert item.pending == "1" and item.attempts == 1 and "sns:" in (item.last_error or "")
     # not due yet: the backoff holds it
     assert notifier_fn.retry()["tried"] == 0
@@ -112,7 +112,7 @@ def test_sns_failing_keeps_the_submission_and_the_retry_delivers_once(
     sent = _sent(arn)
     assert sorted(m[3]["reviewer_id"]["Value"] for m in sent) == sorted([first, second])
     assert all(FIELDS["real_name"] not in m[1] and f"/review/{sid}?t=" in m[1] for m in sent)
-    item = NotificationRecord.get(sid)
+    item = NotificationItem.get(sid)
     assert item.pending is None and item.outcome == "delivered"
     _later(monkeypatch, 3600)
     assert notifier_fn.retry()["tried"] == 0
@@ -129,8 +129,8 @@ def test_a_webhook_answering_500_is_retried_and_signed_dingtalk_style(
     robot.statuses = [500]
     consented(api)
     sid = submit(api, [upload(api)]).body["submission_id"]
-    assert SubmissionRecord.get(sid).status == "pending"
-    assert NotificationRecord.get(sid).last_error == "webhook:http_500"
+    assert SubmissionItem.get(sid).status == "pending"
+    assert NotificationItem.get(sid).last_error == "webhook:http_500"
     _later(monkeypatch, 120)
     assert notifier_fn.retry()["delivered"] == 1
     assert [p["status"] for p in robot.posts] == [500, 200]
@@ -157,7 +157,7 @@ def test_a_notification_is_given_up_after_the_attempt_limit(
     for step in range(1, MAX_ATTEMPTS + 2):
         _later(monkeypatch, step * 7 * 3600)
         notifier_fn.retry()
-    item = NotificationRecord.get(sid)
+    item = NotificationItem.get(sid)
     assert item.outcome == "gave_up" and item.attempts == MAX_ATTEMPTS and item.pending is None
     assert len(robot.posts) == MAX_ATTEMPTS
 
@@ -167,7 +167,7 @@ def test_with_no_reviewer_the_notification_waits(
 ) -> None:
     consented(api)
     sid = submit(api, [upload(api)]).body["submission_id"]
-    assert NotificationRecord.get(sid).last_error == "no_active_reviewer"
+    assert NotificationItem.get(sid).last_error == "no_active_reviewer"
     add_reviewer("迟到的审核员")
     _later(monkeypatch, 120)
     assert notifier_fn.retry()["delivered"] == 1

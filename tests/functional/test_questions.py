@@ -8,8 +8,8 @@ import pytest
 
 from infra.metering import metered
 from shared.domain.consent import INFORMED
-from shared.store.consent import AnswerRecord
-from shared.store.users import UserRecord
+from shared.store.answers import AnswersItem
+from shared.store.users import UserItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import agree_all, approve, decide, publish_seed
 
@@ -51,7 +51,7 @@ def test_others_are_not_asked(api: Api, informed: str, approved: bool, code: str
     for reply in (api.get("/v1/questions"), api.post("/v1/answers", {"answers": REQUIRED})):
         assert reply.status == 403
         assert reply.body["error"]["code"] == code
-    assert AnswerRecord.count() == 0
+    assert AnswersItem.count() == 0
 
 
 def test_a_user_who_skipped_is_done_without_questions(api: Api) -> None:
@@ -64,7 +64,7 @@ def test_answers_and_the_gate_flag_are_written_in_one_transaction(api: Api) -> N
     with metered() as meter:
         api.post("/v1/answers", {"answers": REQUIRED})
     assert meter.calls == ["GetItem", "GetItem", "TransactWriteItems"]
-    assert UserRecord.get(user_id).questions_answered is True
+    assert UserItem.get(user_id).questions_answered is True
 
 
 def test_a_repeat_writes_nothing_and_answers_the_same(api: Api) -> None:
@@ -107,7 +107,7 @@ def test_answers_are_checked_against_kind_and_options(api: Api, answers: list[An
     reply = api.post("/v1/answers", {"answers": answers})
     assert reply.status == 400
     assert fragment in reply.body["error"]["message"]
-    assert AnswerRecord.count() == 0
+    assert AnswersItem.count() == 0
 
 
 @pytest.mark.parametrize(

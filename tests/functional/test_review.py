@@ -10,8 +10,8 @@ import pytest
 
 from infra.ops import reviewers as reviewer_ops
 from shared import wiring
-from shared.store.users import UserRecord
-from shared.store.verification import AuditRecord, SubmissionRecord
+from shared.store.users import UserItem
+from shared.store.verification import AuditItem, SubmissionItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented
 from tests.functional.verification_helpers import (
@@ -72,7 +72,7 @@ def test_the_page_shows_the_applicant_escaped_in_chinese_with_a_strict_csp(
     assert not re.search(r'(?:src|href)="(?!https?://[^"]*amazonaws|/review/)', page.text)  # no outside asset
     assert page.headers["Referrer-Policy"] == "same-origin"
     # a GET changes nothing (mail scanners open links)
-    assert SubmissionRecord.get(sid).status == "pending" and AuditRecord.count() == 0
+    assert SubmissionItem.get(sid).status == "pending" and AuditItem.count() == 0
 
 
 def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> None:
@@ -89,13 +89,13 @@ def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> Non
     assert status["status"] == "rejected" and status["reason"] == "name_mismatch"
     assert status["redo_documents"] == ["practice_license"] and status["decided_at"]
     assert "note" not in status and "decided_by" not in status
-    audit = list(AuditRecord.query(sid))
+    audit = list(AuditItem.query(sid))
     assert [(a.reviewer_id, a.decision, a.reason, a.revision) for a in audit] == [
         (reviewer, "reject", "name_mismatch", 1)
     ]
     user_messages = [e for e in outbox(env["OUTBOX_PATH"]) if e["channel"] == "user"]
     assert user_messages[-1]["status"] == "rejected"
-    assert SubmissionRecord.get(sid).user_message == "outbox"
+    assert SubmissionItem.get(sid).user_message == "outbox"
     # the link now shows the decision and no form
     after = api.get(link_path(link), token="")
     assert after.status == 200 and "<form" not in after.text and 'data-decision="rejected"' in after.text
@@ -111,7 +111,7 @@ def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> Non
     forged = f"/review/{sid2}?t={quote(token_of(link))}"
     assert api.get(forged, token="").status == 403
     assert post_decision(api, link2, "approve").status == 200
-    assert UserRecord.get(user_id).verification_status == "approved"
+    assert UserItem.get(user_id).verification_status == "approved"
     assert api.get("/v1/me").body["next_step"] == "questions"  # the required questions come next
     assert api.get("/v1/verification").body["status"] == "approved"
 
@@ -130,8 +130,8 @@ def test_a_replayed_or_later_decision_gets_409_naming_the_one_that_stands(
     assert replay.status == 409 and 'data-decision="approved"' in replay.text
     late = post_decision(api, second, "reject", reason="other", fields=fields_second)
     assert late.status == 409 and 'data-decision="approved"' in late.text
-    assert UserRecord.get(user_id).verification_status == "approved"
-    assert AuditRecord.count() == 1
+    assert UserItem.get(user_id).verification_status == "approved"
+    assert AuditItem.count() == 1
 
 
 @pytest.mark.parametrize("case", ["tampered", "expired", "other_submission", "no_token", "deactivated"])
@@ -163,7 +163,7 @@ def test_bad_links_get_403_and_change_nothing(
     target = link if case != "other_submission" else f"http://x/review/01ARZ3NDEKTSV4RRFFQ69G5FAV?t={token}"
     decided = post_decision(api, target, "approve", fields=fields)
     assert decided.status == 403
-    assert SubmissionRecord.get(sid).status == "pending" and AuditRecord.count() == 0
+    assert SubmissionItem.get(sid).status == "pending" and AuditItem.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ def test_a_forged_form_is_refused(api: Api, env: dict[str, str], change: dict[st
     _, sid, link = _submitted(api, env)
     fields = {**form_fields(api.get(link_path(link), token="").text, "approve"), **change}
     assert post_decision(api, link, "approve", fields=fields).status == status
-    assert SubmissionRecord.get(sid).status == "pending"
+    assert SubmissionItem.get(sid).status == "pending"
 
 
 def test_a_cross_site_post_is_refused(api: Api, env: dict[str, str]) -> None:
@@ -193,7 +193,7 @@ def test_a_cross_site_post_is_refused(api: Api, env: dict[str, str]) -> None:
         {"referer": "http://[::1/x"},
     ):
         assert post_decision(api, link, "approve", headers=header).status == 403
-    assert SubmissionRecord.get(sid).status == "pending"
+    assert SubmissionItem.get(sid).status == "pending"
     ok = post_decision(api, link, "approve", headers={"origin": "http://127.0.0.1:9"})
     assert ok.status == 200
 
@@ -211,7 +211,7 @@ def test_bad_decisions_are_400(
     fields = form_fields(api.get(link_path(link), token="").text, "approve")
     reply = post_decision(api, link, decision, reason=reason, redo=redo, fields=fields)
     assert reply.status == 400
-    assert SubmissionRecord.get(sid).status == "pending"
+    assert SubmissionItem.get(sid).status == "pending"
 
 
 def test_a_reused_image_or_licence_is_flagged(api: Api, env: dict[str, str]) -> None:
@@ -280,7 +280,7 @@ def test_a_decision_sends_the_applicant_a_subscribe_message_naming_no_personal_f
     assert data["phrase2"] == "未通过" and data["thing3"] == "姓名与证件不符"
     assert all(len(v) <= 20 for k, v in data.items() if k.startswith("thing"))
     assert FIELDS["real_name"] not in repr(message) and FIELDS["hospital"] not in repr(message)
-    assert SubmissionRecord.get(sid).user_message == "sent"
+    assert SubmissionItem.get(sid).user_message == "sent"
 
 
 @pytest.mark.parametrize(
@@ -295,6 +295,6 @@ def test_a_message_wechat_refuses_never_undoes_the_decision(
     result_template.state.fail_next(SEND, errcode)
     done = post_decision(api, link, "approve")
     assert done.status == 200 and 'data-decision="approved"' in done.text
-    stored = SubmissionRecord.get(sid)
+    stored = SubmissionItem.get(sid)
     assert stored.status == "approved" and stored.user_message == recorded
     assert api.get("/v1/verification").body["status"] == "approved"  # the app shows it anyway

@@ -13,8 +13,8 @@ import pytest
 from infra.metering import metered
 from shared import config, wiring
 from shared.domain.verification import MAX_IMAGE_BYTES
-from shared.store.users import UserRecord
-from shared.store.verification import FingerprintRecord, NotificationRecord, SubmissionRecord
+from shared.store.users import UserItem
+from shared.store.verification import FingerprintItem, NotificationItem, SubmissionItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented
 from tests.functional.verification_helpers import (
@@ -127,7 +127,7 @@ def test_submit_stores_a_clean_copy_and_moves_to_pending(api: Api) -> None:
     status = api.get("/v1/verification").body
     assert status["status"] == "pending" and status["submission_id"] == sid and status["submitted_at"]
     assert status["decided_at"] is None and status["reason"] is None
-    item = SubmissionRecord.get(sid)
+    item = SubmissionItem.get(sid)
     assert item.real_name == FIELDS["real_name"] and item.revision == 1
     # the originals (EXIF, GPS and all) are gone; only sanitized copies remain
     assert _objects(f"uploads/{user_id}/") == []
@@ -144,9 +144,9 @@ def test_submit_stores_a_clean_copy_and_moves_to_pending(api: Api) -> None:
             assert "exif" not in image.info and "icc_profile" not in image.info
         assert b"SecretPhone" not in data
         assert len(doc.sha256) == 64 and len(doc.dhash) == 16
-    fingerprints = {f.fingerprint for f in FingerprintRecord.scan()}
+    fingerprints = {f.fingerprint for f in FingerprintItem.scan()}
     assert "license:1101082345" in fingerprints
-    assert NotificationRecord.get(sid).submission_id == sid
+    assert NotificationItem.get(sid).submission_id == sid
 
 
 @pytest.mark.parametrize("fmt", ["WEBP", "HEIF"])
@@ -159,8 +159,8 @@ def test_webp_and_heic_are_accepted(api: Api, fmt: str) -> None:
 
 
 def _unchanged(api: Api, user_id: str) -> None:
-    assert SubmissionRecord.count() == 0
-    assert UserRecord.get(user_id).verification_status is None
+    assert SubmissionItem.count() == 0
+    assert UserItem.get(user_id).verification_status is None
     assert api.get("/v1/me").body["next_step"] == "verify"
     assert _objects("credentials/") == []
 
@@ -256,7 +256,7 @@ def test_a_submit_while_pending_is_409(api: Api) -> None:
     again = submit(api, [spare])
     assert again.status == 409
     assert again.body["error"]["code"] == "conflict"
-    assert SubmissionRecord.count() == 1
+    assert SubmissionItem.count() == 1
     assert (
         api.post(
             "/v1/verification/uploads", {"kind": "work_badge", "content_type": "image/png", "size": 5}
@@ -273,8 +273,8 @@ def test_an_idempotency_key_replay_returns_the_first_answer_and_writes_nothing(a
     replay = submit(api, [key], headers={"Idempotency-Key": "k-1"})
     assert replay.status == 201
     assert replay.body == first.body
-    assert SubmissionRecord.count() == 1
-    assert NotificationRecord.count() == 1
+    assert SubmissionItem.count() == 1
+    assert NotificationItem.count() == 1
     other = submit(api, [key], headers={"Idempotency-Key": "k-2"})
     assert other.status == 409
 
@@ -296,9 +296,9 @@ def test_two_racing_submits_cannot_both_win(api: Api, atomic_moto: None) -> None
     for t in threads:
         t.join(30)
     assert sorted(results) == [201, 409]
-    assert SubmissionRecord.count() == 1
-    winner = next(iter(SubmissionRecord.scan()))
-    assert UserRecord.get(user_id).verification_submission == winner.submission_id
+    assert SubmissionItem.count() == 1
+    winner = next(iter(SubmissionItem.scan()))
+    assert UserItem.get(user_id).verification_submission == winner.submission_id
     # the loser's sanitized copies were removed
     assert _objects(f"credentials/{user_id}/") == [d.key for d in winner.documents]
 
@@ -330,11 +330,9 @@ def test_export_and_erase_cover_submissions_and_images(api: Api) -> None:
     item = exported.body["verification"][0]
     assert item["real_name"] == FIELDS["real_name"] and item["license_number"] == "A-1"
     assert item["documents"][0]["key"].startswith("credentials/")
-    store = wiring.services().verification_store()
+    store = next(h for h in wiring.services().personal_data() if h.name == "verification")
     assert store.export(user_id)[0]["license_number"] == "A-1"
-    store.erase(user_id, "tombstone")
+    store.erase(user_id)
     assert _objects(f"uploads/{user_id}/") == [] and _objects(f"credentials/{user_id}/") == []
-    assert (
-        SubmissionRecord.count() == 0 and FingerprintRecord.count() == 0 and NotificationRecord.count() == 0
-    )
+    assert SubmissionItem.count() == 0 and FingerprintItem.count() == 0 and NotificationItem.count() == 0
     assert store.export(user_id) == []

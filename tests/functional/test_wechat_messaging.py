@@ -16,7 +16,7 @@ from shared.adapters.wechat import (
     MessageRejected,
     WeChatMessaging,
 )
-from shared.store.wechat import AccessTokenRecord, AccessTokenRepository
+from shared.store.wechat import AccessTokenItem, AccessTokenRepository
 from shared.wiring import Services
 
 SEND = "/cgi-bin/message/subscribe/send"
@@ -46,7 +46,7 @@ def test_the_token_is_fetched_once_and_shared_by_every_container(
     assert send(second) == "sent"  # a second container: reads the item, asks WeChat nothing
     assert len(fresh_fake.state.token_calls()) == 1
     assert fresh_fake.state.token_calls()[0]["force_refresh"] is False
-    stored = AccessTokenRecord.get(aws.wechat_appid)
+    stored = AccessTokenItem.get(aws.wechat_appid)
     assert stored.access_token == fresh_fake.state.access_token
     assert stored.expires_at > time.time() + 7000
 
@@ -82,7 +82,7 @@ def test_a_token_near_expiry_is_refreshed_by_one_container(
     assert tokens.get() == renewed  # read from the item the other container wrote
     calls = fresh_fake.state.token_calls()
     assert len(calls) == 2 and calls[1]["force_refresh"] is False
-    assert AccessTokenRecord.get(aws.wechat_appid).version == 2
+    assert AccessTokenItem.get(aws.wechat_appid).version == 2
 
 
 def test_concurrent_cold_containers_elect_one_refresher(

@@ -8,6 +8,7 @@ import pytest
 
 from shared import errors
 from shared.domain import comments as rules
+from shared.domain.articles import check_article_id
 
 
 def test_text_is_trimmed_nfc_and_free_of_control_characters() -> None:
@@ -79,6 +80,6 @@ def test_a_trailing_newline_is_not_a_valid_limit_or_id() -> None:
     with pytest.raises(errors.BadRequest):
         rules.page_size("5\n")
     with pytest.raises(errors.DomainError):
-        rules.check_article_id("hypertension-elderly\n")
+        check_article_id("hypertension-elderly\n")
     assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly\n") is None
     assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly") is not None

@@ -18,6 +18,7 @@ from shared.adapters.notify import dingtalk_signed
 from shared.adapters.storage import CredentialStorage
 from shared.config import load
 from shared.domain import verification as v
+from shared.pages import Csrf
 from shared.services.notifier import BACKOFF_MAX_SECONDS, backoff_seconds
 from shared.services.review import ReviewLinks
 
@@ -42,7 +43,8 @@ def test_the_presigned_post_policy_pins_every_condition() -> None:
     assert ["content-length-range", 1, 10 * 1024 * 1024] in conditions
     assert {"x-amz-algorithm": "AWS4-HMAC-SHA256"} in conditions  # s3v4
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
-    assert timedelta(minutes=9) < expiration - now <= timedelta(minutes=10)
+    # botocore takes its own "now" a moment later (the client is built first), at second precision
+    assert timedelta(minutes=9) < expiration - now <= timedelta(minutes=10, seconds=5)
     assert post.fields["key"] == post.key and post.fields["Content-Type"] == "image/webp"
     assert timedelta(minutes=10) == v.UPLOAD_URL_LIFETIME
 
@@ -170,5 +172,9 @@ def test_review_tokens_name_the_submission_and_expire() -> None:
         ReviewLinks(lambda: "other-key" * 4, 3600).verify(token, "S1")
     with pytest.raises(errors.Forbidden, match="expired"):
         ReviewLinks(lambda: "k" * 32, -1).verify(token, "S1")
-    assert links.csrf(token) != links.csrf(token + "x")
+    csrf = Csrf(lambda: "k" * 32, "review-csrf")
+    assert csrf.token(token) != csrf.token(token + "x")
+    csrf.check(token, csrf.token(token))
+    with pytest.raises(errors.Forbidden):
+        csrf.check(token + "x", csrf.token(token))
     assert timedelta(hours=72) == v.REVIEW_LINK_LIFETIME

@@ -1,0 +1,55 @@
+"""Articles as readers get them: the head (list fields and the comment count) and the sections."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared import errors
+
+MAX_ARTICLE_ID_CHARS = 64
+MAX_SECTIONS = 50
+ARTICLE_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ARTICLE_ID_CHARS - 1}}}$")
+
+
+def check_article_id(article_id: str) -> str:
+    if not ARTICLE_ID.fullmatch(article_id):
+        raise errors.NotFound("no such article")
+    return article_id
+
+
+@dataclass(frozen=True)
+class Section:
+    heading: str
+    body: str
+
+
+@dataclass(frozen=True)
+class ArticleHead:
+    """Everything about an article but its sections: what the feed lists."""
+
+    article_id: str
+    title: str
+    author: str
+    original: bool
+    source: str | None
+    summary: str
+    published_at: datetime
+    comment_count: int = 0
+    content_sha256: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    head: ArticleHead
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a feed page ended: the next page starts after this article."""
+
+    sort_key: str  # the feed index's sort key: "<published_at ISO>#<article id>"
+    article_id: str

@@ -1,0 +1,63 @@
+"""A user as the services see them: identity, sessions, where they stand, how they are shown."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.domain.gate import GateState
+
+
+@dataclass(frozen=True)
+class Session:
+    secret_hash: str  # sha256 of the token's secret
+    expires_at: int  # epoch seconds
+    issued_at_ms: int  # orders sessions made in the same second
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    openid: str  # personal data: used only to message the user and for the content check
+    created_at: datetime
+    sessions: Mapping[str, Session] = field(default_factory=dict)
+    # where they stand (read with the session on every request: the gate costs no more reads)
+    agreement_version: str | None = None
+    agreement_decision: str | None = None  # agree | refuse | withdraw
+    informed_version: str | None = None
+    informed_decision: str | None = None  # agree | skip | withdraw
+    verification_status: str | None = None  # pending | approved | rejected
+    verification_reason: str | None = None
+    verification_submission: str | None = None
+    verification_revision: int = 0  # how many submissions so far
+    questions_answered: bool = False
+    # consent records name this random pseudonym, and seal their personal fields with this key:
+    # deleting the user shreds both links
+    consent_seq: int | None = None
+    consent_subject: str | None = None
+    consent_key: bytes | None = None
+    # the public author display (王医生, department), derived from the approved submission named
+    # by author_source and remembered here, so that posting a comment reads nothing more
+    author_name: str | None = None
+    author_department: str | None = None
+    author_source: str | None = None
+    author_style: str | None = None  # surname (default) | title: the user's choice
+    author_hide_department: bool = False
+
+    @property
+    def gate(self) -> GateState:
+        return GateState(
+            agreement_version=self.agreement_version,
+            agreement_decision=self.agreement_decision,
+            informed_version=self.informed_version,
+            informed_decision=self.informed_decision,
+            verification_status=self.verification_status,
+            questions_answered=self.questions_answered,
+        )
+
+
+def openid_key(appid: str, openid: str) -> str:
+    """The key of a WeChat identity: a hash, so that the identity table lists no openid."""
+    return hashlib.sha256(f"{appid}:{openid}".encode()).hexdigest()

@@ -1,0 +1,174 @@
+"""The page layer: HTML pages beside the JSON edge (`shared.edge`).
+
+Templates (Jinja2, autoescaped) live in `templates/`; `render` turns one into a response with
+the pages' security headers and a strict CSP; `page_handler` wraps a page endpoint as a Lambda
+handler whose errors are HTML pages too (the edge's one error mapping, shown as a page);
+`read_form`, `check_same_origin` and `Csrf` are what every form post needs. Only the functions
+that render pages import this package (and Jinja2 with it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared import errors
+from shared.edge import Request, Response, http_handler, upstream_error
+from shared.log import logger
+
+TEMPLATES = Path(__file__).with_name("templates")
+MAX_FORM_BYTES = 8 * 1024
+MAX_FORM_FIELDS = 20
+HTML = "text/html; charset=utf-8"
+ERROR_TITLES = {400: "请求无效", 403: "链接无效或已过期", 404: "未找到", 409: "已有审核决定"}
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    return env
+
+
+def when(moment: datetime | None) -> str:
+    """A time as people read it on a page."""
+    return "" if moment is None else moment.isoformat(timespec="minutes")
+
+
+NO_SOURCE = "'none'"
+
+
+def csp(image_origin: str | None = None) -> str:
+    return (
+        "default-src 'none'; "
+        f"img-src {image_origin or NO_SOURCE}; "
+        "style-src 'unsafe-inline'; "
+        "form-action 'self'; "
+        "base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def render(
+    template: str,
+    *,
+    status: int = 200,
+    image_origin: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """The template rendered as a page, with the pages' headers (CSP allowing images only from
+    `image_origin`, when a page shows some)."""
+    body = _environment().get_template(template).render(**context)
+    page_headers = {
+        "Content-Security-Policy": csp(image_origin),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "same-origin",  # a link's token never travels to an image host
+        "Cache-Control": "no-store",
+        **(headers or {}),
+    }
+    return Response(status, raw=body.encode("utf-8"), content_type=HTML, headers=page_headers)
+
+
+def error_page(exc: errors.DomainError) -> Response:
+    title = ERROR_TITLES.get(exc.status, "无法完成")
+    return render("error.html", status=exc.status, headers=exc.headers, title=title, message=exc.message)
+
+
+def page_handler(
+    endpoint: Callable[[Request], Response],
+) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    """A page endpoint as a Lambda handler: a domain error or an AWS fault (as the edge maps it)
+    answers an HTML error page; anything else goes on to the edge's logged 500."""
+
+    def page(request: Request) -> Response:
+        try:
+            return endpoint(request)
+        except errors.DomainError as exc:
+            return error_page(exc)
+        except Exception as exc:
+            mapped = upstream_error(exc)
+            if mapped is None:
+                raise
+            logger.warning("upstream fault", extra={"status": mapped.status, "error": type(exc).__name__})
+            return error_page(mapped)
+
+    return http_handler(page)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A urlencoded form post: each field once (`one`) or a list (`many`)."""
+
+    fields: Mapping[str, list[str]]
+
+    def one(self, name: str) -> str:
+        values = self.fields.get(name) or [""]
+        if len(values) > 1:
+            raise errors.BadRequest(f"{name} was sent more than once")
+        return values[0].strip()
+
+    def many(self, name: str) -> list[str]:
+        return [v for v in self.fields.get(name, []) if v]
+
+
+def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
+    if len(request.body) > max_bytes:
+        raise errors.PayloadTooLarge(f"the form is larger than {max_bytes} bytes")
+    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise errors.UnsupportedMediaType("a form post (application/x-www-form-urlencoded) is expected")
+    try:
+        fields = parse_qs(
+            request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise errors.BadRequest("the form is not valid") from exc
+    return Form(fields)
+
+
+def check_same_origin(request: Request, base_url: str) -> None:
+    """A form post must come from our own pages: a foreign Origin or Referer is 403."""
+    expected = urlsplit(base_url)
+    for header in ("origin", "referer"):
+        value = request.header(header)
+        if value is None:
+            continue
+        try:
+            seen = urlsplit(value)
+        except ValueError:  # e.g. "http://[": not a URL, so not our page either
+            seen = None
+        if seen is None or (seen.scheme, seen.netloc) != (expected.scheme, expected.netloc):
+            raise errors.Forbidden("the form must be posted from our own page")
+
+
+class Csrf:
+    """A form's CSRF field, bound to what the form acts for (a link's token, a session)."""
+
+    def __init__(self, key: Callable[[], str], purpose: str) -> None:
+        self._key = key
+        self._purpose = purpose
+
+    def token(self, binding: str) -> str:
+        message = f"{self._purpose}\n{binding}".encode()
+        return hmac.new(self._key().encode(), message, hashlib.sha256).hexdigest()
+
+    def check(self, binding: str, value: str) -> None:
+        if not hmac.compare_digest(value.encode(), self.token(binding).encode()):
+            raise errors.Forbidden("the form is not from this page")

@@ -1,0 +1,302 @@
+"""Comments: reading, posting, deleting, the author display, and the comments in a user's data.
+
+Costs (calls to DynamoDB, the gate's user read included; `make bench` meters them): a page 2 at
+any depth, a post 2 (gate read + one transaction), a delete 2. A keyed replay adds one read of
+its guard; the first post after a verification adds one read of the approved submission (the
+author display is then remembered on the user item).
+
+Content check: the blocked words of config, then WeChat's msgSecCheck when enabled.
+- "risky" (or a blocked word): 422 content_rejected; nothing is stored.
+- "review": the comment is stored as `held`: shown to its author only (marked so), not counted,
+  until an operator releases or deletes it (`python -m infra.ops articles held|release`).
+- the check unavailable: 503 upstream_unavailable with Retry-After; nothing is stored, so the
+  client keeps the text and retries with the same Idempotency-Key. A comment is never silently
+  stored unchecked, nor silently lost.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from shared import errors
+from shared.domain import comments as rules
+from shared.domain.articles import check_article_id
+from shared.domain.comments import AuthorCache, AuthorDisplay, Comment, RateWindow
+from shared.domain.idempotency import Guard
+from shared.domain.ids import new_id
+from shared.domain.outcomes import Contended, Refused, Written
+from shared.domain.users import User
+from shared.domain.verification import Submission
+from shared.services.cursors import Cursors
+from shared.services.idempotency import Idempotency
+from shared.services.ports import Comments, TextChecker, Users
+
+COMMENTS_CURSOR = "comments-cursor"
+OPERATION = "comment"
+MAX_POST_ATTEMPTS = 5  # a TransactionConflict on a busy article is retried this often
+CHECK_RETRY_AFTER_SECONDS = 30
+DEFAULT_BLOCKED_WORDS = Path(__file__).resolve().parents[1] / "domain" / "blocked_words.txt"
+WINDOW_WORDS = {"minute": "a minute", "day": "a day"}
+
+
+def load_blocked_words(path: str | None) -> frozenset[str]:
+    file = Path(path) if path else DEFAULT_BLOCKED_WORDS
+    lines = file.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().casefold() for line in lines if line.strip() and not line.lstrip().startswith("#")
+    )
+
+
+class ContentCheck:
+    """The blocked words, then msgSecCheck (when `checker` is given): "pass" or "review"."""
+
+    def __init__(
+        self, words: Callable[[], frozenset[str]], checker: Callable[[], TextChecker] | None
+    ) -> None:
+        self._words = words
+        self._checker = checker
+
+    def verdict(self, openid: str, text: str) -> str:
+        if rules.blocked_word(text, self._words()) is not None:
+            raise errors.ContentRejected("the comment contains a blocked word")
+        if self._checker is None:
+            return "pass"
+        try:
+            suggest = self._checker().check_text(openid, text)
+        except errors.UpstreamUnavailable as exc:
+            raise errors.UpstreamUnavailable(
+                "the content check is unavailable; nothing was stored, please retry",
+                retry_after=CHECK_RETRY_AFTER_SECONDS,
+            ) from exc
+        if suggest == "risky":
+            raise errors.ContentRejected("the comment was refused by the content check")
+        return "review" if suggest == "review" else "pass"
+
+
+def comment_view(comment: Comment, viewer_id: str) -> dict[str, Any]:
+    """A comment as any verified reader sees it: the display name, never who wrote it."""
+    return {
+        "id": comment.ref.public_id,
+        "author": {
+            "display_name": comment.author_name,
+            "verified": comment.author_verified,
+            "department": comment.author_department,
+        },
+        "text": comment.text,
+        "created_at": comment.created_at.isoformat(),
+        "reply_to": comment.reply_to,
+        "status": comment.status,
+        "mine": comment.author_id is not None and comment.author_id == viewer_id,
+    }
+
+
+class CommentService:
+    def __init__(
+        self,
+        comments: Comments,
+        users: Users,
+        cursors: Cursors,
+        content: ContentCheck,
+        submission: Callable[[str], Submission | None],
+        idempotency: Idempotency,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._comments = comments
+        self._users = users
+        self._cursors = cursors
+        self._content = content
+        self._submission = submission  # a submission by id: the author display comes from it
+        self._idempotency = idempotency
+        self._clock = clock
+
+    # ---- reading ----
+    def page(self, user: User, article_id: str, limit: str | None, cursor: str | None) -> dict[str, Any]:
+        """One page, newest first; an unknown (well-formed) article has no comments."""
+        check_article_id(article_id)
+        size = rules.page_size(limit)
+        start = self._cursors.load(COMMENTS_CURSOR, cursor, {"a", "c"})
+        if start is not None and start["a"] != article_id:
+            raise errors.BadRequest("the cursor belongs to another list")
+        items, last = self._comments.page(
+            article_id, size, None if start is None else start["c"], user.user_id
+        )
+        next_cursor = (
+            None if last is None else self._cursors.sign(COMMENTS_CURSOR, {"a": article_id, "c": last})
+        )
+        return {"items": [comment_view(c, user.user_id) for c in items], "next_cursor": next_cursor}
+
+    # ---- posting ----
+    def post(
+        self, user: User, article_id: str, raw_text: str, reply_to: str | None, idempotency_key: str | None
+    ) -> dict[str, Any]:
+        check_article_id(article_id)
+        text = rules.normalize_text(raw_text)
+        parent = None
+        if reply_to is not None:
+            parent = rules.parse_comment_id(reply_to)
+            if parent is None or parent.article_id != article_id:
+                raise errors.BadRequest("reply_to must be a comment of this article")
+        guard = self._idempotency.guard(
+            user.user_id,
+            OPERATION,
+            idempotency_key,
+            {"article": article_id, "text": text, "reply_to": reply_to},
+        )
+        verdict = self._content.verdict(user.openid, text)
+        display, remember = self._author(user)
+        now = self._clock()
+        comment = Comment(
+            article_id=article_id,
+            comment_id=new_id(),
+            author_id=user.user_id,
+            author_name=display.name,
+            author_department=display.department,
+            author_verified=display.verified,
+            text=text,
+            reply_to=reply_to,
+            status=rules.HELD if verdict == "review" else rules.VISIBLE,
+            created_at=now,
+        )
+        view = comment_view(comment, user.user_id)
+        windows = rules.rate_windows(user.user_id, now)
+        answered = guard.answering(view) if guard is not None else None
+        for attempt in range(1, MAX_POST_ATTEMPTS + 1):
+            outcome = self._comments.post(comment, windows, parent, answered, remember)
+            if isinstance(outcome, Written):
+                return view
+            if isinstance(outcome, Contended) and attempt < MAX_POST_ATTEMPTS:
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
+                continue
+            if isinstance(outcome, Refused):
+                return self._refused(outcome, windows, answered, int(now.timestamp()))
+        raise errors.Conflict("the article is busy; try again")
+
+    def _refused(
+        self, outcome: Refused, windows: list[RateWindow], guard: Guard | None, epoch: int
+    ) -> dict[str, Any]:
+        # The most telling first: a replay is not rate limited, a missing article is not a conflict.
+        if guard is not None and "guard" in outcome:
+            first: dict[str, Any] = self._idempotency.replay(guard)
+            return first
+        if "article" in outcome:
+            raise errors.NotFound("no such article")
+        if "reply" in outcome:
+            raise errors.BadRequest("reply_to must be a comment of this article that is not deleted")
+        for window in windows:
+            if window.name in outcome:
+                raise errors.RateLimited(
+                    f"at most {window.limit} comments {WINDOW_WORDS[window.name]}; try again later",
+                    retry_after=max(1, window.ends_at - epoch),
+                )
+        raise errors.Conflict("the comment could not be stored; try again")
+
+    def _author(self, user: User) -> tuple[AuthorDisplay, AuthorCache | None]:
+        """The display fixed on the comment, and what to remember of it on the user item (once
+        per approved submission: the first post after a verification reads the submission)."""
+        source = user.verification_submission
+        if user.author_name and (source is None or user.author_source == source):
+            return AuthorDisplay(user.author_name, user.author_department, True), None
+        submission = self._submission(source) if source else None
+        if submission is None or submission.status != "approved":
+            return rules.author_display(None, None, None, True), None
+        display = rules.author_display(
+            submission.real_name,
+            submission.profession,
+            submission.department,
+            True,
+            style=user.author_style or rules.DEFAULT_AUTHOR_STYLE,
+            show_department=not user.author_hide_department,
+        )
+        return display, AuthorCache(display.name, display.department, submission.submission_id)
+
+    # ---- how the author is shown (PUT /v1/me/author) ----
+    def choose_author(self, user: User, style: str, show_department: bool) -> dict[str, Any]:
+        """Record how the user is shown and restyle their comments; idempotent, so a retry after
+        a failure half-way through finishes the job."""
+        if style not in rules.AUTHOR_STYLES:
+            raise errors.BadRequest(f"style must be one of: {', '.join(rules.AUTHOR_STYLES)}")
+        source = user.verification_submission
+        submission = self._submission(source) if source else None
+        if submission is None or submission.status != "approved":
+            raise errors.VerificationRequired()
+        display = rules.author_display(
+            submission.real_name,
+            submission.profession,
+            submission.department,
+            True,
+            style=style,
+            show_department=show_department,
+        )
+        remember = AuthorCache(display.name, display.department, submission.submission_id)
+        if not isinstance(
+            self._users.choose_author(user.user_id, style, not show_department, remember), Written
+        ):
+            raise errors.Unauthorized()  # the account was deleted meanwhile
+        restyled = sum(
+            isinstance(self._comments.restyle(ref, user.user_id, remember), Written)
+            for ref in self._comments.refs_by_author(user.user_id)
+        )
+        return {
+            "style": style,
+            "show_department": show_department,
+            "display_name": display.name,
+            "department": display.department,
+            "verified": True,
+            "comments_updated": restyled,
+        }
+
+    # ---- deleting ----
+    def delete(self, user: User, public_id: str) -> dict[str, Any]:
+        ref = rules.parse_comment_id(public_id)
+        if ref is None:
+            raise errors.NotFound("no such comment")
+        outcome = self._comments.delete(ref, user.user_id, self._clock())
+        if isinstance(outcome, Refused) and "author" in outcome:
+            raise errors.Forbidden("only its author may delete a comment")
+        if not isinstance(outcome, Written):
+            raise errors.NotFound("no such comment (or it was already deleted)")
+        return {"id": ref.public_id, "deleted": True}
+
+    # ---- operators ----
+    def held(self, article_id: str) -> list[Comment]:
+        """The article's comments waiting for a human review."""
+        return self._comments.held(check_article_id(article_id))
+
+    def release(self, public_id: str) -> bool:
+        """Show a held comment to everyone and count it; False if it is not a held comment."""
+        ref = rules.parse_comment_id(public_id)
+        return ref is not None and isinstance(self._comments.release(ref), Written)
+
+
+class CommentData:
+    """The user's comments: exported in full; on erasure they stay, shown as from a deleted user."""
+
+    name = "comments"
+
+    def __init__(self, comments: Comments) -> None:
+        self._comments = comments
+
+    def export(self, user_id: str) -> Any:
+        found = self._comments.batch(self._comments.refs_by_author(user_id))
+        return [
+            {
+                "id": c.ref.public_id,
+                "article_id": c.article_id,
+                "text": c.text,
+                "status": c.status,
+                "reply_to": c.reply_to,
+                "created_at": c.created_at.isoformat(),
+                "display_name": c.author_name,
+                "department": c.author_department,
+            }
+            for c in sorted(found, key=lambda c: c.comment_id)
+        ]
+
+    def erase(self, user_id: str) -> None:
+        for ref in self._comments.refs_by_author(user_id):
+            self._comments.anonymize(ref, user_id)

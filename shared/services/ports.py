@@ -1,0 +1,205 @@
+"""What the services need from storage and the outside world: the ports their adapters fill.
+
+The pynamodb repositories of `shared.store` and the adapters of `shared.adapters` implement these
+structurally; the unit tests implement them in memory (tests/unit/fakes.py). Every conditional
+write answers an `Outcome` whose `Refused` names the conditions that failed, in the words each
+method's docstring gives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from shared.domain.articles import Article, ArticleHead, FeedPosition
+from shared.domain.comments import AuthorCache, Comment, CommentRef, RateWindow
+from shared.domain.consent import ConsentChange, ConsentRecord, Document
+from shared.domain.idempotency import Guard
+from shared.domain.outcomes import Outcome
+from shared.domain.questions import Answers
+from shared.domain.users import Session, User
+from shared.domain.verification import (
+    AuditEntry,
+    Decision,
+    FingerprintUse,
+    Notification,
+    Reviewer,
+    Submission,
+)
+
+
+class Users(Protocol):
+    def find_user_id(self, openid_key: str) -> str | None: ...
+    def get(self, user_id: str) -> User | None: ...
+    def create(self, user: User, openid_key: str) -> Outcome:
+        """`Refused` ("identity", "user") when another login made them first."""
+
+    def add_session(self, user_id: str, session_id: str, session: Session) -> User | None: ...
+    def remove_sessions(self, user_id: str, session_ids: list[str]) -> None: ...
+    def revoke_session(self, user_id: str, session_id: str, secret_hash: str) -> Outcome:
+        """`Refused` ("session") unless the caller holds that session's secret."""
+
+    def choose_author(
+        self, user_id: str, style: str, hide_department: bool, display: AuthorCache
+    ) -> Outcome: ...
+    def delete(self, user_id: str, openid_key: str) -> None: ...
+
+
+class Documents(Protocol):
+    def current(self) -> dict[str, Document]: ...
+    def get(self, key: str, version: str) -> Document | None: ...
+
+
+class ConsentRecords(Protocol):
+    def append(
+        self, record: ConsentRecord, user_id: str, seen_seq: int | None, change: ConsentChange
+    ) -> Outcome:
+        """`Refused` ("user") when the user's consent moved since `seen_seq` was read."""
+
+    def history(self, subject: str) -> list[ConsentRecord]: ...
+    def get(self, subject: str, record_id: str) -> ConsentRecord | None: ...
+
+
+class AnswerStore(Protocol):
+    def get(self, user_id: str) -> Answers | None: ...
+    def save(
+        self, answers: Answers, informed_version: str, *, seen: Answers | None, guard: Guard | None
+    ) -> Outcome:
+        """`Refused`: "user" (the informed consent is no longer held), "answers" (changed since
+        `seen`), "guard" (the Idempotency-Key was used)."""
+
+    def delete(self, user_id: str) -> None: ...
+
+
+class Guards(Protocol):
+    def get(self, owner: str, key: str, now: int) -> Guard | None: ...
+    def erase(self, owner: str) -> int: ...
+
+
+class Submissions(Protocol):
+    def get(self, submission_id: str) -> Submission | None: ...
+    def history(self, user_id: str) -> list[Submission]: ...
+    def users_with(self, fingerprint: str) -> list[FingerprintUse]: ...
+    def submit(
+        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+    ) -> Outcome:
+        """`Refused`: "user" (the user's state moved since read), "guard" (the key was used)."""
+
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+        """`Refused`: "submission" (another decision stands), "user" (it is no longer theirs)."""
+
+    def set_user_message(self, submission_id: str, outcome: str) -> None: ...
+    def erase(self, user_id: str) -> list[Submission]: ...
+
+
+class Reviewers(Protocol):
+    def active(self) -> list[Reviewer]: ...
+    def get(self, reviewer_id: str) -> Reviewer | None: ...
+
+
+class Notifications(Protocol):
+    def get(self, submission_id: str) -> Notification | None: ...
+    def due(self, now_epoch: int, limit: int) -> list[str]: ...
+    def record(
+        self,
+        submission_id: str,
+        delivered: set[str],
+        *,
+        done: bool,
+        outcome: str | None,
+        attempts: int,
+        next_attempt_at: int | None,
+        error: str | None,
+    ) -> None: ...
+
+
+class Articles(Protocol):
+    def get(self, article_id: str) -> Article | None: ...
+    def feed_page(
+        self, limit: int, after: FeedPosition | None
+    ) -> tuple[list[ArticleHead], FeedPosition | None]: ...
+
+
+class Comments(Protocol):
+    def page(
+        self, article_id: str, limit: int, after: str | None, viewer_id: str
+    ) -> tuple[list[Comment], str | None]: ...
+    def get(self, ref: CommentRef) -> Comment | None: ...
+    def post(
+        self,
+        comment: Comment,
+        windows: list[RateWindow],
+        parent: CommentRef | None,
+        guard: Guard | None,
+        author: AuthorCache | None,
+    ) -> Outcome:
+        """`Refused`: "reply", "article", "comment", "guard", a window's name, "author"."""
+
+    def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
+        """`Refused`: "comment" (none, or already deleted), "author" (not theirs)."""
+
+    def refs_by_author(self, author_id: str) -> list[CommentRef]: ...
+    def batch(self, refs: list[CommentRef]) -> list[Comment]: ...
+    def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome: ...
+    def anonymize(self, ref: CommentRef, author_id: str) -> None: ...
+    def held(self, article_id: str) -> list[Comment]: ...
+    def release(self, ref: CommentRef) -> Outcome:
+        """`Refused` ("comment") when it is not held."""
+
+
+# ---- adapters ----
+class PresignedUpload(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+class StoredImage(Protocol):
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+
+
+class CredentialStorage(Protocol):
+    def presigned_post(
+        self, key: str, content_type: str, max_bytes: int, lifetime: timedelta, now: datetime
+    ) -> PresignedUpload: ...
+    def read(self, key: str, max_bytes: int) -> StoredImage: ...
+    def put_clean(self, key: str, data: bytes, content_type: str) -> None: ...
+    def delete(self, keys: list[str]) -> None: ...
+    def delete_prefix(self, prefix: str) -> int: ...
+    def tag(self, key: str, tags: dict[str, str]) -> None: ...
+    def view_url(self, key: str, lifetime: timedelta) -> str: ...
+
+
+class TextChecker(Protocol):
+    def check_text(self, openid: str, text: str) -> str:
+        """msgSecCheck's suggestion: "pass", "review" or "risky"."""
+
+
+class SubscribeMessages(Protocol):
+    def send_subscribe_message(
+        self, openid: str, template_id: str, page: str, data: dict[str, str]
+    ) -> str: ...
+
+
+class Outbox(Protocol):
+    def append(self, entry: dict[str, Any]) -> None: ...
+
+
+class PersonalData(Protocol):
+    """Something that holds data about a user: it exports it, and erases it with the account."""
+
+    name: str  # the key of this holder's part of the export
+
+    def export(self, user_id: str) -> Any:
+        """Everything held about the user, as JSON-ready data."""
+
+    def erase(self, user_id: str) -> None:
+        """Delete the user's personal data (idempotent), keeping only what names no one."""

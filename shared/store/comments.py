@@ -1,0 +1,305 @@
+"""Comments and the rate windows of commenting.
+
+Access patterns (no Scan anywhere):
+- comments page: one Query of the article's partition, newest first (ULID sort keys), from the
+  signed cursor's key; a filter hides tombstones and other users' held comments;
+- post: one TransactWriteItems: put the comment, +1 on the article head's count, +1 on the
+  user's minute and day windows (conditioned under the limits), the parent's state when replying,
+  the Idempotency-Key's guard when one is given, and the author display on the user item the
+  first time after a verification;
+- delete: one TransactWriteItems: the tombstone (conditioned on author and state) and -1;
+- export and erasure: one Query of the GSI `by_author` (keys only), then per comment.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from shared.domain.comments import (
+    DELETED,
+    DELETED_USER_NAME,
+    HELD,
+    VISIBLE,
+    AuthorCache,
+    Comment,
+    CommentRef,
+    RateWindow,
+)
+from shared.domain.idempotency import Guard
+from shared.domain.outcomes import Outcome, Refused, refused
+from shared.store.articles import ArticleItem
+from shared.store.base import Transaction, attempt, get_item, table
+from shared.store.idempotency import IdempotencyRepository
+from shared.store.users import UserRepository
+
+# A rate window outlives its end by a day, so a late clock never resets it early.
+WINDOW_GRACE_SECONDS = 86_400
+
+
+class CommentsByAuthor(GlobalSecondaryIndex["CommentItem"]):
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    comment_id = UnicodeAttribute(range_key=True)
+
+
+@table("comments")
+class CommentItem(Model):
+    class Meta:
+        table_name = "comments"
+
+    article_id = UnicodeAttribute(hash_key=True)
+    comment_id = UnicodeAttribute(range_key=True)  # ULID: newest first = descending
+    author_id = UnicodeAttribute(null=True)  # removed when the author deletes their account
+    author_name = UnicodeAttribute()
+    author_department = UnicodeAttribute(null=True)
+    author_verified = BooleanAttribute(default=True)
+    text = UnicodeAttribute(null=True)  # removed by a delete
+    reply_to = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default=VISIBLE)  # visible | held | deleted
+    created_at = UTCDateTimeAttribute()
+    deleted_at = UTCDateTimeAttribute(null=True)
+
+    by_author = CommentsByAuthor()
+
+
+def to_comment(item: CommentItem) -> Comment:
+    return Comment(
+        article_id=str(item.article_id),
+        comment_id=str(item.comment_id),
+        author_id=item.author_id,
+        author_name=str(item.author_name),
+        author_department=item.author_department,
+        author_verified=bool(item.author_verified),
+        text=item.text,
+        reply_to=item.reply_to,
+        status=str(item.status),
+        created_at=item.created_at,
+        deleted_at=item.deleted_at,
+    )
+
+
+@table("comment_guards")
+class RateWindowItem(Model):
+    """How many posts a user made in a window (`rate#<digest of user>#<m|d>#<window end>`);
+    expires on its own (TTL)."""
+
+    class Meta:
+        table_name = "comment_guards"
+
+    key = UnicodeAttribute(hash_key=True)
+    used = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+def _tombstone(now: datetime) -> list[Action]:
+    return [CommentItem.status.set(DELETED), CommentItem.text.remove(), CommentItem.deleted_at.set(now)]
+
+
+class CommentRepository:
+    def __init__(self, users: UserRepository, guards: IdempotencyRepository) -> None:
+        self._users = users
+        self._guards = guards
+
+    def page(
+        self, article_id: str, limit: int, after: str | None, viewer_id: str
+    ) -> tuple[list[Comment], str | None]:
+        """One Query, newest first, after the comment id `after`; tombstones and others' held
+        comments filtered out. The page and the id it ended at (None at the end)."""
+        shown = (CommentItem.status == VISIBLE) | (
+            (CommentItem.status == HELD) & (CommentItem.author_id == viewer_id)
+        )
+        start = None
+        if after is not None:
+            start = {"article_id": {"S": article_id}, "comment_id": {"S": after}}
+        pages = CommentItem.query(
+            article_id,
+            filter_condition=shown,
+            scan_index_forward=False,
+            page_size=limit,
+            last_evaluated_key=start,
+        ).page_iter
+        page = next(pages)
+        items = [to_comment(CommentItem.from_raw_data(raw)) for raw in page.get("Items", [])]
+        last: dict[str, Any] | None = pages.last_evaluated_key
+        return items, None if last is None else str(last["comment_id"]["S"])
+
+    def get(self, ref: CommentRef) -> Comment | None:
+        item = get_item(CommentItem, ref.article_id, ref.comment_id)
+        return None if item is None else to_comment(item)
+
+    def post(
+        self,
+        comment: Comment,
+        windows: list[RateWindow],
+        parent: CommentRef | None,
+        guard: Guard | None,
+        author: AuthorCache | None,
+    ) -> Outcome:
+        """Write the comment and everything that moves with it, or nothing. `Refused` names what
+        stopped it: "reply" (the parent is not a visible comment), "article" (no such article),
+        "comment" (the id is taken), "guard" (the Idempotency-Key was used), a window's name
+        ("minute", "day": its limit is reached), "author" (the user is gone)."""
+        tx = Transaction(CommentItem)
+        if parent is not None:
+            tx.check(
+                "reply",
+                CommentItem,
+                parent.article_id,
+                parent.comment_id,
+                condition=CommentItem.status == VISIBLE,
+            )
+        counted = comment.status == VISIBLE
+        if not counted:
+            tx.check("article", ArticleItem, comment.article_id, condition=ArticleItem.article_id.exists())
+        tx.put(
+            "comment",
+            CommentItem(
+                comment.article_id,
+                comment.comment_id,
+                author_id=comment.author_id,
+                author_name=comment.author_name,
+                author_department=comment.author_department,
+                author_verified=comment.author_verified,
+                text=comment.text,
+                reply_to=comment.reply_to,
+                status=comment.status,
+                created_at=comment.created_at,
+            ),
+            CommentItem.comment_id.does_not_exist(),
+        )
+        if guard is not None:
+            self._guards.enlist(tx, guard)
+        if counted:
+            tx.update(
+                "article",
+                ArticleItem(comment.article_id),
+                [ArticleItem.comment_count.add(1)],
+                ArticleItem.article_id.exists(),
+            )
+        for window in windows:
+            tx.update(
+                window.name,
+                RateWindowItem(window.key),
+                [
+                    RateWindowItem.used.add(1),
+                    RateWindowItem.expires_at.set(
+                        datetime.fromtimestamp(window.ends_at + WINDOW_GRACE_SECONDS, UTC)
+                    ),
+                ],
+                RateWindowItem.used.does_not_exist() | (RateWindowItem.used < window.limit),
+            )
+        if author is not None and comment.author_id is not None:
+            self._users.enlist_author(tx, comment.author_id, author)
+        return tx.commit()
+
+    def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
+        """Tombstone the author's comment and drop the count if it was counted, at once.
+        `Refused`: "comment" (no such comment, or already deleted), "author" (not theirs)."""
+        tx = Transaction(CommentItem)
+        tx.update(
+            "comment",
+            CommentItem(ref.article_id, ref.comment_id),
+            _tombstone(now),
+            (CommentItem.author_id == author_id) & (CommentItem.status == VISIBLE),
+        )
+        tx.update(
+            "article",
+            ArticleItem(ref.article_id),
+            [ArticleItem.comment_count.add(-1)],
+            ArticleItem.article_id.exists(),
+        )
+        outcome = tx.commit()
+        if not isinstance(outcome, Refused):
+            return outcome
+        # Not a visible comment of this author (rare path: one more read says which).
+        current = self.get(ref)
+        if current is None or current.status == DELETED:
+            return refused("comment")
+        if current.author_id != author_id:
+            return refused("author")
+        if current.status == HELD:  # never counted: the tombstone alone
+            return attempt(
+                lambda: CommentItem(ref.article_id, ref.comment_id).update(
+                    actions=_tombstone(now),
+                    condition=(CommentItem.author_id == author_id) & (CommentItem.status == HELD),
+                ),
+                "comment",
+            )
+        return refused("comment")
+
+    def refs_by_author(self, author_id: str) -> list[CommentRef]:
+        return [
+            CommentRef(str(c.article_id), str(c.comment_id)) for c in CommentItem.by_author.query(author_id)
+        ]
+
+    def batch(self, refs: list[CommentRef]) -> list[Comment]:
+        if not refs:
+            return []
+        return [to_comment(i) for i in CommentItem.batch_get([(r.article_id, r.comment_id) for r in refs])]
+
+    def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome:
+        """Show one of the author's comments with their current display; `Refused` if not theirs."""
+        return attempt(
+            lambda: CommentItem(ref.article_id, ref.comment_id).update(
+                actions=[
+                    CommentItem.author_name.set(display.name),
+                    CommentItem.author_department.set(display.department)
+                    if display.department
+                    else CommentItem.author_department.remove(),
+                ],
+                condition=CommentItem.author_id == author_id,
+            ),
+            "author",
+        )
+
+    def anonymize(self, ref: CommentRef, author_id: str) -> None:
+        """Show the comment as from a deleted user; it leaves the author index (idempotent)."""
+        attempt(
+            lambda: CommentItem(ref.article_id, ref.comment_id).update(
+                actions=[
+                    CommentItem.author_name.set(DELETED_USER_NAME),
+                    CommentItem.author_department.remove(),
+                    CommentItem.author_verified.set(False),
+                    CommentItem.author_id.remove(),
+                ],
+                condition=CommentItem.author_id == author_id,
+            )
+        )
+
+    def held(self, article_id: str) -> list[Comment]:
+        """The article's comments waiting for a human review (a filtered Query; ops only)."""
+        return [
+            to_comment(i) for i in CommentItem.query(article_id, filter_condition=CommentItem.status == HELD)
+        ]
+
+    def release(self, ref: CommentRef) -> Outcome:
+        """Show a held comment to everyone and count it, at once; `Refused` ("comment") if not held."""
+        tx = Transaction(CommentItem)
+        tx.update(
+            "comment",
+            CommentItem(ref.article_id, ref.comment_id),
+            [CommentItem.status.set(VISIBLE)],
+            CommentItem.status == HELD,
+        )
+        tx.update(
+            "article",
+            ArticleItem(ref.article_id),
+            [ArticleItem.comment_count.add(1)],
+            ArticleItem.article_id.exists(),
+        )
+        return tx.commit()
