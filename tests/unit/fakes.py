@@ -1,0 +1,572 @@
+"""In-memory fakes of the services' ports (shared/services/ports.py), for the unit tier.
+
+Each fake keeps its items in dicts and applies a use case's writes the way the repository's
+transaction does: every condition is checked first, and only if all hold is anything changed,
+so a refused write leaves the state exactly as it was. The names in `Refused` are the ones the
+real repositories give (their docstrings list them).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.articles import Article, ArticleHead, FeedPosition
+from shared.domain.comments import (
+    DELETED,
+    DELETED_USER_NAME,
+    HELD,
+    VISIBLE,
+    AuthorCache,
+    Comment,
+    CommentRef,
+    RateWindow,
+)
+from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Document
+from shared.domain.idempotency import Guard
+from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
+from shared.domain.questions import Answers
+from shared.domain.users import Session, User
+from shared.domain.verification import (
+    AuditEntry,
+    Decision,
+    FingerprintUse,
+    Notification,
+    Reviewer,
+    Submission,
+    fingerprints_of,
+)
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.users: dict[str, User] = {}
+        self.identities: dict[str, str] = {}  # openid key -> user id
+        self.writes = 0
+
+    def add(self, user: User, openid_key: str | None = None) -> User:
+        self.users[user.user_id] = user
+        if openid_key is not None:
+            self.identities[openid_key] = user.user_id
+        return user
+
+    def find_user_id(self, openid_key: str) -> str | None:
+        return self.identities.get(openid_key)
+
+    def get(self, user_id: str) -> User | None:
+        return self.users.get(user_id)
+
+    def create(self, user: User, openid_key: str) -> Outcome:
+        failed = [
+            n
+            for n, taken in (
+                ("identity", openid_key in self.identities),
+                ("user", user.user_id in self.users),
+            )
+            if taken
+        ]
+        if failed:
+            return refused(*failed)
+        self.writes += 1
+        self.add(user, openid_key)
+        return WRITTEN
+
+    def add_session(self, user_id: str, session_id: str, session: Session) -> User | None:
+        user = self.users.get(user_id)
+        if user is None:
+            return None
+        self.writes += 1
+        user = self.users[user_id] = replace(user, sessions={**user.sessions, session_id: session})
+        return user
+
+    def remove_sessions(self, user_id: str, session_ids: list[str]) -> None:
+        user = self.users.get(user_id)
+        if user is not None and session_ids:
+            self.writes += 1
+            kept = {sid: s for sid, s in user.sessions.items() if sid not in session_ids}
+            self.users[user_id] = replace(user, sessions=kept)
+
+    def revoke_session(self, user_id: str, session_id: str, secret_hash: str) -> Outcome:
+        user = self.users.get(user_id)
+        session = user.sessions.get(session_id) if user else None
+        if user is None or session is None or session.secret_hash != secret_hash:
+            return refused("session")
+        self.remove_sessions(user_id, [session_id])
+        return WRITTEN
+
+    def choose_author(self, user_id: str, style: str, hide_department: bool, display: AuthorCache) -> Outcome:
+        user = self.users.get(user_id)
+        if user is None:
+            return refused("user")
+        self.users[user_id] = replace(
+            _remember(user, display), author_style=style, author_hide_department=hide_department
+        )
+        return WRITTEN
+
+    def delete(self, user_id: str, openid_key: str) -> None:
+        self.identities.pop(openid_key, None)
+        self.users.pop(user_id, None)
+
+
+def _remember(user: User, display: AuthorCache) -> User:
+    return replace(
+        user, author_name=display.name, author_department=display.department, author_source=display.source
+    )
+
+
+class FakeGuards:
+    def __init__(self) -> None:
+        self.guards: dict[tuple[str, str], Guard] = {}
+
+    def get(self, owner: str, key: str, now: int) -> Guard | None:
+        guard = self.guards.get((owner, key))
+        return guard if guard is not None and guard.expires_at > now else None
+
+    def erase(self, owner: str) -> int:
+        gone = [k for k in self.guards if k[0] == owner]
+        for k in gone:
+            del self.guards[k]
+        return len(gone)
+
+    def taken(self, guard: Guard | None) -> bool:
+        """The transaction's condition on a guard: no live guard with its key."""
+        return guard is not None and self.get(guard.owner, guard.key, guard.created_at) is not None
+
+    def put(self, guard: Guard | None) -> None:
+        if guard is not None:
+            self.guards[(guard.owner, guard.key)] = guard
+
+
+class FakeDocuments:
+    def __init__(self, *docs: Document) -> None:
+        self.versions = {(d.key, d.version): d for d in docs}
+        self.pointers = {d.key: d for d in docs}
+
+    def current(self) -> dict[str, Document]:
+        return dict(self.pointers)
+
+    def get(self, key: str, version: str) -> Document | None:
+        return self.versions.get((key, version))
+
+
+class FakeAnswers:
+    def __init__(self, users: FakeUsers, guards: FakeGuards) -> None:
+        self.users = users
+        self.guards = guards
+        self.items: dict[str, Answers] = {}
+        self.saves = 0
+
+    def get(self, user_id: str) -> Answers | None:
+        return self.items.get(user_id)
+
+    def save(
+        self, answers: Answers, informed_version: str, *, seen: Answers | None, guard: Guard | None
+    ) -> Outcome:
+        user = self.users.get(answers.user_id)
+        failed = []
+        if user is None or user.informed_decision != "agree" or user.informed_version != informed_version:
+            failed.append("user")
+        if self.items.get(answers.user_id) != seen:
+            failed.append("answers")
+        if self.guards.taken(guard):
+            failed.append("guard")
+        if failed:
+            return refused(*failed)
+        assert user is not None
+        self.saves += 1
+        self.items[answers.user_id] = answers
+        self.users.users[user.user_id] = replace(user, questions_answered=True)
+        self.guards.put(guard)
+        return WRITTEN
+
+    def delete(self, user_id: str) -> None:
+        self.items.pop(user_id, None)
+
+
+class FakeConsentRecords:
+    def __init__(self, users: FakeUsers, answers: FakeAnswers) -> None:
+        self.users = users
+        self.answers = answers
+        self.records: list[ConsentRecord] = []
+
+    def append(
+        self, record: ConsentRecord, user_id: str, seen_seq: int | None, change: ConsentChange
+    ) -> Outcome:
+        user = self.users.get(user_id)
+        if user is None or user.consent_seq != seen_seq or (change.subject and user.consent_subject):
+            return refused("user")
+        self.records.append(record)
+        moved = replace(user, consent_seq=change.seq)
+        if change.subject is not None:
+            moved = replace(moved, consent_subject=change.subject, consent_key=change.key)
+        if change.document == AGREEMENT:
+            moved = replace(moved, agreement_version=change.version, agreement_decision=change.decision)
+        else:
+            moved = replace(moved, informed_version=change.version, informed_decision=change.decision)
+        if change.clears_answers:
+            moved = replace(moved, questions_answered=False)
+            self.answers.delete(user_id)
+        self.users.users[user_id] = moved
+        return WRITTEN
+
+    def history(self, subject: str) -> list[ConsentRecord]:
+        return [r for r in self.records if r.subject == subject]
+
+    def get(self, subject: str, record_id: str) -> ConsentRecord | None:
+        return next((r for r in self.records if (r.subject, r.record_id) == (subject, record_id)), None)
+
+
+class FakeSubmissions:
+    def __init__(self, users: FakeUsers, guards: FakeGuards) -> None:
+        self.users = users
+        self.guards = guards
+        self.items: dict[str, Submission] = {}
+        self.notifications: dict[str, Notification] = {}
+        self.fingerprints: dict[tuple[str, str], FingerprintUse] = {}
+        self.audit: list[AuditEntry] = []
+        self.user_messages: dict[str, str] = {}
+
+    def add(self, submission: Submission) -> Submission:
+        self.items[submission.submission_id] = submission
+        return submission
+
+    def get(self, submission_id: str) -> Submission | None:
+        return self.items.get(submission_id)
+
+    def history(self, user_id: str) -> list[Submission]:
+        return sorted(
+            (s for s in self.items.values() if s.user_id == user_id),
+            key=lambda s: s.submission_id,
+            reverse=True,
+        )
+
+    def users_with(self, fingerprint: str) -> list[FingerprintUse]:
+        return [u for (fp, _), u in self.fingerprints.items() if fp == fingerprint]
+
+    def submit(
+        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+    ) -> Outcome:
+        user = self.users.get(submission.user_id)
+        failed = []
+        if (
+            user is None
+            or user.verification_submission != prior
+            or user.verification_status not in (None, "rejected")
+        ):
+            failed.append("user")
+        if self.guards.taken(guard):
+            failed.append("guard")
+        if failed:
+            return refused(*failed)
+        assert user is not None
+        self.items[submission.submission_id] = submission
+        self.notifications[submission.submission_id] = notification
+        for fp in fingerprints_of(submission):
+            self.fingerprints[(fp, submission.user_id)] = FingerprintUse(
+                fp, submission.user_id, submission.submission_id
+            )
+        self.users.users[user.user_id] = replace(
+            user,
+            verification_status="pending",
+            verification_reason=None,
+            verification_submission=submission.submission_id,
+            verification_revision=submission.revision,
+        )
+        self.guards.put(guard)
+        return WRITTEN
+
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+        stored = self.items.get(submission.submission_id)
+        user = self.users.get(submission.user_id)
+        failed = []
+        if stored is None or stored.status != "pending":
+            failed.append("submission")
+        if user is None or user.verification_submission != submission.submission_id:
+            failed.append("user")
+        if failed:
+            return refused(*failed)
+        assert stored is not None and user is not None
+        self.items[stored.submission_id] = replace(
+            stored,
+            status=decision.status.value,
+            decided_at=decision.decided_at,
+            decided_by=decision.reviewer_id,
+            reason=decision.reason,
+            note=decision.note,
+            redo=decision.redo,
+        )
+        moved = replace(user, verification_status=decision.status.value)
+        if decision.reason is not None:
+            moved = replace(moved, verification_reason=decision.reason)
+        self.users.users[user.user_id] = moved
+        self.audit.append(audit)
+        return WRITTEN
+
+    def set_user_message(self, submission_id: str, outcome: str) -> None:
+        self.user_messages[submission_id] = outcome
+
+    def erase(self, user_id: str) -> list[Submission]:
+        gone = self.history(user_id)
+        for s in gone:
+            del self.items[s.submission_id]
+            self.notifications.pop(s.submission_id, None)
+        self.fingerprints = {k: v for k, v in self.fingerprints.items() if k[1] != user_id}
+        return gone
+
+
+class FakeReviewers:
+    def __init__(self, *reviewers: Reviewer) -> None:
+        self.reviewers = {r.reviewer_id: r for r in reviewers}
+
+    def active(self) -> list[Reviewer]:
+        return [r for r in self.reviewers.values() if r.active]
+
+    def get(self, reviewer_id: str) -> Reviewer | None:
+        return self.reviewers.get(reviewer_id)
+
+
+class FakeArticles:
+    def __init__(self, *articles: Article) -> None:
+        self.articles = {a.head.article_id: a for a in articles}
+
+    def count(self, article_id: str, by: int) -> None:
+        article = self.articles[article_id]
+        head = replace(article.head, comment_count=article.head.comment_count + by)
+        self.articles[article_id] = replace(article, head=head)
+
+    def get(self, article_id: str) -> Article | None:
+        return self.articles.get(article_id)
+
+    def feed_page(
+        self, limit: int, after: FeedPosition | None
+    ) -> tuple[list[ArticleHead], FeedPosition | None]:
+        keyed = sorted(
+            (
+                (f"{a.head.published_at.isoformat()}#{a.head.article_id}", a.head)
+                for a in self.articles.values()
+            ),
+            reverse=True,
+        )
+        if after is not None:
+            keyed = [(k, h) for k, h in keyed if k < after.sort_key]
+        page = keyed[:limit]
+        last = FeedPosition(page[-1][0], page[-1][1].article_id) if len(keyed) > limit else None
+        return [h for _, h in page], last
+
+
+@dataclass
+class FakeComments:
+    users: FakeUsers
+    guards: FakeGuards
+    articles: FakeArticles
+    items: dict[tuple[str, str], Comment] = field(default_factory=dict)
+    windows: dict[str, int] = field(default_factory=dict)
+    contend: int = 0  # the next n posts meet a concurrent transaction
+    posts: int = 0
+
+    def page(
+        self, article_id: str, limit: int, after: str | None, viewer_id: str
+    ) -> tuple[list[Comment], str | None]:
+        newest = sorted(
+            (c for (a, _), c in self.items.items() if a == article_id),
+            key=lambda c: c.comment_id,
+            reverse=True,
+        )
+        if after is not None:
+            newest = [c for c in newest if c.comment_id < after]
+        page = newest[:limit]  # the Query reads `limit` items, then the filter drops some
+        shown = [c for c in page if c.status == VISIBLE or (c.status == HELD and c.author_id == viewer_id)]
+        return shown, page[-1].comment_id if len(newest) > limit else None
+
+    def get(self, ref: CommentRef) -> Comment | None:
+        return self.items.get((ref.article_id, ref.comment_id))
+
+    def post(
+        self,
+        comment: Comment,
+        windows: list[RateWindow],
+        parent: CommentRef | None,
+        guard: Guard | None,
+        author: AuthorCache | None,
+    ) -> Outcome:
+        self.posts += 1
+        if self.contend:
+            self.contend -= 1
+            return CONTENDED
+        failed = []
+        if parent is not None:
+            replied = self.get(parent)
+            if replied is None or replied.status != VISIBLE:
+                failed.append("reply")
+        if comment.article_id not in self.articles.articles:
+            failed.append("article")
+        if self.guards.taken(guard):
+            failed.append("guard")
+        failed += [w.name for w in windows if self.windows.get(w.key, 0) >= w.limit]
+        if author is not None and (comment.author_id is None or self.users.get(comment.author_id) is None):
+            failed.append("author")
+        if failed:
+            return refused(*failed)
+        self.items[(comment.article_id, comment.comment_id)] = comment
+        if comment.status == VISIBLE:
+            self.articles.count(comment.article_id, 1)
+        for w in windows:
+            self.windows[w.key] = self.windows.get(w.key, 0) + 1
+        self.guards.put(guard)
+        if author is not None and comment.author_id is not None:
+            self.users.users[comment.author_id] = _remember(self.users.users[comment.author_id], author)
+        return WRITTEN
+
+    def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
+        current = self.get(ref)
+        if current is None or current.status == DELETED:
+            return refused("comment")
+        if current.author_id != author_id:
+            return refused("author")
+        if current.status == VISIBLE:
+            self.articles.count(ref.article_id, -1)
+        self.items[(ref.article_id, ref.comment_id)] = replace(
+            current, status=DELETED, text=None, deleted_at=now
+        )
+        return WRITTEN
+
+    def refs_by_author(self, author_id: str) -> list[CommentRef]:
+        return [c.ref for c in self.items.values() if c.author_id == author_id]
+
+    def batch(self, refs: list[CommentRef]) -> list[Comment]:
+        return [c for r in refs if (c := self.get(r)) is not None]
+
+    def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome:
+        current = self.get(ref)
+        if current is None or current.author_id != author_id:
+            return refused("author")
+        self.items[(ref.article_id, ref.comment_id)] = replace(
+            current, author_name=display.name, author_department=display.department
+        )
+        return WRITTEN
+
+    def anonymize(self, ref: CommentRef, author_id: str) -> None:
+        current = self.get(ref)
+        if current is not None and current.author_id == author_id:
+            self.items[(ref.article_id, ref.comment_id)] = replace(
+                current,
+                author_name=DELETED_USER_NAME,
+                author_department=None,
+                author_verified=False,
+                author_id=None,
+            )
+
+    def held(self, article_id: str) -> list[Comment]:
+        return [c for (a, _), c in self.items.items() if a == article_id and c.status == HELD]
+
+    def release(self, ref: CommentRef) -> Outcome:
+        current = self.get(ref)
+        if current is None or current.status != HELD:
+            return refused("comment")
+        self.items[(ref.article_id, ref.comment_id)] = replace(current, status=VISIBLE)
+        self.articles.count(ref.article_id, 1)
+        return WRITTEN
+
+
+@dataclass(frozen=True)
+class Posted:
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Stored:
+    data: bytes
+    content_type: str
+
+
+class FakeStorage:
+    """The credentials bucket in memory; `fail_put` makes the n-th put fail."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, Stored] = {}
+        self.tags: dict[str, dict[str, str]] = {}
+        self.reads = 0
+        self.fail_put: int | None = None
+
+    def presigned_post(
+        self, key: str, content_type: str, max_bytes: int, lifetime: timedelta, now: datetime
+    ) -> Posted:
+        return Posted(
+            "https://bucket.example/", {"key": key, "Content-Type": content_type}, key, now + lifetime
+        )
+
+    def read(self, key: str, max_bytes: int) -> Stored:
+        from shared import errors
+
+        self.reads += 1
+        if key not in self.objects:
+            raise errors.BadRequest("a document was not uploaded (or has expired)")
+        return self.objects[key]
+
+    def put_clean(self, key: str, data: bytes, content_type: str) -> None:
+        if self.fail_put is not None:
+            self.fail_put -= 1
+            if self.fail_put <= 0:
+                raise ConnectionError("the bucket is unreachable")
+        self.objects[key] = Stored(data, content_type)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            self.objects.pop(key, None)
+
+    def delete_prefix(self, prefix: str) -> int:
+        gone = [k for k in self.objects if k.startswith(prefix)]
+        self.delete(gone)
+        return len(gone)
+
+    def tag(self, key: str, tags: dict[str, str]) -> None:
+        self.tags[key] = tags
+
+    def view_url(self, key: str, lifetime: timedelta) -> str:
+        return f"https://bucket.example/{key}?expires={int(lifetime.total_seconds())}"
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def append(self, entry: dict[str, Any]) -> None:
+        self.entries.append(json.loads(json.dumps(entry)))
+
+
+class FakeMessages:
+    def __init__(self, answer: str = "sent") -> None:
+        self.sent: list[tuple[str, str, str, dict[str, str]]] = []
+        self.answer = answer
+
+    def send_subscribe_message(self, openid: str, template_id: str, page: str, data: dict[str, str]) -> str:
+        self.sent.append((openid, template_id, page, data))
+        return self.answer
+
+
+class FakeChecker:
+    def __init__(self, suggest: str = "pass") -> None:
+        self.suggest = suggest
+        self.checked: list[str] = []
+
+    def check_text(self, openid: str, text: str) -> str:
+        self.checked.append(text)
+        return self.suggest
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

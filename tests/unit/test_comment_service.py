@@ -1,0 +1,170 @@
+"""Posting, reading and deleting comments on in-memory repositories."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import errors
+from shared.domain.articles import Article, ArticleHead, Section
+from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD
+from shared.domain.verification import Submission
+from shared.services.comments import CommentData, CommentService, ContentCheck
+from shared.services.cursors import Cursors
+from tests.unit.fakes import FakeArticles, FakeChecker, FakeComments
+from tests.unit.services_setup import ALICE, BOB, NOW, World, approved
+
+ARTICLE = "hypertension-elderly"
+APPROVED = "01JSSSSSSSSSSSSSSSSSSSSSS1"
+
+
+class Signer:
+    """Cursors signed by a reversible marker (the real signer is itsdangerous, tested elsewhere)."""
+
+    def __init__(self, purpose: str) -> None:
+        self.purpose = purpose
+
+    def dumps(self, obj: dict[str, str]) -> str:
+        return self.purpose + "|" + "|".join(f"{k}={v}" for k, v in sorted(obj.items()))
+
+    def loads(self, token: str) -> dict[str, str]:
+        from itsdangerous import BadSignature
+
+        purpose, _, rest = str(token).partition("|")
+        if purpose != self.purpose:
+            raise BadSignature("another purpose")
+        return dict(pair.split("=", 1) for pair in rest.split("|"))
+
+
+def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, CommentService]:
+    world = World()
+    head = ArticleHead(ARTICLE, "高血压", "编辑部", True, None, "摘要", NOW)
+    comments = FakeComments(world.users, world.guards, FakeArticles(Article(head, (Section("一", "正文"),))))
+    submission = Submission(
+        APPROVED, ALICE, 1, "approved", "欧阳娜娜", "协和", "心内科", "主治", "doctor", None, (), NOW
+    )
+    world.submissions.add(submission)
+    world.users.add(approved(ALICE, verification_submission=APPROVED))
+    world.users.add(approved(BOB))
+    content = ContentCheck(lambda: frozenset({"网赌"}), (lambda: checker) if checker else None)
+    service = CommentService(
+        comments, world.users, Cursors(Signer), content, world.submissions.get, world.idempotency, world.clock
+    )
+    return world, comments, service
+
+
+def count(comments: FakeComments) -> int:
+    return comments.articles.articles[ARTICLE].head.comment_count
+
+
+def test_a_post_shows_the_author_as_surname_and_title_and_remembers_it() -> None:
+    world, comments, service = setup()
+    posted = service.post(world.users.users[ALICE], ARTICLE, "  很有帮助  ", None, None)
+    assert posted["text"] == "很有帮助" and posted["author"]["display_name"] == "欧阳医生"
+    assert world.users.users[ALICE].author_source == APPROVED and count(comments) == 1
+    world.submissions.items.clear()  # the next post reads no submission: the display is remembered
+    assert (
+        service.post(world.users.users[ALICE], ARTICLE, "再来一条", None, None)["author"]["department"]
+        == "心内科"
+    )
+
+
+def test_the_minute_and_the_day_limits_say_which_and_when_to_retry() -> None:
+    world, comments, service = setup()
+    for n in range(COMMENTS_PER_MINUTE):
+        service.post(world.users.users[ALICE], ARTICLE, f"第{n}条", None, None)
+    with pytest.raises(errors.RateLimited, match="a minute") as minute:
+        service.post(world.users.users[ALICE], ARTICLE, "太快了", None, None)
+    assert 1 <= minute.value.retry_after <= 60 and count(comments) == COMMENTS_PER_MINUTE
+    day_key = next(k for k in comments.windows if "#d#" in k)
+    comments.windows[day_key] = COMMENTS_PER_DAY
+    world.clock.advance(minutes=2)
+    with pytest.raises(errors.RateLimited, match="a day") as day:
+        service.post(world.users.users[ALICE], ARTICLE, "今天太多了", None, None)
+    assert day.value.retry_after > 60
+
+
+def test_a_replayed_key_gets_the_first_comment_and_another_text_a_conflict() -> None:
+    world, comments, service = setup()
+    first = service.post(world.users.users[ALICE], ARTICLE, "一次", None, "key-1")
+    assert service.post(world.users.users[ALICE], ARTICLE, "一次", None, "key-1") == first
+    with pytest.raises(errors.Conflict, match="different request"):
+        service.post(world.users.users[ALICE], ARTICLE, "另一条", None, "key-1")
+    assert count(comments) == 1 and len(comments.items) == 1
+
+
+def test_a_busy_article_is_retried_and_the_comment_counted_once() -> None:
+    world, comments, service = setup()
+    comments.contend = 2
+    service.post(world.users.users[ALICE], ARTICLE, "热门", None, None)
+    assert comments.posts == 3 and count(comments) == 1
+
+
+def test_a_comment_the_check_wants_reviewed_is_held_and_not_counted() -> None:
+    world, comments, service = setup(FakeChecker("review"))
+    held = service.post(world.users.users[ALICE], ARTICLE, "待审", None, None)
+    assert held["status"] == HELD and count(comments) == 0
+    assert service.page(world.users.users[BOB], ARTICLE, None, None)["items"] == []
+    assert [c["id"] for c in service.page(world.users.users[ALICE], ARTICLE, None, None)["items"]] == [
+        held["id"]
+    ]
+    assert service.release(held["id"]) and count(comments) == 1
+    assert not service.release(held["id"])  # not held any more
+
+
+@pytest.mark.parametrize(("text", "checker"), [("来网赌吧", None), ("危险内容", FakeChecker("risky"))])
+def test_refused_content_stores_nothing(text: str, checker: FakeChecker | None) -> None:
+    world, comments, service = setup(checker)
+    with pytest.raises(errors.ContentRejected):
+        service.post(world.users.users[ALICE], ARTICLE, text, None, None)
+    assert comments.items == {} and comments.windows == {}
+
+
+def test_replies_need_a_visible_parent_of_the_same_article() -> None:
+    world, _, service = setup()
+    parent = service.post(world.users.users[BOB], ARTICLE, "原帖", None, None)
+    reply = service.post(world.users.users[ALICE], ARTICLE, "回复", parent["id"], None)
+    assert reply["reply_to"] == parent["id"]
+    service.delete(world.users.users[BOB], parent["id"])
+    with pytest.raises(errors.BadRequest, match="not deleted"):
+        service.post(world.users.users[ALICE], ARTICLE, "再回复", parent["id"], None)
+    with pytest.raises(errors.BadRequest):
+        service.post(world.users.users[ALICE], ARTICLE, "回复", parent["id"].replace(ARTICLE, "other"), None)
+
+
+def test_only_the_author_deletes_and_the_count_follows_once() -> None:
+    world, comments, service = setup()
+    mine = service.post(world.users.users[ALICE], ARTICLE, "我的", None, None)
+    with pytest.raises(errors.Forbidden):
+        service.delete(world.users.users[BOB], mine["id"])
+    assert service.delete(world.users.users[ALICE], mine["id"]) == {"id": mine["id"], "deleted": True}
+    with pytest.raises(errors.NotFound):
+        service.delete(world.users.users[ALICE], mine["id"])
+    assert count(comments) == 0
+
+
+def test_pages_run_newest_first_with_cursors_bound_to_their_article() -> None:
+    world, _, service = setup()
+    ids = []
+    for n in range(5):
+        world.clock.advance(minutes=1)  # a new minute window each time
+        ids.append(service.post(world.users.users[ALICE], ARTICLE, f"第{n}条", None, None)["id"])
+    first = service.page(world.users.users[BOB], ARTICLE, "3", None)
+    second = service.page(world.users.users[BOB], ARTICLE, "3", first["next_cursor"])
+    assert [c["id"] for c in first["items"] + second["items"]] == ids[::-1] and second["next_cursor"] is None
+    with pytest.raises(errors.BadRequest, match="another list"):
+        service.page(world.users.users[BOB], "other-article", "3", first["next_cursor"])
+    with pytest.raises(errors.BadRequest):
+        service.page(world.users.users[BOB], ARTICLE, "3", "articles-cursor|k=x|id=y")
+
+
+def test_a_new_author_style_restyles_every_comment_and_erasure_anonymises_them() -> None:
+    world, comments, service = setup()
+    service.post(world.users.users[ALICE], ARTICLE, "一条", None, None)
+    chosen = service.choose_author(world.users.users[ALICE], "title", False)
+    assert chosen["display_name"] == "认证医生" and chosen["comments_updated"] == 1
+    assert {c.author_name for c in comments.items.values()} == {"认证医生"}
+    data = CommentData(comments)
+    assert [c["text"] for c in data.export(ALICE)] == ["一条"]
+    data.erase(ALICE)
+    assert {(c.author_name, c.author_id) for c in comments.items.values()} == {("已注销用户", None)}
+    assert data.export(ALICE) == []

@@ -1,0 +1,146 @@
+"""Reviews and decisions on in-memory repositories: links, first decision wins, what follows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared import errors
+from shared.domain.verification import CredentialImage, Reviewer, Submission
+from shared.services.result_notifier import ResultNotifier
+from shared.services.review import DecisionForm, ReviewLinks, ReviewService, ReviewView, Standing
+from tests.unit.fakes import FakeMessages, FakeOutbox, FakeReviewers
+from tests.unit.services_setup import ALICE, BOB, NOW, World, consented
+
+SUBMISSION = "01JSSSSSSSSSSSSSSSSSSSSSS1"
+REJECT = DecisionForm("reject", "image_unreadable", "请上传第二页", ["qualification"])
+APPROVE = DecisionForm("approve", None, "", [])
+
+
+def pending(world: World, user_id: str = ALICE, revision: int = 1) -> Submission:
+    image = CredentialImage(
+        "practice_license", f"credentials/{user_id}/{SUBMISSION}/0.jpg", "s" * 64, "d" * 16, 9, 9
+    )
+    world.users.add(consented(user_id, verification_status="pending", verification_submission=SUBMISSION))
+    return world.submissions.add(
+        Submission(
+            SUBMISSION,
+            user_id,
+            revision,
+            "pending",
+            "张三",
+            "协和",
+            "心内科",
+            "主治",
+            "doctor",
+            "A-1",
+            (image,),
+            NOW,
+        )
+    )
+
+
+def build(world: World, inform: object = None, *reviewers: Reviewer) -> tuple[ReviewService, ReviewLinks]:
+    links = ReviewLinks(lambda: "k" * 32, 3600)
+    team = FakeReviewers(*(reviewers or (Reviewer("rev-1", "审核员", NOW),)))
+    inform_user = inform or ResultNotifier(world.users, FakeMessages, None, None, world.clock)
+    return ReviewService(links, world.submissions, team, world.storage, inform_user, world.clock), links  # type: ignore[arg-type]
+
+
+def test_a_link_shows_the_submission_with_reused_credentials_flagged() -> None:
+    world = World()
+    submission = pending(world)
+    from shared.domain.verification import FingerprintUse
+
+    world.submissions.fingerprints[("license:A1", BOB)] = FingerprintUse("license:A1", BOB, "other")
+    review, links = build(world)
+    shown = review.show(SUBMISSION, links.sign("rev-1", SUBMISSION, 1))
+    assert isinstance(shown, ReviewView) and shown.submission == submission
+    assert shown.warnings == ["相同的执业证书编号已被另外 1 个账户使用"]
+    assert shown.images[0][1].startswith("https://bucket.example/credentials/")
+
+
+def test_the_first_decision_wins_and_a_later_one_sees_it() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    token = links.sign("rev-1", SUBMISSION, 1)
+    decided = review.decide(SUBMISSION, token, REJECT)
+    assert not decided.conflict and decided.submission.status == "rejected"
+    assert decided.submission.redo == ("qualification",) and decided.submission.note == "请上传第二页"
+    user = world.users.users[ALICE]
+    assert (user.verification_status, user.verification_reason) == ("rejected", "image_unreadable")
+    late = review.decide(SUBMISSION, token, APPROVE)
+    assert late.conflict and late.submission.status == "rejected"
+    assert [a.decision for a in world.submissions.audit] == ["reject"]
+    assert isinstance(review.show(SUBMISSION, token), Standing)
+
+
+def test_a_decision_racing_another_answers_the_one_that_stands() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    token = links.sign("rev-1", SUBMISSION, 1)
+
+    class Racing(type(world.submissions)):  # type: ignore[misc]
+        def get(self, submission_id: str) -> Submission | None:  # the other decision lands after this read
+            found = super().get(submission_id)
+            if found is not None and found.status == "pending" and not self.audit:
+                self.items[submission_id] = replace(found, status="approved")
+            return found
+
+    racing = Racing(world.users, world.guards)
+    racing.items = world.submissions.items
+    world.submissions = racing
+    review, _ = build(world)
+    outcome = review.decide(SUBMISSION, token, REJECT)
+    assert outcome.conflict and outcome.submission.status == "approved" and racing.audit == []
+
+
+@pytest.mark.parametrize(
+    ("reviewer", "revision", "message"),
+    [
+        (Reviewer("rev-1", "审核员", NOW, active=False), 1, "no longer active"),
+        (Reviewer("rev-1", "审核员", NOW), 2, "another revision"),
+    ],
+)
+def test_links_die_with_their_reviewer_or_revision(reviewer: Reviewer, revision: int, message: str) -> None:
+    world = World()
+    pending(world, revision=revision)
+    review, links = build(world, None, reviewer)
+    with pytest.raises(errors.Forbidden, match=message):
+        review.show(SUBMISSION, links.sign("rev-1", SUBMISSION, 1))
+
+
+def test_after_a_decision_images_are_tagged_and_the_applicant_is_told() -> None:
+    world, outbox, messages = World(), FakeOutbox(), FakeMessages(answer="owed")
+    pending(world)
+    review, links = build(world, ResultNotifier(world.users, lambda: messages, "tmpl", outbox, world.clock))
+    review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), APPROVE)
+    assert world.storage.tags == {f"credentials/{ALICE}/{SUBMISSION}/0.jpg": {"verification": "approved"}}
+    assert [e["status"] for e in outbox.entries] == ["approved"]
+    assert messages.sent[0][0] == f"openid-{ALICE}" and world.submissions.user_messages[SUBMISSION] == "owed"
+
+
+def test_a_failing_message_never_undoes_the_decision() -> None:
+    world = World()
+    pending(world)
+
+    def broken(submission: Submission) -> str:
+        raise ConnectionError("WeChat is down")
+
+    review, links = build(world, broken)
+    decided = review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), APPROVE)
+    assert decided.submission.status == "approved" and world.submissions.user_messages[SUBMISSION] == "owed"
+
+
+def test_an_invalid_decision_is_refused_and_changes_nothing() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    with pytest.raises(errors.BadRequest):
+        review.decide(
+            SUBMISSION, links.sign("rev-1", SUBMISSION, 1), DecisionForm("reject", "nonsense", "", [])
+        )
+    assert world.submissions.items[SUBMISSION].status == "pending" and world.submissions.audit == []
