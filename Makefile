@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r shared functions infra -ll
+	$(BIN)/vulture
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
