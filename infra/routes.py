@@ -71,20 +71,38 @@ def routes(document: dict[str, Any] | None = None) -> list[Route]:
     return found
 
 
+def _specificity(route: Route) -> tuple[bool, ...]:
+    """Literal segments rank above captures, the leftmost difference first: the order API Gateway
+    matches in (and Chalice's local RouteMatcher, which sorts its routes so)."""
+    return tuple(not segment.startswith("{") for segment in route.path.strip("/").split("/"))
+
+
+def _bind(route: Route, parts: list[str]) -> dict[str, str] | None:
+    pattern = route.path.strip("/").split("/")
+    if len(pattern) != len(parts):
+        return None
+    params: dict[str, str] = {}
+    for want, got in zip(pattern, parts, strict=True):
+        if want.startswith("{"):
+            params[want.strip("{}+")] = got
+        elif want != got:
+            return None
+    return params
+
+
 def match(routes_: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
-    """The route serving `method path` (query ignored) and its path parameters."""
+    """The route serving `method path` (query ignored) and its path parameters.
+
+    Where several routes fit, the most specific wins whatever their order in serverless.yml:
+    `GET /v1/consents/receipt-key` over a `GET /v1/consents/{record_id}`.
+    """
     parts = path.split("?", maxsplit=1)[0].strip("/").split("/")
-    for route in routes_:
-        pattern = route.path.strip("/").split("/")
-        if route.method != method or len(pattern) != len(parts):
-            continue
-        params: dict[str, str] = {}
-        for want, got in zip(pattern, parts, strict=True):
-            if want.startswith("{"):
-                params[want.strip("{}+")] = got
-            elif want != got:
-                break
-        else:
+    candidates = sorted(
+        (route for route in routes_ if route.method == method), key=_specificity, reverse=True
+    )
+    for route in candidates:
+        params = _bind(route, parts)
+        if params is not None:
             return route, params
     raise LookupError(f"no route for {method} {path}")
 

@@ -1,0 +1,323 @@
+"""The journeys, run as the deployed functions would run them, recording what IAM each call needs.
+
+Every request goes to its function as in a deployed stage:
+- in its own container: a cold start (the built services and the secrets cache are dropped),
+  so what a function reads once per container (the consent catalog, secrets, the WeChat token)
+  is read, and attributed, by every function that needs it;
+- with its own environment, taken from its `AWS::Lambda::Function` in the packaged template
+  (table prefix, bucket, topic, SSM parameter names), mapped to the test stage's names: a
+  function is given only what its deployed twin is given;
+- reading its secrets from SSM parameters (put in moto), never from plain values.
+Calls made between requests (publishing documents, adding reviewers, uploading the bytes where a
+presigned POST points) are the operator's or the client's, attributed to no function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from infra.bench.journey import Client, Journey
+from infra.iam_check import StageNames, logical_function_id, resolve
+from infra.metering import CallRecorder
+from infra.routes import match
+from shared import config, wiring
+from shared.adapters import secrets
+
+STAGE = "test"
+APPID = "wx-iam-app"
+WECHAT_SECRET = "iam-wechat-secret"
+PARAMETERS = f"/hcp/{STAGE}"
+RESULT_TEMPLATE = "tmpl-verification-result"
+# Variables a function's template environment gives it that name AWS resources or parameters:
+# taken from the template (mapped to the test stage) and unset where the template has none.
+FROM_TEMPLATE = (
+    config.ENV_TABLE_PREFIX,
+    config.ENV_BUCKET,
+    config.ENV_TOPIC_ARN,
+    config.ENV_WECHAT_SECRET_PARAM,
+    config.ENV_SIGNING_KEY_PARAM,
+    config.ENV_RECEIPT_KEY_PARAM,
+    config.ENV_RESULT_TEMPLATE_ID,
+)
+# The ci stage configures no result template, so its decision sends no WeChat message; a stage
+# that configures one does, and the role must allow it: the journeys run as such a stage.
+OVERRIDES = {config.ENV_RESULT_TEMPLATE_ID: RESULT_TEMPLATE}
+
+
+def stage_names(template_stage: str, region: str, account: str) -> StageNames:
+    return StageNames(
+        region,
+        account,
+        ((f"hcp-{template_stage}-", f"hcp-{STAGE}-"), (f"/hcp/{template_stage}/", f"{PARAMETERS}/")),
+    )
+
+
+class Containers:
+    """One Lambda container per request: the function's own environment, from a cold start."""
+
+    def __init__(
+        self, template: dict[str, Any], functions: list[str], names: StageNames, recorder: CallRecorder
+    ) -> None:
+        self.template = template
+        self.all_functions = functions
+        self.names = names
+        self.recorder = recorder
+        self.functions: list[str] = []  # every function that served a request, in order
+
+    def environment(self, function: str) -> dict[str, str]:
+        spec = self.template["Resources"][logical_function_id(function)]["Properties"]
+        variables = (spec.get("Environment") or {}).get("Variables") or {}
+        return {
+            key: OVERRIDES.get(key, resolve(variables[key], self.template, self.names))
+            for key in FROM_TEMPLATE
+            if key in variables
+        }
+
+    def operator_environment(self) -> dict[str, str]:
+        """What the ops commands run with: the stage's settings, every function's together."""
+        merged: dict[str, str] = {}
+        for function in self.all_functions:
+            merged.update(self.environment(function))
+        return merged
+
+    @contextmanager
+    def serving(self, function: str) -> Iterator[None]:
+        own = self.environment(function)
+        saved = {key: os.environ.get(key) for key in FROM_TEMPLATE}
+        for key in FROM_TEMPLATE:
+            os.environ.pop(key, None)
+        os.environ.update(own)
+        cold_start()
+        self.functions.append(function)
+        try:
+            with self.recorder.acting_as(function):
+                yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            cold_start()
+
+
+def cold_start() -> None:
+    """Forget what a container keeps between requests: the built services and cached secrets."""
+    wiring.reset()
+    secrets._cache.clear()
+
+
+class ContainerClient(Client):
+    """The bench's client, each request served by its function's own container."""
+
+    def __init__(self, containers: Containers) -> None:
+        super().__init__()
+        self.containers = containers
+
+    def call(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        route, _ = match(self.routes, method, path)
+        with self.containers.serving(route.function):
+            return super().call(method, path, *args, **kwargs)
+
+
+class ContainerJourney(Journey):
+    """The bench's journey (every endpoint's happy path), each request in its own container."""
+
+    def __init__(self, containers: Containers) -> None:
+        super().__init__(ContainerClient(containers))
+        self.containers = containers
+
+    def measure_scheduled(self, label: str, function: str, handler: Any) -> Any:
+        with self.containers.serving(function):
+            return super().measure_scheduled(label, function, handler)
+
+    def scheduled(self, function: str, handler: Any) -> Any:
+        with self.containers.serving(function):
+            return handler({}, None)
+
+
+@contextmanager
+def later(seconds: int) -> Iterator[None]:
+    """The services' clock moved forward (past a backoff), as a later scheduled run sees it."""
+    real = wiring.utcnow
+    wiring.utcnow = lambda: real() + timedelta(seconds=seconds)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        wiring.utcnow = real  # type: ignore[assignment]
+
+
+class Robot:
+    """A reviewers' chat robot on loopback answering the scripted statuses (then 200)."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.statuses: list[int] = []
+        self.posts = 0
+        robot = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                robot.posts += 1
+                self.send_response(robot.statuses.pop(0) if robot.statuses else 200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/robot/send?access_token=iam"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- paths the bench's happy path does not take ----
+
+
+def consented_user(journey: Journey, name: str) -> None:
+    """Log `name` in (the token stays on the journey's client) and agree to every document."""
+    client = journey.client
+    client.token = journey.call("POST", "/v1/auth/login", {"code": f"dev:{name}"}).body["token"]
+    for doc in journey.call("GET", "/v1/consents/documents").body["items"]:
+        journey.call("POST", "/v1/consents", {**_agree(doc)}, expect=201)
+
+
+def _agree(doc: dict[str, Any]) -> dict[str, str]:
+    return {"document": str(doc["key"]), "version": str(doc["version"]), "decision": "agree"}
+
+
+def uploaded(
+    journey: Journey, color: tuple[int, int, int], kind: str = "practice_license", data: bytes | None = None
+) -> str:
+    """Ask for a presigned POST and put the bytes where it points (as the mini-program would)."""
+    from infra.bench.journey import image_bytes
+
+    data = image_bytes(color) if data is None else data
+    body = {"kind": kind, "content_type": "image/jpeg", "size": len(data)}
+    key = str(journey.call("POST", "/v1/verification/uploads", body).body["key"])
+    app = wiring.services()
+    app.storage.client.put_object(Bucket=app.cfg.bucket, Key=key, Body=data, ContentType="image/jpeg")
+    return key
+
+
+def owed_notification(journey: ContainerJourney, robot: Robot) -> None:
+    """Verification off the happy path, and the scheduled retry delivering what was owed:
+    a submission whose second image is not one (the first one's sanitized copy is discarded);
+    then one sent with an Idempotency-Key while SNS is down and the robot of a reviewer who signs
+    their webhooks answers 500, and sent again (a replay: it reads the submission it made); the
+    retry delivers both channels once the backoff has passed and SNS is back."""
+    from functions.notifier import retry
+    from infra.bench.journey import APPLICANT
+    from infra.ops import reviewers as reviewer_ops
+
+    secret = f"{PARAMETERS}/reviewer-webhook/duty"
+    resource_client("ssm").put_parameter(Name=secret, Value="SECiam", Type="SecureString")
+    reviewer_ops.add("值班群", webhook=robot.url, webhook_secret_param=secret)
+    consented_user(journey, "owed-notification")
+    good = uploaded(journey, (20, 160, 60))
+    bad = uploaded(journey, (0, 0, 0), kind="qualification", data=b"\xff\xd8 not really a JPEG")
+    journey.call("POST", "/v1/verification", {**APPLICANT, "documents": [good, bad]}, expect=400)
+
+    topic = config.current().topic_arn
+    resource_client("sns").delete_topic(TopicArn=topic)
+    robot.statuses = [500]
+    submission = {**APPLICANT, "documents": [good]}
+    key = {"idempotency-key": "iam-submit-1"}
+    journey.call("POST", "/v1/verification", submission, headers=key, expect=201)
+    journey.call("POST", "/v1/verification", submission, headers=key, expect=201)
+    resource_client("sns").create_topic(Name=topic.rsplit(":", 1)[1])
+    with later(600):
+        delivered = journey.scheduled("notifierRetry", retry)
+    if delivered.get("delivered") != 1 or delivered.get("sent") != 2:
+        raise AssertionError(f"the retry did not deliver the owed notification: {delivered}")
+
+
+def left_after_uploading(journey: Journey) -> None:
+    """A user who uploaded an image, never submitted it, and deleted their account."""
+    consented_user(journey, "upload-and-leave")
+    uploaded(journey, (90, 90, 200))
+    journey.call("DELETE", "/v1/me")
+
+
+def comments_off_the_happy_path(journey: Journey, wechat: Any) -> None:
+    """The first comment after WeChat revoked the access token (refreshed through the shared
+    token item); a reply sent twice with one Idempotency-Key (the replay reads its guard); a
+    comment msgSecCheck holds for review (not counted: the article is checked instead); a comment
+    deleted twice (the second finds it gone); the article list paged with a cursor."""
+    from infra.bench.journey import ARTICLE, approved_hcp
+
+    approved_hcp(journey.client, "comment-paths")
+    comments = f"/v1/articles/{ARTICLE}/comments"
+    wechat.state.invalidate_token()
+    first = journey.call("POST", comments, {"text": "换了令牌之后的评论"}, expect=201).body["id"]
+    reply = {"text": "同意楼上", "reply_to": first}
+    key = {"idempotency-key": "iam-reply-1"}
+    journey.call("POST", comments, reply, headers=key, expect=201)
+    journey.call("POST", comments, reply, headers=key, expect=201)
+    held = journey.call("POST", comments, {"text": "这条需要待审"}, expect=201).body
+    if held.get("status") != "held":
+        raise AssertionError(f"msgSecCheck did not hold the comment: {held}")
+    journey.call("DELETE", f"/v1/comments/{first}")
+    journey.call("DELETE", f"/v1/comments/{first}", expect=404)
+    cursor = journey.call("GET", "/v1/articles?limit=1").body["next_cursor"]
+    journey.call("GET", f"/v1/articles?limit=1&cursor={cursor}")
+
+
+def keyed_answers_then_gone(journey: Journey) -> None:
+    """Answers sent with an Idempotency-Key, then other answers with the same key (refused: the
+    replay reads the guard), then the account deleted with its used keys."""
+    from infra.bench.journey import approved_hcp
+
+    approved_hcp(journey.client, "keyed-answers")
+    required = [q for q in journey.call("GET", "/v1/questions").body["items"] if q["required"]]
+
+    def answers(pick: int) -> dict[str, Any]:
+        return {
+            "answers": [
+                {
+                    "question_id": q["id"],
+                    "value": [q["options"][pick]] if q["kind"] == "multi" else q["options"][pick],
+                }
+                for q in required
+            ]
+        }
+
+    key = {"idempotency-key": "iam-answers-1"}
+    journey.call("POST", "/v1/answers", answers(0), headers=key, expect=200)
+    journey.call("POST", "/v1/answers", answers(1), headers=key, expect=409)
+    journey.call("DELETE", "/v1/me")
+
+
+def withdrawn_after_a_new_version(journey: Journey, folder: Path) -> None:
+    """Withdrawing a consent whose agreed version is no longer the current one: the agreed
+    version's document is read by its key."""
+    from infra.ops import consent as consent_ops
+    from shared.domain.consent import INFORMED
+
+    consented_user(journey, "withdraw-old-version")
+    seed = next(p for p in consent_ops.seed_files() if p.parent.name == INFORMED)
+    newer = folder / INFORMED / "2099-01-01.md"
+    newer.parent.mkdir(parents=True, exist_ok=True)
+    newer.write_text(seed.read_text(encoding="utf-8").rstrip("\n") + "\n\n（修订）\n", encoding="utf-8")
+    if consent_ops.publish(newer) != "published":
+        raise AssertionError("the new informed-consent version was not published")
+    journey.call("POST", f"/v1/consents/{INFORMED}/withdraw", expect=201)
+
+
+def resource_client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name=config.current().region)

@@ -1,0 +1,172 @@
+"""Every AWS call the journeys make is granted to the function that makes it, and every grant is used.
+
+moto ignores IAM, so a missing grant would show only after a deploy. Here the journeys run
+in-process against moto: the bench's happy path through every endpoint (`infra.bench.journey`),
+then the paths it does not take (`tests.deploy.iam_journeys`: a submission that fails half-way,
+an Idempotency-Key replay, an owed notification the scheduled retry delivers, an upload left by a
+deleted account, a revoked WeChat token, a reply, a held comment, a comment deleted twice, a
+second page of articles, a withdrawal after a new version, answers whose key is reused, an account
+deleted with its used keys). Every botocore call is recorded as the
+IAM action and resource it needs (`infra.metering.recording`), each request served in its own
+function's container with that function's environment from the packaged template, and the calls
+are checked against the roles of that template (`infra.iam_check`), the one `make package` built
+for this session. `pytest -s` prints the grants no call used.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from infra import resources
+from infra.fake_wechat import FakeWeChatServer
+from infra.iam_check import (
+    RECORDED_SERVICES,
+    Findings,
+    Grant,
+    StageNames,
+    check,
+    logical_function_id,
+    report,
+    template_grants,
+)
+from infra.metering import MOTO_ACCOUNT, IamCall, recording
+from infra.routes import load_serverless
+from shared import config
+from shared.adapters import secrets
+from tests.deploy import iam_journeys as j
+from tests.deploy.conftest import STAGE, Packaged
+
+FUNCTIONS = sorted(load_serverless().get("functions") or {})
+REGION = "us-east-1"
+
+# Grants no journey uses, each justified by a comment beside it in serverless.yml, as
+# (function, action, the end of the resource ARN). None today: the journeys above drive every path
+# a grant serves, failure branches included. A grant added for a path they cannot drive goes here.
+JUSTIFIED_UNUSED: set[tuple[str, str, str]] = set()
+
+
+@dataclass
+class Recorded:
+    calls: list[IamCall]
+    served: list[str]  # the functions that served a request
+    names: StageNames
+
+
+@pytest.fixture(scope="module")
+def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
+    from moto import mock_aws
+
+    names = j.stage_names(STAGE, REGION, MOTO_ACCOUNT)
+    wechat = FakeWeChatServer(j.APPID, j.WECHAT_SECRET).start()
+    robot = j.Robot()
+    patch = pytest.MonkeyPatch()
+    mock = mock_aws()
+    mock.start()
+    try:
+        outbox = tmp_path_factory.mktemp("iam") / "outbox.jsonl"
+        base = {
+            config.ENV_STAGE: j.STAGE,
+            config.ENV_REGION: REGION,
+            config.ENV_WECHAT_APPID: j.APPID,
+            config.ENV_WECHAT_BASE_URL: wechat.base_url,
+            config.ENV_PUBLIC_BASE_URL: "http://127.0.0.1:9",
+            config.ENV_OUTBOX_PATH: str(outbox),
+            config.ENV_CONSENT_CACHE_SECONDS: "300",
+        }
+        for key in (config.ENV_WECHAT_SECRET, config.ENV_SIGNING_KEY, config.ENV_ENDPOINT):
+            patch.delenv(key, raising=False)  # secrets come from SSM, as in a deployed stage
+        with recording() as recorder:
+            containers = j.Containers(packaged.template, FUNCTIONS, names, recorder)
+            for key, value in {**base, **containers.operator_environment()}.items():
+                patch.setenv(key, value)
+            j.cold_start()
+            resources.ensure(config.current())
+            put_parameters()
+            journey = j.ContainerJourney(containers)
+            journey.run()
+            j.owed_notification(journey, robot)
+            j.left_after_uploading(journey)
+            j.comments_off_the_happy_path(journey, wechat)
+            j.withdrawn_after_a_new_version(journey, outbox.parent)
+            j.keyed_answers_then_gone(journey)
+        yield Recorded(recorder.calls, containers.functions, names)
+    finally:
+        patch.undo()
+        mock.stop()
+        robot.stop()
+        wechat.stop()
+        j.cold_start()
+        secrets._clients.clear()  # its SSM client pointed at this run's moto
+
+
+def put_parameters() -> None:
+    """The stage's secrets, as `README.md` tells operators to put them."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    ssm = j.resource_client("ssm")
+    for name, value in (
+        ("wechat-secret", j.WECHAT_SECRET),
+        ("signing-key", "iam-signing-key-0123456789abcdef0123456789"),
+        ("consent-receipt-key", pem),
+    ):
+        ssm.put_parameter(Name=f"{j.PARAMETERS}/{name}", Value=value, Type="SecureString")
+
+
+@pytest.fixture(scope="module")
+def findings(packaged: Packaged, recorded: Recorded) -> Findings:
+    return check(recorded.calls, template_grants(packaged.template, FUNCTIONS, recorded.names))
+
+
+def test_every_function_serves_a_request_of_the_journeys(recorded: Recorded) -> None:
+    assert sorted(set(recorded.served)) == FUNCTIONS
+
+
+def test_every_call_is_granted_to_the_function_that_makes_it(findings: Findings) -> None:
+    assert findings.denied == [], report(findings)
+
+
+def _justified(grant: Grant) -> bool:
+    return any(
+        grant.function == function and grant.action == action and grant.resource.endswith(suffix)
+        for function, action, suffix in JUSTIFIED_UNUSED
+    )
+
+
+def test_every_grant_is_used_or_justified(findings: Findings) -> None:
+    print(report(findings))
+    unjustified = [g.describe() for g in findings.unused if not _justified(g)]
+    assert unjustified == [], report(findings)
+
+
+def test_every_statement_is_needed_dropping_one_denies_a_call(packaged: Packaged, recorded: Recorded) -> None:
+    """The check fails when a grant a recorded call needs is removed: each data statement of each
+    role, dropped in turn from the packaged template, leaves a call of that function denied."""
+    missed = []
+    for function in FUNCTIONS:
+        calls = [c for c in recorded.calls if c.function == function]
+        role_id = packaged.resources[logical_function_id(function)]["Properties"]["Role"]["Fn::GetAtt"][0]
+        for policy_index, policy in enumerate(packaged.resources[role_id]["Properties"]["Policies"]):
+            for index, statement in enumerate(policy["PolicyDocument"]["Statement"]):
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+                if not any(a.split(":")[0] in RECORDED_SERVICES for a in actions):
+                    continue  # the framework's CloudWatch Logs statements
+                template = copy.deepcopy(packaged.template)
+                role = template["Resources"][role_id]["Properties"]
+                del role["Policies"][policy_index]["PolicyDocument"]["Statement"][index]
+                if not check(calls, template_grants(template, [function], recorded.names)).denied:
+                    missed.append((function, statement))
+    assert missed == []
