@@ -16,10 +16,8 @@ from shared import config
 from shared.domain.gate import CurrentDocuments
 from shared.services.access import Access
 from shared.services.consent import ConsentCatalog, ConsentService
-from shared.services.idempotency import Idempotency
 from shared.services.sessions import SessionService
 from shared.store import base
-from shared.store.idempotency import IdempotencyRepository
 from shared.store.users import UserRepository
 
 if TYPE_CHECKING:
@@ -31,6 +29,7 @@ if TYPE_CHECKING:
     from shared.services.articles import ArticleService
     from shared.services.comments import CommentService
     from shared.services.cursors import Cursors
+    from shared.services.idempotency import Idempotency
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
     from shared.services.questions import AnswerService
@@ -41,6 +40,7 @@ if TYPE_CHECKING:
     from shared.store.answers import AnswerRepository
     from shared.store.comments import CommentRepository
     from shared.store.consent import ConsentRepository
+    from shared.store.idempotency import IdempotencyRepository
     from shared.store.verification import ReviewerRepository, VerificationRepository
 
 
@@ -61,6 +61,8 @@ class Services:
 
     @cached_property
     def guards(self) -> IdempotencyRepository:
+        from shared.store.idempotency import IdempotencyRepository
+
         return IdempotencyRepository()
 
     @cached_property
@@ -159,6 +161,8 @@ class Services:
 
     @cached_property
     def idempotency(self) -> Idempotency:
+        from shared.services.idempotency import Idempotency
+
         return Idempotency(self.guards, utcnow)
 
     # ---- use cases ----

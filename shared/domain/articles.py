@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from shared import errors
 
@@ -19,14 +20,12 @@ def check_article_id(article_id: str) -> str:
     return article_id
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(msgspec.Struct, frozen=True):
     heading: str
     body: str
 
 
-@dataclass(frozen=True)
-class ArticleHead:
+class ArticleHead(msgspec.Struct, frozen=True):
     """Everything about an article but its sections: what the feed lists."""
 
     article_id: str
@@ -41,14 +40,12 @@ class ArticleHead:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(msgspec.Struct, frozen=True):
     head: ArticleHead
     sections: tuple[Section, ...]
 
 
-@dataclass(frozen=True)
-class FeedPosition:
+class FeedPosition(msgspec.Struct, frozen=True):
     """Where a feed page ended: the next page starts after this article."""
 
     sort_key: str  # the feed index's sort key: "<published_at ISO>#<article id>"

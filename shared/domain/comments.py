@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from shared import errors
 from shared.domain.articles import ARTICLE_ID
@@ -71,8 +72,7 @@ def page_size(raw: str | None) -> int:
     return int(raw)
 
 
-@dataclass(frozen=True)
-class CommentRef:
+class CommentRef(msgspec.Struct, frozen=True):
     article_id: str
     comment_id: str  # ULID
 
@@ -88,8 +88,7 @@ def parse_comment_id(public_id: str) -> CommentRef | None:
     return CommentRef(article_id, comment_id)
 
 
-@dataclass(frozen=True)
-class AuthorDisplay:
+class AuthorDisplay(msgspec.Struct, frozen=True):
     """What others see of a comment's author: never the full name."""
 
     name: str
@@ -124,16 +123,6 @@ def author_display(
     return AuthorDisplay(display, (department or "").strip() or None, verified)
 
 
-@dataclass(frozen=True)
-class AuthorCache:
-    """A user's author display, remembered on their user item with the submission it came from
-    (posting then reads nothing more until a new submission is approved)."""
-
-    name: str
-    department: str | None
-    source: str  # the approved submission's id
-
-
 def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
 
@@ -151,8 +140,7 @@ def window_end(now: datetime, seconds: int) -> int:
     return epoch - epoch % seconds + seconds
 
 
-@dataclass(frozen=True)
-class Comment:
+class Comment(msgspec.Struct, frozen=True):
     article_id: str
     comment_id: str  # ULID: newest first = descending
     author_id: str | None  # None once the author deleted their account
@@ -170,8 +158,7 @@ class Comment:
         return CommentRef(self.article_id, self.comment_id)
 
 
-@dataclass(frozen=True)
-class RateWindow:
+class RateWindow(msgspec.Struct, frozen=True):
     """A user's posting window: at most `limit` posts until `ends_at` (epoch seconds)."""
 
     name: str  # minute | day: how the refusal says which limit was reached

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+
+import msgspec
 
 from shared import errors
 
@@ -23,8 +24,7 @@ MAX_TITLE_CHARS = 200
 MAX_BODY_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(msgspec.Struct, frozen=True):
     key: str
     version: str
     title: str
@@ -66,8 +66,7 @@ def check_version(version: str) -> str:
     return version
 
 
-@dataclass(frozen=True)
-class ConsentRecord:
+class ConsentRecord(msgspec.Struct, frozen=True):
     """One decision, append-only. Keyed by the user's random consent `subject`, not their id;
     `sealed` holds the fields that name the person, encrypted with the user's own key."""
 
@@ -82,8 +81,7 @@ class ConsentRecord:
     sealed: bytes
 
 
-@dataclass(frozen=True)
-class ConsentChange:
+class ConsentChange(msgspec.Struct, frozen=True):
     """How one decision moves the user's consent fields (the gate reads them on every request)."""
 
     seq: int

@@ -6,8 +6,9 @@ current document versions cached per container), so the gate costs no extra read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from shared import errors
 
@@ -23,8 +24,7 @@ class Step(StrEnum):
     DONE = "done"
 
 
-@dataclass(frozen=True)
-class GateState:
+class GateState(msgspec.Struct, frozen=True):
     """The fields of a user the gate reads."""
 
     agreement_version: str | None = None
@@ -35,8 +35,7 @@ class GateState:
     questions_answered: bool = False
 
 
-@dataclass(frozen=True)
-class CurrentDocuments:
+class CurrentDocuments(msgspec.Struct, frozen=True):
     """The versions now in force; None when a document has never been published."""
 
     agreement_version: str | None

@@ -6,16 +6,14 @@ ones failed; services branch on those names, never on storage error codes or key
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(msgspec.Struct, frozen=True):
     """The write (or every write of the transaction) happened."""
 
 
-@dataclass(frozen=True)
-class Refused:
+class Refused(msgspec.Struct, frozen=True):
     """A condition failed, so nothing was written; `failed` names the conditions that failed."""
 
     failed: frozenset[str]
@@ -24,8 +22,7 @@ class Refused:
         return name in self.failed
 
 
-@dataclass(frozen=True)
-class Contended:
+class Contended(msgspec.Struct, frozen=True):
     """Another writer held an item at that moment (a transaction conflict): nothing was written,
     and the same write may succeed if tried again."""
 

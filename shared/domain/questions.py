@@ -7,10 +7,11 @@ them and deciding whether any required question exists costs no read.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from shared import errors
 
@@ -20,8 +21,7 @@ MAX_TEXT_CHARS = 500
 MAX_ANSWERS = 50
 
 
-@dataclass(frozen=True)
-class Question:
+class Question(msgspec.Struct, frozen=True):
     id: str
     question: str
     kind: str
@@ -114,8 +114,7 @@ def check_answers(
     return checked
 
 
-@dataclass(frozen=True)
-class Answers:
+class Answers(msgspec.Struct, frozen=True):
     """A user's answers to the question collection (personal data)."""
 
     user_id: str

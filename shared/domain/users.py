@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
+
+import msgspec
 
 from shared.domain.gate import GateState
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(msgspec.Struct, frozen=True):
     secret_hash: str  # sha256 of the token's secret
     expires_at: int  # epoch seconds
     issued_at_ms: int  # orders sessions made in the same second
 
 
-@dataclass(frozen=True)
-class User:
+class User(msgspec.Struct, frozen=True):
     user_id: str
     openid: str  # personal data: used only to message the user and for the content check
     created_at: datetime
-    sessions: Mapping[str, Session] = field(default_factory=dict)
+    sessions: Mapping[str, Session] = msgspec.field(default_factory=dict)
     # where they stand (read with the session on every request: the gate costs no more reads)
     agreement_version: str | None = None
     agreement_decision: str | None = None  # agree | refuse | withdraw
@@ -56,6 +55,15 @@ class User:
             verification_status=self.verification_status,
             questions_answered=self.questions_answered,
         )
+
+
+class AuthorCache(msgspec.Struct, frozen=True):
+    """A user's author display, remembered on their user item with the submission it came from
+    (posting then reads nothing more until a new submission is approved)."""
+
+    name: str
+    department: str | None
+    source: str  # the approved submission's id
 
 
 def openid_key(appid: str, openid: str) -> str:

@@ -8,9 +8,10 @@ approved is a conflict, a decision on a decided submission is a conflict naming 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
+
+import msgspec
 
 from shared import errors
 
@@ -69,8 +70,7 @@ _UPLOAD_KEY = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class UploadKey:
+class UploadKey(msgspec.Struct, frozen=True):
     """A key the upload endpoint handed out: `uploads/<user_id>/<kind>/<ulid>.<ext>`."""
 
     user_id: str
@@ -131,8 +131,7 @@ def _bounded(name: str, value: str, limit: int, *, required: bool = True) -> str
     return value
 
 
-@dataclass(frozen=True)
-class Applicant:
+class Applicant(msgspec.Struct, frozen=True):
     """What the applicant states about themselves, checked and trimmed."""
 
     real_name: str
@@ -223,8 +222,7 @@ def result_message(status: str, reason: str | None, decided_at: datetime) -> dic
 
 
 # ---- what is stored, as the services see it ----
-@dataclass(frozen=True)
-class CredentialImage:
+class CredentialImage(msgspec.Struct, frozen=True):
     """A credential image as stored: the sanitized copy's key and its fingerprints."""
 
     kind: str
@@ -235,8 +233,7 @@ class CredentialImage:
     height: int
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(msgspec.Struct, frozen=True):
     """One submission (or resubmission) of HCP credentials: personal data."""
 
     submission_id: str  # ULID: time-ordered
@@ -259,8 +256,7 @@ class Submission:
     user_message: str | None = None  # sent | owed | failed | outbox | skipped | gone
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     """A reviewer's decision on one submission."""
 
     status: Status
@@ -271,8 +267,7 @@ class Decision:
     redo: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(msgspec.Struct, frozen=True):
     """Who decided what, when and why: ids and codes only (no names, no free text)."""
 
     submission_id: str
@@ -284,8 +279,7 @@ class AuditEntry:
     redo: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Reviewer:
+class Reviewer(msgspec.Struct, frozen=True):
     reviewer_id: str
     name: str
     created_at: datetime
@@ -296,8 +290,7 @@ class Reviewer:
     active: bool = True
 
 
-@dataclass(frozen=True)
-class Notification:
+class Notification(msgspec.Struct, frozen=True):
     """A submission's reviewer notification (the outbox), written with it, delivered after."""
 
     submission_id: str
@@ -306,13 +299,12 @@ class Notification:
     pending: bool = True
     next_attempt_at: int | None = None  # epoch seconds
     attempts: int = 0
-    delivered: frozenset[str] = field(default_factory=frozenset)  # "<reviewer_id>:<channel>"
+    delivered: frozenset[str] = msgspec.field(default_factory=frozenset)  # "<reviewer_id>:<channel>"
     last_error: str | None = None  # a class of failure, never a message body
     outcome: str | None = None  # delivered | gave_up | moot
 
 
-@dataclass(frozen=True)
-class FingerprintUse:
+class FingerprintUse(msgspec.Struct, frozen=True):
     """An account used an image (sha256, dHash) or a licence number in a submission."""
 
     fingerprint: str  # "sha256:<hex>", "dhash:<hex>", "license:<n>"

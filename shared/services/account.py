@@ -9,13 +9,16 @@ the same token and finishes the job; every step is idempotent.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import asdict
 
 from shared.domain.idempotency import owner_digest
 from shared.domain.users import User, openid_key
-from shared.services.ports import Guards, PersonalData, Users
+
+if TYPE_CHECKING:
+    from shared.services.ports import Guards, PersonalData, Users
 
 
 def exported_user(user: User) -> dict[str, Any]:

@@ -5,13 +5,15 @@ Costs (the gate's user read included): the list 2 calls, the detail 2 (see `make
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain.articles import Article, ArticleHead, FeedPosition, check_article_id
 from shared.domain.comments import page_size
 from shared.services.cursors import Cursors
-from shared.services.ports import Articles
+
+if TYPE_CHECKING:
+    from shared.services.ports import Articles
 
 ARTICLES_CURSOR = "articles-cursor"
 

@@ -21,20 +21,22 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain import comments as rules
 from shared.domain.articles import check_article_id
-from shared.domain.comments import AuthorCache, AuthorDisplay, Comment, RateWindow
+from shared.domain.comments import AuthorDisplay, Comment, RateWindow
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Contended, Refused, Written
-from shared.domain.users import User
+from shared.domain.users import AuthorCache, User
 from shared.domain.verification import Submission
 from shared.services.cursors import Cursors
 from shared.services.idempotency import Idempotency
-from shared.services.ports import Comments, TextChecker, Users
+
+if TYPE_CHECKING:
+    from shared.services.ports import Comments, TextChecker, Users
 
 COMMENTS_CURSOR = "comments-cursor"
 OPERATION = "comment"

@@ -12,9 +12,11 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from shared import errors
 from shared.domain.consent import (
@@ -33,7 +35,9 @@ from shared.domain.ids import is_ulid, new_id
 from shared.domain.outcomes import Written
 from shared.domain.questions import HAS_REQUIRED_QUESTIONS
 from shared.domain.users import User
-from shared.services.ports import ConsentRecords, Documents, Users
+
+if TYPE_CHECKING:
+    from shared.services.ports import ConsentRecords, Documents, Users
 
 DATA_KEY_BYTES = 32  # AES-256-GCM
 NONCE_BYTES = 12
@@ -129,8 +133,7 @@ def record_view(record: ConsentRecord, key: bytes | None = None) -> dict[str, An
     return view
 
 
-@dataclass(frozen=True)
-class Decided:
+class Decided(msgspec.Struct, frozen=True):
     record: ConsentRecord
     next_step: Step
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain.idempotency import Guard, new_guard
-from shared.services.ports import Guards
+
+if TYPE_CHECKING:
+    from shared.services.ports import Guards
 
 
 class Idempotency:

@@ -10,13 +10,17 @@ A notification holds no personal data: that a submission waits, and the reviewer
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+import msgspec
 
 from shared.adapters.notify import ChannelFailed, OutboxChannel, SnsChannel, WebhookChannel
 from shared.domain.verification import Reviewer
 from shared.log import logger
-from shared.services.ports import Notifications, Reviewers, Submissions
+
+if TYPE_CHECKING:
+    from shared.services.ports import Notifications, Reviewers, Submissions
 
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 60
@@ -35,11 +39,10 @@ def message_text(link: str, revision: int) -> str:
     return f"有一份HCP身份认证申请{again}等待审核。审核链接仅供您本人使用，72小时内有效：\n{link}"
 
 
-@dataclass
-class DeliveryReport:
+class DeliveryReport(msgspec.Struct):
     submission_id: str
-    sent: list[str] = field(default_factory=list)  # "<reviewer>:<channel>"
-    failed: list[str] = field(default_factory=list)  # failure classes
+    sent: list[str] = msgspec.field(default_factory=list)  # "<reviewer>:<channel>"
+    failed: list[str] = msgspec.field(default_factory=list)  # failure classes
     done: bool = False
 
 

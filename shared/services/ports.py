@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.articles import Article, ArticleHead, FeedPosition
-from shared.domain.comments import AuthorCache, Comment, CommentRef, RateWindow
+from shared.domain.comments import Comment, CommentRef, RateWindow
 from shared.domain.consent import ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.questions import Answers
-from shared.domain.users import Session, User
+from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
     AuditEntry,
     Decision,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
 
 from shared import errors
 from shared.domain.gate import CurrentDocuments, next_step, require_collection
@@ -13,7 +14,9 @@ from shared.domain.outcomes import Refused, Written
 from shared.domain.questions import QUESTIONS, QUESTIONS_VERSION, Answers, check_answers
 from shared.domain.users import User
 from shared.services.idempotency import Idempotency
-from shared.services.ports import AnswerStore
+
+if TYPE_CHECKING:
+    from shared.services.ports import AnswerStore
 
 OPERATION = "answers"
 

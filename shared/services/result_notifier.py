@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.domain.verification import RESULT_PAGE, Submission, result_message
-from shared.services.ports import Outbox, SubscribeMessages, Users
+
+if TYPE_CHECKING:
+    from shared.services.ports import Outbox, SubscribeMessages, Users
 
 
 class ResultNotifier:

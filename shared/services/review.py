@@ -11,9 +11,11 @@ still naming it, audit entry put). The HTML, the form and its CSRF field are the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec.structs import replace
 
 from shared import errors
 from shared.domain.outcomes import Refused, Written
@@ -28,7 +30,9 @@ from shared.domain.verification import (
     fingerprints_of,
 )
 from shared.log import logger
-from shared.services.ports import CredentialStorage, Reviewers, Submissions
+
+if TYPE_CHECKING:
+    from shared.services.ports import CredentialStorage, Reviewers, Submissions
 
 LINK_PURPOSE = "review-link"
 MAX_TOKEN_CHARS = 512
@@ -39,8 +43,7 @@ REUSE_LABELS = {
 }
 
 
-@dataclass(frozen=True)
-class LinkClaims:
+class LinkClaims(msgspec.Struct, frozen=True):
     reviewer_id: str
     submission_id: str
     revision: int
@@ -75,8 +78,7 @@ class ReviewLinks:
         return LinkClaims(str(claims.get("r")), submission_id, int(claims.get("v") or 0))
 
 
-@dataclass(frozen=True)
-class ReviewView:
+class ReviewView(msgspec.Struct, frozen=True):
     """A pending submission as its reviewer sees it."""
 
     submission: Submission
@@ -86,16 +88,14 @@ class ReviewView:
     images: list[tuple[str, str]]  # (kind, short-lived link)
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(msgspec.Struct, frozen=True):
     """The decision that stands on a submission; `conflict` when the caller's came too late."""
 
     submission: Submission
     conflict: bool = False
 
 
-@dataclass(frozen=True)
-class DecisionForm:
+class DecisionForm(msgspec.Struct, frozen=True):
     decision: str
     reason: str | None
     note: str

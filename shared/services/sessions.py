@@ -12,18 +12,19 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
+
+import msgspec
 
 from shared import errors
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Written
 from shared.domain.users import Session, User, openid_key
-from shared.services.ports import Users
 
 if TYPE_CHECKING:
     from shared.adapters.wechat import WeChatSession
+    from shared.services.ports import Users
 
 MAX_SESSIONS_PER_USER = 10
 MAX_CODE_CHARS = 128
@@ -36,15 +37,13 @@ class Code2Session(Protocol):
     def code2session(self, code: str) -> WeChatSession: ...
 
 
-@dataclass(frozen=True)
-class Login:
+class Login(msgspec.Struct, frozen=True):
     token: str
     expires_at: datetime
     user: User
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(msgspec.Struct, frozen=True):
     user: User
     session_id: str
     secret_hash: str

@@ -11,9 +11,10 @@ notification pending for the scheduled retry and never fails the submission.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from shared import errors
 from shared.domain.idempotency import Guard
@@ -40,7 +41,9 @@ from shared.domain.verification import (
 )
 from shared.log import logger
 from shared.services.idempotency import Idempotency
-from shared.services.ports import CredentialStorage, Submissions
+
+if TYPE_CHECKING:
+    from shared.services.ports import CredentialStorage, Submissions
 
 OPERATION = "verification"
 
@@ -49,8 +52,7 @@ class Notify(Protocol):
     def deliver_new(self, submission_id: str, revision: int) -> None: ...
 
 
-@dataclass(frozen=True)
-class Submitted:
+class Submitted(msgspec.Struct, frozen=True):
     submission_id: str
     status: str
 

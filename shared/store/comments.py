@@ -32,13 +32,13 @@ from shared.domain.comments import (
     DELETED_USER_NAME,
     HELD,
     VISIBLE,
-    AuthorCache,
     Comment,
     CommentRef,
     RateWindow,
 )
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome, Refused, refused
+from shared.domain.users import AuthorCache
 from shared.store.articles import ArticleItem
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.idempotency import IdempotencyRepository

@@ -28,10 +28,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from shared.domain.comments import AuthorCache
 from shared.domain.consent import AGREEMENT, ConsentChange
 from shared.domain.outcomes import Outcome, Written
-from shared.domain.users import Session, User
+from shared.domain.users import AuthorCache, Session, User
 from shared.store.base import Transaction, attempt, get_item, table
 
 

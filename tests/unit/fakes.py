@@ -9,9 +9,11 @@ real repositories give (their docstrings list them).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec.structs import replace
 
 from shared.domain.articles import Article, ArticleHead, FeedPosition
 from shared.domain.comments import (
@@ -19,7 +21,6 @@ from shared.domain.comments import (
     DELETED_USER_NAME,
     HELD,
     VISIBLE,
-    AuthorCache,
     Comment,
     CommentRef,
     RateWindow,
@@ -28,7 +29,7 @@ from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Docum
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
 from shared.domain.questions import Answers
-from shared.domain.users import Session, User
+from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
     AuditEntry,
     Decision,
