@@ -7,6 +7,11 @@ this shared machine touches all of them alike; a row is the median of its rounds
 the interpreter's CPU time, which other processes on the machine barely move (wall time, which
 they do, is recorded beside it).
 
+A function that renders pages also loads the page library (Jinja2, `shared.pages`), which the
+architecture accepts for those functions alone: its targets are the same ratios plus the
+library's own import, measured in the same rounds (`import shared.edge, jinja2` less
+`import shared.edge`), so the allowance is what the library costs, no more.
+
 Bytecode, as on Lambda: the deploy zip ships no .pyc (serverless.yml excludes them and /var/task
 is read-only), so every cold start compiles the project's own modules, while the libraries come
 compiled. Samples read the libraries' bytecode from a cache under var/ (filled by a first, untimed
@@ -35,6 +40,9 @@ FLOOR = "import pynamodb.models, botocore.session"
 SINGLE_APP = "from infra.gateway import create_app; create_app()"
 TARGET_FLOOR_RATIO = 1.4
 TARGET_SINGLE_APP_RATIO = 0.6
+PAGE_LIBRARY = "jinja2"
+WITHOUT_PAGE_LIBRARY = "import shared.edge"
+WITH_PAGE_LIBRARY = f"import shared.edge, {PAGE_LIBRARY}"
 PYCACHE = ROOT / "var" / "bench-pycache"
 BYTECODE_PROBE = "me"  # the function whose saving from shipped bytecode is reported
 CPU, WALL = 0, 1
@@ -115,6 +123,12 @@ def _median(samples: list[tuple[float, float]], which: int) -> float:
     return statistics.median(sample[which] for sample in samples)
 
 
+def _renders_pages(module: str) -> bool:
+    probe = f"import sys, {module}; print({PAGE_LIBRARY!r} in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout.strip().endswith("True")
+
+
 def measure(runs: int = RUNS) -> dict[str, Any]:
     """Medians of `runs` interleaved rounds; ratios and verdicts on CPU time.
 
@@ -123,7 +137,14 @@ def measure(runs: int = RUNS) -> dict[str, Any]:
     """
     fns = functions()
     modules = {f.module: f.statement for f in fns}
-    targets = {"floor": FLOOR, "single_app": SINGLE_APP, **modules}
+    targets = {
+        "floor": FLOOR,
+        "single_app": SINGLE_APP,
+        "without_pages": WITHOUT_PAGE_LIBRARY,
+        "with_pages": WITH_PAGE_LIBRARY,
+        **modules,
+    }
+    page_modules = {module for module in modules if _renders_pages(module)}
     for statement in targets.values():  # the untimed round that fills the bytecode cache
         _sample(statement, _env(project_compiled=True))
     probe = next((f for f in fns if f.name == BYTECODE_PROBE), fns[0])
@@ -137,17 +158,24 @@ def measure(runs: int = RUNS) -> dict[str, Any]:
         for name in order:
             samples[name].append(_sample(targets[name], env))
     floor, single = _median(samples["floor"], CPU), _median(samples["single_app"], CPU)
+    page_library = max(0.0, _median(samples["with_pages"], CPU) - _median(samples["without_pages"], CPU))
     rows: dict[str, dict[str, Any]] = {}
     for f in fns:
         ms = _median(samples[f.module], CPU)
         floor_ratio, single_ratio = round(ms / floor, 2), round(ms / single, 2)
+        allowance = page_library if f.module in page_modules else 0.0
+        floor_target = round(TARGET_FLOOR_RATIO + allowance / floor, 2)
+        single_target = round(TARGET_SINGLE_APP_RATIO + allowance / single, 2)
         rows[f.name] = {
             "handler": f.handler,
             "cpu_ms": round(ms, 1),
             "wall_ms": round(_median(samples[f.module], WALL), 1),
             "floor_ratio": floor_ratio,
             "single_app_ratio": single_ratio,
-            "ok": floor_ratio <= TARGET_FLOOR_RATIO and single_ratio <= TARGET_SINGLE_APP_RATIO,
+            "renders_pages": f.module in page_modules,
+            "floor_target": floor_target,
+            "single_app_target": single_target,
+            "ok": floor_ratio <= floor_target and single_ratio <= single_target,
         }
     with_bytecode_ms = _median(with_bytecode, CPU)
     return {
@@ -156,6 +184,7 @@ def measure(runs: int = RUNS) -> dict[str, Any]:
         "floor": _row(FLOOR, samples["floor"]),
         "single_app": _row(SINGLE_APP, samples["single_app"]),
         "targets": {"floor_ratio": TARGET_FLOOR_RATIO, "single_app_ratio": TARGET_SINGLE_APP_RATIO},
+        "page_library": {"module": PAGE_LIBRARY, "cpu_ms": round(page_library, 1)},
         "functions": rows,
         "bytecode_saving_cpu_ms": {probe.name: round(rows[probe.name]["cpu_ms"] - with_bytecode_ms, 1)},
     }
