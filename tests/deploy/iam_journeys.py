@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.bench.journey import Client, Journey
+from infra.fake_robot import FakeRobot
 from infra.iam_check import StageNames, logical_function_id, resolve
 from infra.metering import CallRecorder
 from infra.routes import match
@@ -152,38 +153,6 @@ def later(seconds: int) -> Iterator[None]:
         wiring.utcnow = real  # type: ignore[assignment]
 
 
-class Robot:
-    """A reviewers' chat robot on loopback answering the scripted statuses (then 200)."""
-
-    def __init__(self) -> None:
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.statuses: list[int] = []
-        self.posts = 0
-        robot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                robot.posts += 1
-                self.send_response(robot.statuses.pop(0) if robot.statuses else 200)
-                self.send_header("content-type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/robot/send?access_token=iam"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 # ---- paths the bench's happy path does not take ----
 
 
@@ -213,7 +182,7 @@ def uploaded(
     return key
 
 
-def owed_notification(journey: ContainerJourney, robot: Robot) -> None:
+def owed_notification(journey: ContainerJourney, robot: FakeRobot) -> None:
     """Verification off the happy path, and the scheduled retry delivering what was owed:
     a submission whose second image is not one (the first one's sanitized copy is discarded);
     then one sent with an Idempotency-Key while SNS is down and the robot of a reviewer who signs

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pytest
 
 from infra import resources
+from infra.fake_robot import FakeRobot
 from infra.fake_wechat import FakeWeChatServer
 from infra.iam_check import (
     RECORDED_SERVICES,
@@ -62,7 +63,7 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
 
     names = j.stage_names(STAGE, REGION, MOTO_ACCOUNT)
     wechat = FakeWeChatServer(j.APPID, j.WECHAT_SECRET).start()
-    robot = j.Robot()
+    robot = FakeRobot()
     patch = pytest.MonkeyPatch()
     mock = mock_aws()
     mock.start()

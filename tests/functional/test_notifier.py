@@ -6,9 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +16,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from functions import notifier as notifier_fn
+from infra.fake_robot import FakeRobot
 from shared import config, wiring
 from shared.services.notifier import MAX_ATTEMPTS
 from shared.store.verification import NotificationItem, SubmissionItem
@@ -26,40 +25,9 @@ from tests.functional.consent_helpers import consented
 from tests.functional.verification_helpers import FIELDS, add_reviewer, submit, upload
 
 
-class Robot:
-    """A chat robot on loopback that answers with the scripted statuses, recording every post."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.posts: list[dict[str, Any]] = []
-        robot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length))
-                status = robot.statuses.pop(0) if robot.statuses else 200
-                robot.posts.append({"path": self.path, "body": body, "status": status})
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/robot/send?access_token=abc"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def robot() -> Iterator[Robot]:
-    server = Robot()
+def robot() -> Iterator[FakeRobot]:
+    server = FakeRobot()
     yield server
     server.stop()
 
@@ -120,7 +88,7 @@ def test_sns_failing_keeps_the_submission_and_the_retry_delivers_once(
 
 
 def test_a_webhook_answering_500_is_retried_and_signed_dingtalk_style(
-    api: Api, aws: config.Config, monkeypatch: pytest.MonkeyPatch, robot: Robot
+    api: Api, aws: config.Config, monkeypatch: pytest.MonkeyPatch, robot: FakeRobot
 ) -> None:
     boto3.client("ssm", region_name=aws.region).put_parameter(
         Name="/hcp/test/reviewer-webhook/robot", Value="SECret", Type="SecureString"
@@ -138,7 +106,7 @@ def test_a_webhook_answering_500_is_retried_and_signed_dingtalk_style(
     assert post["body"]["msgtype"] == "text" and f"/review/{sid}?t=" in post["body"]["text"]["content"]
     assert FIELDS["real_name"] not in post["body"]["text"]["content"]
     query = parse_qs(urlsplit(post["path"]).query)
-    assert query["access_token"] == ["abc"]
+    assert query["access_token"] == ["robot"]
     # DingTalk's rule, computed here independently: base64(HMAC-SHA256(secret, "ts\nsecret"))
     ts = query["timestamp"][0]
     digest = hmac.new(b"SECret", f"{ts}\nSECret".encode(), hashlib.sha256).digest()
@@ -148,7 +116,7 @@ def test_a_webhook_answering_500_is_retried_and_signed_dingtalk_style(
 
 
 def test_a_notification_is_given_up_after_the_attempt_limit(
-    api: Api, aws: config.Config, monkeypatch: pytest.MonkeyPatch, robot: Robot
+    api: Api, aws: config.Config, monkeypatch: pytest.MonkeyPatch, robot: FakeRobot
 ) -> None:
     add_reviewer("甲", webhook=robot.url)
     robot.statuses = [503] * (MAX_ATTEMPTS + 5)
