@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from infra import resources
+from infra.fake_robot import FakeRobot
 from infra.fake_wechat import FakeWeChatServer
 from shared import config, wiring
 from shared.domain.consent import AGREEMENT
@@ -62,7 +63,6 @@ from tests.functional.faults import (
     save,
     stored,
 )
-from tests.functional.test_notifier import Robot
 from tests.functional.verification_helpers import (
     add_reviewer,
     form_fields,
@@ -122,7 +122,7 @@ class Harness:
     wechat: FakeWeChatServer
     monkeypatch: pytest.MonkeyPatch
     aws: AwsFaults
-    robot: Robot | None = None
+    robot: FakeRobot | None = None
 
 
 Setup = Callable[[Harness, Api], dict[str, Any]]
@@ -490,7 +490,7 @@ def test_each_call_failing_leaves_the_state_before_or_after(harness: Harness, pa
     for name, value in path.env:
         harness.monkeypatch.setenv(name, value)
     if path.reviewers_notified:
-        harness.robot = Robot()
+        harness.robot = FakeRobot()
         harness.monkeypatch.setenv("REVIEWER_TOPIC_ARN", resources.ensure(config.current()).topic_arn)
     wiring.reset()
     start = prepare(harness, path)
