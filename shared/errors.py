@@ -84,6 +84,11 @@ class UpstreamUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class ChannelFailed(Exception):
+    """A notification channel did not take a message; `str()` is a class of failure (`sns:Throttling`,
+    `webhook:http_500`), safe to log and store, never a message body or a URL with its key."""
+
+
 class MessageRejected(DomainError):
     """WeChat refused a subscribe message for a fault of ours (bad template or field): record it."""
 

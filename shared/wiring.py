@@ -21,7 +21,9 @@ from shared.store import base
 from shared.store.users import UserRepository
 
 if TYPE_CHECKING:
+    from shared.adapters.images import CleanImage
     from shared.adapters.notify import OutboxChannel, SnsChannel
+    from shared.adapters.receipts import ReceiptSigner
     from shared.adapters.storage import CredentialStorage
     from shared.adapters.wechat import WeChatClient, WeChatMessaging
     from shared.pages import Csrf
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
     from shared.services.questions import AnswerService
-    from shared.services.receipts import ReceiptSigner
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
     from shared.services.verification import VerificationService
@@ -46,6 +47,12 @@ if TYPE_CHECKING:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def clean_image(data: bytes, content_type: str) -> CleanImage:
+    from shared.adapters import images  # Pillow: only the submit path pays for it
+
+    return images.sanitize(data, content_type)
 
 
 class Services:
@@ -174,7 +181,7 @@ class Services:
 
     @cached_property
     def receipts(self) -> ReceiptSigner:
-        from shared.services.receipts import ReceiptSigner
+        from shared.adapters.receipts import ReceiptSigner
 
         return ReceiptSigner(self.cfg)
 
@@ -189,7 +196,7 @@ class Services:
         from shared.services.verification import VerificationService
 
         return VerificationService(
-            self.submissions, self.storage, lambda: self.notifier, self.idempotency, utcnow
+            self.submissions, self.storage, clean_image, lambda: self.notifier, self.idempotency, utcnow
         )
 
     @cached_property

@@ -79,7 +79,6 @@ def add(
         webhook_secret_param=webhook_secret_param,
         subscription_arn=subscription,
     )
-    # this process sees it at once; running functions within their cache window
     if isinstance(repo.add(reviewer), Refused):
         raise ReviewerError(f"a reviewer {rid} exists already")
     return Added(rid, subscription)

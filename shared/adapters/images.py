@@ -30,6 +30,7 @@ class CleanImage:
     dhash: str  # perceptual: the same picture re-encoded, resized or recompressed
     width: int
     height: int
+    content_type: str = CLEAN_CONTENT_TYPE
 
 
 _heif_registered = False

@@ -18,16 +18,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from shared.config import Config
+from shared.errors import ChannelFailed
 
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = 2.0
 WEBHOOK_READ_TIMEOUT_SECONDS = 3.0
 SNS_CONNECT_TIMEOUT_SECONDS = 2
 SNS_READ_TIMEOUT_SECONDS = 3
 REVIEWER_ATTRIBUTE = "reviewer_id"  # e-mail subscriptions filter on it: each gets only their link
-
-
-class ChannelFailed(Exception):
-    """A channel did not take the message; `str()` is a failure class, safe to log and store."""
 
 
 class SnsChannel:

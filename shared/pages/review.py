@@ -10,7 +10,13 @@ from shared.pages import render
 from shared.services.review import ReviewView, Standing
 
 STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
+REUSED_LABELS = {
+    "sha256": "相同的证件图片文件",
+    "dhash": "高度相似的证件图片",
+    "license": "相同的执业证书编号",
+}
 LABELS: dict[str, Any] = {
+    "reused": REUSED_LABELS,
     "status": STATUS_LABELS,
     "reasons": REASONS,
     "kinds": KIND_LABELS,

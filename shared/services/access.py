@@ -7,14 +7,13 @@ Every endpoint goes through one of these; each costs the one read of the caller'
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from shared.domain.gate import CurrentDocuments, require_agreement, require_collection, require_verified
 from shared.services.sessions import Caller, SessionService
 
-
-class Credentials(Protocol):
-    def bearer_token(self) -> str | None: ...
+if TYPE_CHECKING:
+    from shared.services.ports import Credentials
 
 
 class Access:

@@ -29,7 +29,7 @@ from shared.domain.articles import check_article_id
 from shared.domain.comments import AuthorDisplay, Comment, RateWindow
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
-from shared.domain.outcomes import Contended, Refused, Written
+from shared.domain.outcomes import Contended, Outcome, Refused, Written
 from shared.domain.users import AuthorCache, User
 from shared.domain.verification import Submission
 from shared.services.cursors import Cursors
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 COMMENTS_CURSOR = "comments-cursor"
 OPERATION = "comment"
-MAX_POST_ATTEMPTS = 5  # a TransactionConflict on a busy article is retried this often
+MAX_ATTEMPTS = 5  # a write meeting a concurrent transaction on a busy article is tried this often
 CHECK_RETRY_AFTER_SECONDS = 30
 DEFAULT_BLOCKED_WORDS = Path(__file__).resolve().parents[1] / "domain" / "blocked_words.txt"
 WINDOW_WORDS = {"minute": "a minute", "day": "a day"}
@@ -107,8 +107,10 @@ class CommentService:
         submission: Callable[[str], Submission | None],
         idempotency: Idempotency,
         clock: Callable[[], datetime],
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._comments = comments
+        self._sleep = sleep
         self._users = users
         self._cursors = cursors
         self._content = content
@@ -167,16 +169,32 @@ class CommentService:
         view = comment_view(comment, user.user_id)
         windows = rules.rate_windows(user.user_id, now)
         answered = guard.answering(view) if guard is not None else None
-        for attempt in range(1, MAX_POST_ATTEMPTS + 1):
-            outcome = self._comments.post(comment, windows, parent, answered, remember)
-            if isinstance(outcome, Written):
-                return view
-            if isinstance(outcome, Contended) and attempt < MAX_POST_ATTEMPTS:
-                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
-                continue
-            if isinstance(outcome, Refused):
-                return self._refused(outcome, windows, answered, int(now.timestamp()))
+        outcome = self._contended(lambda: self._comments.post(comment, windows, parent, answered, remember))
+        if isinstance(outcome, Written) or self._landed(outcome, comment):
+            return view
+        if isinstance(outcome, Refused):
+            return self._refused(outcome, windows, answered, int(now.timestamp()))
         raise errors.Conflict("the article is busy; try again")
+
+    def _landed(self, outcome: Outcome, comment: Comment) -> bool:
+        """Whether a write refused on "comment" (its fresh id taken) is this comment's own: an attempt
+        the client library retried after a lost answer had landed (one read, on that path only)."""
+        return (
+            isinstance(outcome, Refused)
+            and "comment" in outcome
+            and self._comments.get(comment.ref) is not None
+        )
+
+    def _contended(self, write: Callable[[], Outcome]) -> Outcome:
+        """The write, tried again with a growing, jittered pause while another transaction holds an
+        item it touches (a busy article's count); the last outcome."""
+        outcome = write()
+        for attempt in range(1, MAX_ATTEMPTS):
+            if not isinstance(outcome, Contended):
+                break
+            self._sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
+            outcome = write()
+        return outcome
 
     def _refused(
         self, outcome: Refused, windows: list[RateWindow], guard: Guard | None, epoch: int
@@ -257,7 +275,10 @@ class CommentService:
         ref = rules.parse_comment_id(public_id)
         if ref is None:
             raise errors.NotFound("no such comment")
-        outcome = self._comments.delete(ref, user.user_id, self._clock())
+        now = self._clock()
+        outcome = self._contended(lambda: self._comments.delete(ref, user.user_id, now))
+        if isinstance(outcome, Contended):
+            raise errors.Conflict("the article is busy; try again")
         if isinstance(outcome, Refused) and "author" in outcome:
             raise errors.Forbidden("only its author may delete a comment")
         if not isinstance(outcome, Written):
@@ -272,7 +293,12 @@ class CommentService:
     def release(self, public_id: str) -> bool:
         """Show a held comment to everyone and count it; False if it is not a held comment."""
         ref = rules.parse_comment_id(public_id)
-        return ref is not None and isinstance(self._comments.release(ref), Written)
+        if ref is None:
+            return False
+        outcome = self._contended(lambda: self._comments.release(ref))
+        if isinstance(outcome, Contended):
+            raise errors.Conflict("the article is busy; try again")
+        return isinstance(outcome, Written)
 
 
 class CommentData:

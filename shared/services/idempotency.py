@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain.idempotency import Guard, new_guard
+from shared.domain.outcomes import Refused
 
 if TYPE_CHECKING:
     from shared.services.ports import Guards
@@ -39,6 +40,14 @@ class Idempotency:
             return None
         stored = self._guards.get(guard.owner, guard.key, guard.created_at)
         return None if stored is None else self._answer(stored, guard)
+
+    def record(self, guard: Guard, response: Any) -> Any:
+        """Record a key whose request wrote nothing else, with its response; that response, or the
+        first one if the key was used meanwhile for the same request (409 for another)."""
+        outcome = self._guards.record(guard.answering(response))
+        if isinstance(outcome, Refused):
+            return self.replay(guard)
+        return response
 
     def replay(self, guard: Guard) -> Any:
         """After a write refused on "guard": the first response, or 409."""

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from shared.adapters.notify import ChannelFailed, OutboxChannel, SnsChannel, WebhookChannel
 from shared.domain.verification import Reviewer
+from shared.errors import ChannelFailed
 from shared.log import logger
 
 if TYPE_CHECKING:
-    from shared.services.ports import Notifications, Reviewers, Submissions
+    from shared.services.ports import Notifications, Outbox, ReviewerMail, Reviewers, Submissions, Webhook
 
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_SECONDS = 60
@@ -53,9 +53,9 @@ class Notifier:
         notifications: Notifications,
         submissions: Submissions,
         link_for: Callable[[str, str, int], str],
-        sns: SnsChannel | None,
-        webhook: WebhookChannel,
-        outbox: OutboxChannel | None,
+        sns: ReviewerMail | None,
+        webhook: Webhook,
+        outbox: Outbox | None,
         secret: Callable[[str], str],
         clock: Callable[[], datetime],
     ) -> None:
@@ -95,7 +95,7 @@ class Notifier:
         channels = []
         if self._outbox is not None:
             channels.append("outbox")
-        if reviewer.email and self._sns is not None and self._sns.topic_arn:
+        if reviewer.email and self._sns is not None:
             channels.append("sns")
         if reviewer.webhook:
             channels.append("webhook")

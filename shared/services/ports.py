@@ -73,6 +73,9 @@ class AnswerStore(Protocol):
 
 class Guards(Protocol):
     def get(self, owner: str, key: str, now: int) -> Guard | None: ...
+    def record(self, guard: Guard) -> Outcome:
+        """`Refused` ("guard") when the key is live."""
+
     def erase(self, owner: str) -> int: ...
 
 
@@ -189,8 +192,56 @@ class SubscribeMessages(Protocol):
     ) -> str: ...
 
 
+class Credentials(Protocol):
+    """A request, as far as the gate is concerned."""
+
+    def bearer_token(self) -> str | None: ...
+
+
+class Notify(Protocol):
+    """Tells the reviewers that a submission waits (after its commit; retried if it fails)."""
+
+    def deliver_new(self, submission_id: str, revision: int) -> None: ...
+
+
 class Outbox(Protocol):
     def append(self, entry: dict[str, Any]) -> None: ...
+
+
+class ReviewerMail(Protocol):
+    """E-mail to one reviewer (the SNS topic, each subscription filtered on its reviewer)."""
+
+    def send(self, reviewer_id: str, subject: str, text: str) -> None:
+        """Raises `errors.ChannelFailed`."""
+
+
+class Webhook(Protocol):
+    """A chat robot (WeCom / DingTalk style), its URL signed with `secret` when it has one."""
+
+    def send(self, url: str, secret: str | None, text: str) -> None:
+        """Raises `errors.ChannelFailed`."""
+
+
+class WeChatLogin(Protocol):
+    @property
+    def openid(self) -> str: ...
+
+
+class CleanedImage(Protocol):
+    """A credential image re-encoded without metadata, with its fingerprints."""
+
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def dhash(self) -> str: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
 
 
 class PersonalData(Protocol):

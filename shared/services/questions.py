@@ -50,10 +50,16 @@ class AnswerService:
         require_collection(user.gate, docs)
         step = next_step(replace(user.gate, questions_answered=True), docs).value
         guard = self._idempotency.guard(user.user_id, OPERATION, idempotency_key, answers)
+        first = self._idempotency.first_response(guard)  # a keyed request only: one read
+        if first is not None:
+            replayed: dict[str, Any] = first
+            return replayed
         checked = check_answers(answers)
         stored = self._answers.get(user.user_id)
         if stored is not None and stored.values == checked and user.questions_answered:
-            return self._view(stored, step)
+            unchanged = self._view(stored, step)  # nothing to write, but a key is still used up
+            recorded: dict[str, Any] = self._idempotency.record(guard, unchanged) if guard else unchanged
+            return recorded
         record = Answers(user.user_id, checked, QUESTIONS_VERSION, self._clock())
         view = self._view(record, step)
         # require_collection checked that the informed consent is published and agreed
@@ -66,8 +72,8 @@ class AnswerService:
         if isinstance(outcome, Written):
             return view
         if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
-            first: dict[str, Any] = self._idempotency.replay(guard)
-            return first
+            again: dict[str, Any] = self._idempotency.replay(guard)
+            return again
         raise errors.Conflict("your consent or answers changed meanwhile; reload and answer again")
 
     @staticmethod

@@ -1,8 +1,8 @@
 """Tell an applicant the result of their verification (a WeChat subscribe message).
 
-"sent"; "owed" when they allowed no message (the app shows the result anyway); "skipped" when the
-stage has no template; "gone" when the account was deleted meanwhile; "outbox" when the local
-stage only wrote it to its outbox.
+The outcome is recorded on the submission: "sent", or "owed" when they allowed no message (the app
+shows the result anyway), as WeChat answered; "skipped" when the stage has no template; "gone"
+when the account was deleted meanwhile; "outbox" when the local stage only wrote it to its outbox.
 """
 
 from __future__ import annotations

@@ -36,11 +36,6 @@ if TYPE_CHECKING:
 
 LINK_PURPOSE = "review-link"
 MAX_TOKEN_CHARS = 512
-REUSE_LABELS = {
-    "sha256": "相同的证件图片文件",
-    "dhash": "高度相似的证件图片",
-    "license": "相同的执业证书编号",
-}
 
 
 class LinkClaims(msgspec.Struct, frozen=True):
@@ -84,7 +79,7 @@ class ReviewView(msgspec.Struct, frozen=True):
     submission: Submission
     reviewer: Reviewer
     history: list[Submission]  # the applicant's earlier submissions, newest first
-    warnings: list[str]  # images or licence number other accounts used too
+    reused: list[tuple[str, int]]  # (what: sha256 | dhash | license, how many other accounts used it)
     images: list[tuple[str, str]]  # (kind, short-lived link)
 
 
@@ -142,8 +137,8 @@ class ReviewService:
         images = [(d.kind, self._storage.view_url(d.key, IMAGE_LINK_LIFETIME)) for d in submission.documents]
         return ReviewView(submission, reviewer, history, self._reused(submission), images)
 
-    def _reused(self, submission: Submission) -> list[str]:
-        """Which of this submission's images or licence number another account also used."""
+    def _reused(self, submission: Submission) -> list[tuple[str, int]]:
+        """Which of this submission's images or licence number other accounts also used, and how many."""
         found = []
         for fingerprint in fingerprints_of(submission):
             others = {
@@ -152,7 +147,7 @@ class ReviewService:
                 if u.user_id != submission.user_id
             }
             if others:
-                found.append(f"{REUSE_LABELS[fingerprint.split(':')[0]]}已被另外 {len(others)} 个账户使用")
+                found.append((fingerprint.split(":")[0], len(others)))
         return list(dict.fromkeys(found))
 
     def decide(self, submission_id: str, token: str, form: DecisionForm) -> Standing:

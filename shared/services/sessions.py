@@ -23,8 +23,7 @@ from shared.domain.outcomes import Written
 from shared.domain.users import Session, User, openid_key
 
 if TYPE_CHECKING:
-    from shared.adapters.wechat import WeChatSession
-    from shared.services.ports import Users
+    from shared.services.ports import Users, WeChatLogin
 
 MAX_SESSIONS_PER_USER = 10
 MAX_CODE_CHARS = 128
@@ -34,7 +33,7 @@ _TOKEN = re.compile(
 
 
 class Code2Session(Protocol):
-    def code2session(self, code: str) -> WeChatSession: ...
+    def code2session(self, code: str) -> WeChatLogin: ...
 
 
 class Login(msgspec.Struct, frozen=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -43,13 +43,9 @@ from shared.log import logger
 from shared.services.idempotency import Idempotency
 
 if TYPE_CHECKING:
-    from shared.services.ports import CredentialStorage, Submissions
+    from shared.services.ports import CleanedImage, CredentialStorage, Notify, Submissions
 
 OPERATION = "verification"
-
-
-class Notify(Protocol):
-    def deliver_new(self, submission_id: str, revision: int) -> None: ...
 
 
 class Submitted(msgspec.Struct, frozen=True):
@@ -88,11 +84,13 @@ class VerificationService:
         self,
         submissions: Submissions,
         storage: CredentialStorage,
+        clean: Callable[[bytes, str], CleanedImage],
         notifier: Callable[[], Notify],
         idempotency: Idempotency,
         clock: Callable[[], datetime],
     ) -> None:
         self._submissions = submissions
+        self._clean = clean  # proves the bytes are an image of that type, strips it, hashes it
         self._storage = storage
         self._notifier = notifier
         self._idempotency = idempotency
@@ -142,7 +140,14 @@ class VerificationService:
         except Exception:
             self._discard(written)
             raise
-        if not isinstance(outcome, Written):
+        # "submission" (its fresh id taken): an attempt the client library retried after a lost answer
+        # may have landed; one read on that path says
+        landed = isinstance(outcome, Written) or (
+            isinstance(outcome, Refused)
+            and "submission" in outcome
+            and self._submissions.get(submission_id) is not None
+        )
+        if not landed:
             self._discard(written)
             if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
                 again: dict[str, Any] = self._idempotency.replay(guard)  # a racing copy of it won
@@ -159,20 +164,18 @@ class VerificationService:
     def _store_images(
         self, user_id: str, submission_id: str, uploads: list[UploadKey], written: list[str]
     ) -> list[CredentialImage]:
-        from shared.adapters import images  # Pillow: only the submit path pays for it
-
         stored: list[CredentialImage] = []
         seen: set[str] = set()
         for index, upload in enumerate(uploads):
             obj = self._storage.read(upload.key, MAX_IMAGE_BYTES)
             if obj.content_type.split(";")[0].strip().lower() != upload.content_type:
                 raise errors.BadRequest(f"a document was not uploaded as {upload.content_type}")
-            clean = images.sanitize(obj.data, upload.content_type)
+            clean = self._clean(obj.data, upload.content_type)
             if clean.sha256 in seen:
                 raise errors.BadRequest("documents may not hold the same image twice")
             seen.add(clean.sha256)
             key = clean_key(user_id, submission_id, index)
-            self._storage.put_clean(key, clean.data, images.CLEAN_CONTENT_TYPE)
+            self._storage.put_clean(key, clean.data, clean.content_type)
             written.append(key)
             stored.append(
                 CredentialImage(upload.kind, key, clean.sha256, clean.dhash, clean.width, clean.height)

@@ -156,9 +156,6 @@ class Transaction:
         self._puts: list[tuple[str, Callable[[TransactWrite], None]]] = []
         self._updates: list[tuple[str, Callable[[TransactWrite], None]]] = []
 
-    def __len__(self) -> int:
-        return len(self._checks) + len(self._deletes) + len(self._puts) + len(self._updates)
-
     def check(
         self, name: str, model: type[Model], hash_key: Any, range_key: Any = None, *, condition: Condition
     ) -> None:

@@ -14,6 +14,7 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from shared.domain.idempotency import Guard
+from shared.domain.outcomes import Outcome
 from shared.store.base import Transaction, get_item, table
 
 
@@ -44,6 +45,13 @@ class IdempotencyRepository:
             expires_at=int(item.expires_at.timestamp()),
             response=str(item.response),
         )
+
+    def record(self, guard: Guard) -> Outcome:
+        """Record a guard on its own, for a request that wrote nothing else (its state was already
+        what it asked for); `Refused` ("guard") if the key is live."""
+        tx = Transaction(GuardItem)
+        self.enlist(tx, guard)
+        return tx.commit()
 
     def enlist(self, tx: Transaction, guard: Guard) -> None:
         """Record the guard with the write it protects; `Refused` names "guard" if the key is live."""

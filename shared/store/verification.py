@@ -402,7 +402,8 @@ class ReviewerRepository:
 
     def deactivate(self, reviewer_id: str) -> None:
         ReviewerItem(REVIEWER_POOL, reviewer_id).update(
-            actions=[ReviewerItem.active.set(False), ReviewerItem.subscription_arn.remove()]
+            actions=[ReviewerItem.active.set(False), ReviewerItem.subscription_arn.remove()],
+            condition=ReviewerItem.reviewer_id.exists(),
         )
         self.invalidate()
 

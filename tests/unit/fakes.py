@@ -131,6 +131,12 @@ class FakeGuards:
             del self.guards[k]
         return len(gone)
 
+    def record(self, guard: Guard) -> Outcome:
+        if self.taken(guard):
+            return refused("guard")
+        self.put(guard)
+        return WRITTEN
+
     def taken(self, guard: Guard | None) -> bool:
         """The transaction's condition on a guard: no live guard with its key."""
         return guard is not None and self.get(guard.owner, guard.key, guard.created_at) is not None
@@ -169,7 +175,8 @@ class FakeAnswers:
         failed = []
         if user is None or user.informed_decision != "agree" or user.informed_version != informed_version:
             failed.append("user")
-        if self.items.get(answers.user_id) != seen:
+        stored = self.items.get(answers.user_id)
+        if (stored is None) != (seen is None) or (stored and seen and stored.answered_at != seen.answered_at):
             failed.append("answers")
         if self.guards.taken(guard):
             failed.append("guard")
@@ -353,7 +360,8 @@ class FakeArticles:
         if after is not None:
             keyed = [(k, h) for k, h in keyed if k < after.sort_key]
         page = keyed[:limit]
-        last = FeedPosition(page[-1][0], page[-1][1].article_id) if len(keyed) > limit else None
+        # as DynamoDB: a page that reached the limit ends with a position, even if nothing follows
+        last = FeedPosition(page[-1][0], page[-1][1].article_id) if len(page) == limit else None
         return [h for _, h in page], last
 
 
@@ -379,7 +387,7 @@ class FakeComments:
             newest = [c for c in newest if c.comment_id < after]
         page = newest[:limit]  # the Query reads `limit` items, then the filter drops some
         shown = [c for c in page if c.status == VISIBLE or (c.status == HELD and c.author_id == viewer_id)]
-        return shown, page[-1].comment_id if len(newest) > limit else None
+        return shown, page[-1].comment_id if len(page) == limit else None
 
     def get(self, ref: CommentRef) -> Comment | None:
         return self.items.get((ref.article_id, ref.comment_id))
@@ -421,12 +429,17 @@ class FakeComments:
         return WRITTEN
 
     def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
+        if self.contend:
+            self.contend -= 1
+            return CONTENDED
         current = self.get(ref)
         if current is None or current.status == DELETED:
             return refused("comment")
         if current.author_id != author_id:
             return refused("author")
         if current.status == VISIBLE:
+            if ref.article_id not in self.articles.articles:
+                return refused("article")
             self.articles.count(ref.article_id, -1)
         self.items[(ref.article_id, ref.comment_id)] = replace(
             current, status=DELETED, text=None, deleted_at=now
@@ -463,9 +476,16 @@ class FakeComments:
         return [c for (a, _), c in self.items.items() if a == article_id and c.status == HELD]
 
     def release(self, ref: CommentRef) -> Outcome:
+        if self.contend:
+            self.contend -= 1
+            return CONTENDED
         current = self.get(ref)
-        if current is None or current.status != HELD:
-            return refused("comment")
+        failed = [] if current is not None and current.status == HELD else ["comment"]
+        if ref.article_id not in self.articles.articles:
+            failed.append("article")
+        if failed:
+            return refused(*failed)
+        assert current is not None
         self.items[(ref.article_id, ref.comment_id)] = replace(current, status=VISIBLE)
         self.articles.count(ref.article_id, 1)
         return WRITTEN

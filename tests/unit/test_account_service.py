@@ -50,4 +50,5 @@ def test_deletion_erases_every_holder_then_the_account_with_its_keys() -> None:
     assert done["erased"] == ["comments", "verification", "account"] and log == ["comments", "verification"]
     assert ALICE not in world.users.users and list(world.users.identities.values()) == [BOB]
     assert len(world.guards.guards) == 1  # Bob's key stays
-    AccountService(lambda: holders, world.clock).delete(ALICE)  # type: ignore[arg-type, return-value]
+    again = AccountService(lambda: holders, world.clock).delete(ALICE)  # type: ignore[arg-type, return-value]
+    assert again["deleted"] and list(world.users.users) == [BOB] and len(world.guards.guards) == 1

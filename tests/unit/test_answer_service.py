@@ -71,3 +71,14 @@ def test_without_the_informed_consent_the_collection_is_closed() -> None:
     skipped = world.users.add(approved(informed_decision="skip"))
     with pytest.raises(errors.ConsentRequired):
         service(world).submit(skipped, DOCS, FIRST, None)
+
+
+def test_a_key_sent_with_the_answers_already_stored_is_used_up_all_the_same() -> None:
+    world = World()
+    alice = world.users.add(approved())
+    service(world).submit(alice, DOCS, FIRST, None)
+    unchanged = service(world).submit(world.users.users[ALICE], DOCS, FIRST, "key-9")
+    assert world.answers.saves == 1  # nothing new to write ...
+    with pytest.raises(errors.Conflict, match="different request"):  # ... but the key is taken
+        service(world).submit(world.users.users[ALICE], DOCS, SECOND, "key-9")
+    assert service(world).submit(world.users.users[ALICE], DOCS, FIRST, "key-9") == unchanged

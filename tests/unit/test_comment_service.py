@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from shared import errors
 from shared.domain.articles import Article, ArticleHead, Section
-from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD
+from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD, Comment
+from shared.domain.outcomes import Outcome, refused
 from shared.domain.verification import Submission
 from shared.services.comments import CommentData, CommentService, ContentCheck
 from shared.services.cursors import Cursors
@@ -47,7 +50,14 @@ def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, Comm
     world.users.add(approved(BOB))
     content = ContentCheck(lambda: frozenset({"网赌"}), (lambda: checker) if checker else None)
     service = CommentService(
-        comments, world.users, Cursors(Signer), content, world.submissions.get, world.idempotency, world.clock
+        comments,
+        world.users,
+        Cursors(Signer),
+        content,
+        world.submissions.get,
+        world.idempotency,
+        world.clock,
+        sleep=lambda seconds: None,
     )
     return world, comments, service
 
@@ -95,8 +105,40 @@ def test_a_replayed_key_gets_the_first_comment_and_another_text_a_conflict() -> 
 def test_a_busy_article_is_retried_and_the_comment_counted_once() -> None:
     world, comments, service = setup()
     comments.contend = 2
-    service.post(world.users.users[ALICE], ARTICLE, "热门", None, None)
+    posted = service.post(world.users.users[ALICE], ARTICLE, "热门", None, None)
     assert comments.posts == 3 and count(comments) == 1
+    comments.contend = 2
+    service.delete(world.users.users[ALICE], posted["id"])
+    assert count(comments) == 0
+
+
+def test_an_article_busy_beyond_the_retries_is_a_conflict_and_changes_nothing() -> None:
+    world, comments, service = setup()
+    posted = service.post(world.users.users[ALICE], ARTICLE, "热门", None, None)
+    comments.contend = 100
+    with pytest.raises(errors.Conflict):
+        service.delete(world.users.users[ALICE], posted["id"])
+    with pytest.raises(errors.Conflict):
+        service.post(world.users.users[ALICE], ARTICLE, "又一条", None, None)
+    assert count(comments) == 1 and len(comments.items) == 1
+
+
+def test_a_post_whose_first_attempt_landed_before_a_timeout_answers_the_comment() -> None:
+    """The client library retries a write whose answer was lost; the retry finds the comment there."""
+    world, comments, _ = setup()
+
+    class Retried(FakeComments):
+        def post(self, comment: Comment, *args: Any) -> Outcome:
+            super().post(comment, *args)  # the first attempt, whose answer was lost
+            return refused("comment", "minute")  # what the retry is told
+
+    retried = Retried(world.users, world.guards, comments.articles)
+    landed = CommentService(
+        retried, world.users, Cursors(Signer), ContentCheck(frozenset, None), world.submissions.get,
+        world.idempotency, world.clock,
+    )  # fmt: skip
+    posted = landed.post(world.users.users[ALICE], ARTICLE, "网络抖动", None, None)
+    assert [c.text for c in retried.items.values()] == ["网络抖动"] and posted["text"] == "网络抖动"
 
 
 def test_a_comment_the_check_wants_reviewed_is_held_and_not_counted() -> None:

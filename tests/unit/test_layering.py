@@ -29,10 +29,13 @@ FORBIDDEN = {
     "shared/services": (
         "pynamodb",
         "boto3",
+        "botocore",
         "flask",
         "jinja2",
+        "PIL",
         "shared.edge",
         "shared.store",
+        "shared.adapters",
         "shared.pages",
         "shared.wiring",
         "functions",
@@ -68,7 +71,7 @@ def test_loading_every_use_case_loads_no_storage_library() -> None:
         "import sys\n"
         + "".join(f"import shared.services.{m}\n" for m in modules)
         + "print(sorted(n for n in sys.modules if n.split('.')[0] in ('pynamodb', 'flask', 'jinja2', 'moto')"
-        + " or n.startswith(('shared.store', 'shared.edge', 'shared.pages'))))"
+        + " or n.startswith(('shared.store', 'shared.edge', 'shared.pages', 'shared.adapters'))))"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout

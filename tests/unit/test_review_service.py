@@ -56,7 +56,7 @@ def test_a_link_shows_the_submission_with_reused_credentials_flagged() -> None:
     review, links = build(world)
     shown = review.show(SUBMISSION, links.sign("rev-1", SUBMISSION, 1))
     assert isinstance(shown, ReviewView) and shown.submission == submission
-    assert shown.warnings == ["相同的执业证书编号已被另外 1 个账户使用"]
+    assert shown.reused == [("license", 1)]
     assert shown.images[0][1].startswith("https://bucket.example/credentials/")
 
 

@@ -9,6 +9,7 @@ import pytest
 from msgspec.structs import replace
 
 from shared import errors
+from shared.adapters import images
 from shared.domain.verification import upload_key
 from shared.services.verification import VerificationService
 from tests.unit.services_setup import ALICE, World, consented
@@ -49,7 +50,9 @@ def uploaded(world: World, n: int, kind: str = "practice_license") -> str:
 
 def service(world: World, notifier: Notifier | None = None) -> VerificationService:
     told = notifier or Notifier()
-    return VerificationService(world.submissions, world.storage, lambda: told, world.idempotency, world.clock)
+    return VerificationService(
+        world.submissions, world.storage, images.sanitize, lambda: told, world.idempotency, world.clock
+    )
 
 
 def test_a_submission_stores_clean_images_and_tells_the_reviewers() -> None:
