@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.domain import times
 from shared.edge import Request, Response, http_handler, json_body
 from shared.services.profile import user_view
 from shared.wiring import services
@@ -20,7 +21,7 @@ def login(request: Request) -> Response:
     documents = app.current_documents()  # before the session is stored: a fault here writes nothing
     result = app.sessions.login(body.code)
     user = user_view(result.user, documents)
-    return Response(200, {"token": result.token, "expires_at": result.expires_at.isoformat(), "user": user})
+    return Response(200, {"token": result.token, "expires_at": times.iso(result.expires_at), "user": user})
 
 
 @http_handler

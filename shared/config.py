@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from shared.domain.times import DEFAULT_ZONE, parse_zone
 from shared.errors import ConfigError
 
 # Names of the environment variables (the only place they are spelled).
@@ -42,6 +43,9 @@ ENV_BLOCKED_WORDS_PATH = "COMMENT_BLOCKED_WORDS_PATH"
 # The subscribe-message template of the verification result (unset: no WeChat message is sent).
 ENV_RESULT_TEMPLATE_ID = "WECHAT_RESULT_TEMPLATE_ID"
 ENV_WECHAT_CONTENT_CHECK = "WECHAT_CONTENT_CHECK"
+# The zone every time is shown in (responses, receipts, exports, pages): an offset such as +08:00,
+# UTC, or an IANA name; stored times stay UTC.
+ENV_TIME_ZONE = "TIME_ZONE"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -72,6 +76,7 @@ class Config:
     blocked_words_path: str | None = None
     wechat_content_check: bool = True
     result_template_id: str | None = None  # the WeChat message of the review result
+    time_zone: str = DEFAULT_ZONE
 
     @property
     def is_local(self) -> bool:
@@ -131,12 +136,17 @@ def load(env: dict[str, str] | None = None) -> Config:
         blocked_words_path=env.get(ENV_BLOCKED_WORDS_PATH) or None,
         wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
+        time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
     )
     _validate(cfg)
     return cfg
 
 
 def _validate(cfg: Config) -> None:
+    try:
+        parse_zone(cfg.time_zone)
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_TIME_ZONE}: {exc}") from exc
     if cfg.is_local:
         return
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.

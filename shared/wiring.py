@@ -13,6 +13,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from shared import config
+from shared.domain import times
 from shared.domain.gate import CurrentDocuments
 from shared.services.access import Access
 from shared.services.consent import ConsentCatalog, ConsentService
@@ -60,6 +61,7 @@ class Services:
         self.cfg = cfg
         # every model module registers itself with the store on import
         base.bind(cfg)
+        times.use_zone(times.parse_zone(cfg.time_zone))
 
     # ---- repositories ----
     @cached_property

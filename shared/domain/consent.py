@@ -8,6 +8,7 @@ from datetime import datetime
 import msgspec
 
 from shared import errors
+from shared.domain import times
 
 AGREEMENT = "hcp-identity-agreement"
 INFORMED = "informed-consent"
@@ -41,7 +42,7 @@ class Document(msgspec.Struct, frozen=True):
             "body": self.body,
             "sha256": self.sha256,
             "required": self.required,
-            "published_at": self.published_at.isoformat(),
+            "published_at": times.iso(self.published_at),
         }
 
 

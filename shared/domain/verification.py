@@ -8,12 +8,13 @@ approved is a conflict, a decision on a decided submission is a conflict naming 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
 
 from shared import errors
+from shared.domain import times
 
 # ---- uploads ----
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -202,7 +203,6 @@ def decision_status(decision: str) -> Status:
 
 # The subscribe message of the review result. The template (chosen in the WeChat admin console)
 # has these four fields; `thing` values are at most 20 characters, so the reason is its label.
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 RESULT_PAGE = "pages/verify/index"
 RESULT_TITLE = "医护身份认证"
 RESULT_WORDS = {"approved": "已通过", "rejected": "未通过"}
@@ -212,12 +212,11 @@ APPROVED_REMARK = "欢迎进入学术分享"
 def result_message(status: str, reason: str | None, decided_at: datetime) -> dict[str, str]:
     """The template data telling a user the result; names nothing the applicant typed."""
     remark = APPROVED_REMARK if status == "approved" else REASONS.get(reason or "other", REASONS["other"])
-    local_time = decided_at.astimezone(CHINA_TIME)
     return {
         "thing1": RESULT_TITLE,
         "phrase2": RESULT_WORDS.get(status, status),
         "thing3": remark[:20],
-        "time4": local_time.strftime("%Y-%m-%d %H:%M"),
+        "time4": times.readable(decided_at),
     }
 
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared import errors
+from shared.domain import times
 from shared.edge import Request, Response, http_handler, upstream_error
 from shared.log import logger
 
@@ -46,8 +47,8 @@ def _environment() -> Environment:
 
 
 def when(moment: datetime | None) -> str:
-    """A time as people read it on a page."""
-    return "" if moment is None else moment.isoformat(timespec="minutes")
+    """A time as people read it on a page: `2026-11-30 10:04`, in the stage's zone."""
+    return times.readable(moment)
 
 
 NO_SOURCE = "'none'"

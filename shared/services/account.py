@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec.structs import asdict
 
+from shared.domain import times
 from shared.domain.idempotency import owner_digest
 from shared.domain.users import User, openid_key
 
@@ -25,7 +26,7 @@ def exported_user(user: User) -> dict[str, Any]:
     """The user item as its owner's export shows it: not the session secrets or the sealing key
     (the system's keys to their data, not their data)."""
     fields = {
-        name: value.isoformat() if isinstance(value, datetime) else value
+        name: times.iso(value) if isinstance(value, datetime) else value
         for name, value in asdict(user).items()
         if name not in ("sessions", "consent_key")
     }
@@ -62,7 +63,7 @@ class AccountService:
         self._clock = clock
 
     def export(self, user_id: str) -> dict[str, Any]:
-        exported: dict[str, Any] = {"exported_at": self._clock().isoformat()}
+        exported: dict[str, Any] = {"exported_at": times.iso(self._clock())}
         for holder in self._holders():
             exported[holder.name] = holder.export(user_id)
         return exported

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
+from shared.domain import times
 from shared.domain.articles import Article, ArticleHead, FeedPosition, check_article_id
 from shared.domain.comments import page_size
 from shared.services.cursors import Cursors
@@ -22,7 +23,7 @@ def article_summary(head: ArticleHead) -> dict[str, Any]:
     return {
         "id": head.article_id,
         "title": head.title,
-        "published_at": head.published_at.isoformat(),
+        "published_at": times.iso(head.published_at),
         "author": head.author,
         "original": head.original,
         "source": head.source,
@@ -36,7 +37,7 @@ def article_view(article: Article) -> dict[str, Any]:
     return {
         **article_summary(head),
         "sections": [{"heading": s.heading, "body": s.body} for s in article.sections],
-        "updated_at": head.updated_at.isoformat() if head.updated_at else None,
+        "updated_at": times.iso_or_none(head.updated_at),
     }
 
 

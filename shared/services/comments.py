@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain import comments as rules
+from shared.domain import times
 from shared.domain.articles import check_article_id
 from shared.domain.comments import AuthorDisplay, Comment, RateWindow
 from shared.domain.idempotency import Guard
@@ -90,7 +91,7 @@ def comment_view(comment: Comment, viewer_id: str) -> dict[str, Any]:
             "department": comment.author_department,
         },
         "text": comment.text,
-        "created_at": comment.created_at.isoformat(),
+        "created_at": times.iso(comment.created_at),
         "reply_to": comment.reply_to,
         "status": comment.status,
         "mine": comment.author_id is not None and comment.author_id == viewer_id,
@@ -318,7 +319,7 @@ class CommentData:
                 "text": c.text,
                 "status": c.status,
                 "reply_to": c.reply_to,
-                "created_at": c.created_at.isoformat(),
+                "created_at": times.iso(c.created_at),
                 "display_name": c.author_name,
                 "department": c.author_department,
             }

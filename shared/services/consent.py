@@ -19,6 +19,7 @@ import msgspec
 from msgspec.structs import replace
 
 from shared import errors
+from shared.domain import times
 from shared.domain.consent import (
     AGREEMENT,
     DOCUMENT_KEYS,
@@ -124,7 +125,7 @@ def record_view(record: ConsentRecord, key: bytes | None = None) -> dict[str, An
         "version": record.version,
         "sha256": record.sha256,
         "decision": record.decision,
-        "decided_at": record.decided_at.isoformat(),
+        "decided_at": times.iso(record.decided_at),
     }
     if key is not None:
         personal = unseal(key, record.subject, record.record_id, record.sealed) or {}

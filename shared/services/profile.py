@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.domain import times
 from shared.domain.gate import CurrentDocuments, next_step
 from shared.domain.users import User
 
@@ -15,7 +16,7 @@ def user_view(user: User, docs: CurrentDocuments) -> dict[str, Any]:
         verification["reason"] = user.verification_reason
     return {
         "id": user.user_id,
-        "created_at": user.created_at.isoformat(),
+        "created_at": times.iso(user.created_at),
         "next_step": next_step(user.gate, docs).value,
         "verification": verification,
         "author": {  # how comments show the caller (PUT /v1/me/author changes it)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from msgspec.structs import replace
 
 from shared import errors
+from shared.domain import times
 from shared.domain.gate import CurrentDocuments, next_step, require_collection
 from shared.domain.outcomes import Refused, Written
 from shared.domain.questions import QUESTIONS, QUESTIONS_VERSION, Answers, check_answers
@@ -80,7 +81,7 @@ class AnswerService:
     def _view(record: Answers, step: str) -> dict[str, Any]:
         return {
             "answers": _answers_view(record.values),
-            "answered_at": record.answered_at.isoformat(),
+            "answered_at": times.iso(record.answered_at),
             "next_step": step,
         }
 
@@ -100,7 +101,7 @@ class AnswerData:
         return {
             "answers": _answers_view(stored.values),
             "questions_version": stored.questions_version,
-            "answered_at": stored.answered_at.isoformat(),
+            "answered_at": times.iso(stored.answered_at),
         }
 
     def erase(self, user_id: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.config import Config
+from shared.domain import times
 from shared.domain.consent import AGREEMENT, ConsentRecord
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
@@ -91,5 +92,5 @@ def receipt_claims(cfg: Config, record: ConsentRecord, key_id: str) -> dict[str,
         "iat": int(decided_at.timestamp()),
         "document": {"key": record.document, "version": record.version, "sha256": record.sha256},
         "decision": record.decision,
-        "decidedAt": decided_at.isoformat(),
+        "decidedAt": times.iso(decided_at),
     }

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from shared import errors
+from shared.domain import times
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Outcome, Refused, Written
@@ -69,8 +70,8 @@ def status_view(user: User, latest: Submission | None) -> dict[str, Any]:
     if latest is not None:
         view.update(
             submission_id=latest.submission_id,
-            submitted_at=latest.submitted_at.isoformat(),
-            decided_at=latest.decided_at.isoformat() if latest.decided_at else None,
+            submitted_at=times.iso(latest.submitted_at),
+            decided_at=times.iso_or_none(latest.decided_at),
             documents=[{"kind": d.kind} for d in latest.documents],
         )
         if latest.status == Status.REJECTED:
@@ -108,7 +109,7 @@ class VerificationService:
             "url": post.url,
             "fields": post.fields,
             "key": post.key,
-            "expires_at": post.expires_at.isoformat(),
+            "expires_at": times.iso(post.expires_at),
         }
 
     def status(self, user: User) -> dict[str, Any]:
@@ -245,8 +246,8 @@ class VerificationData:
                 "title": s.title,
                 "profession": s.profession,
                 "license_number": s.license_number,
-                "submitted_at": s.submitted_at.isoformat(),
-                "decided_at": s.decided_at.isoformat() if s.decided_at else None,
+                "submitted_at": times.iso(s.submitted_at),
+                "decided_at": times.iso_or_none(s.decided_at),
                 "reason": s.reason,
                 "redo_documents": list(s.redo),
                 "documents": [
