@@ -43,6 +43,8 @@ ENV_BLOCKED_WORDS_PATH = "COMMENT_BLOCKED_WORDS_PATH"
 # The subscribe-message template of the verification result (unset: no WeChat message is sent).
 ENV_RESULT_TEMPLATE_ID = "WECHAT_RESULT_TEMPLATE_ID"
 ENV_WECHAT_CONTENT_CHECK = "WECHAT_CONTENT_CHECK"
+# The mini-program page the result message opens (a stage setting: the app's pages may move).
+ENV_RESULT_PAGE = "WECHAT_RESULT_PAGE"
 # The zone every time is shown in (responses, receipts, exports, pages): an offset such as +08:00,
 # UTC, or an IANA name; stored times stay UTC.
 ENV_TIME_ZONE = "TIME_ZONE"
@@ -77,6 +79,7 @@ class Config:
     wechat_content_check: bool = True
     result_template_id: str | None = None  # the WeChat message of the review result
     time_zone: str = DEFAULT_ZONE
+    result_page: str = "pages/verify/index"
 
     @property
     def is_local(self) -> bool:
@@ -137,6 +140,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
         time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
+        result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
     )
     _validate(cfg)
     return cfg

@@ -246,8 +246,9 @@ class Services:
     def result_notifier(self) -> ResultNotifier:
         from shared.services.result_notifier import ResultNotifier
 
+        cfg = self.cfg
         return ResultNotifier(
-            self.users, self.wechat_messaging, self.cfg.result_template_id, self.outbox, utcnow
+            self.users, self.wechat_messaging, cfg.result_template_id, cfg.result_page, self.outbox, utcnow
         )
 
     @cached_property

@@ -185,6 +185,7 @@ class Journey:
     def _login_and_consents(self) -> None:
         from shared.domain.consent import AGREEMENT, INFORMED
 
+        self.measure("GET /v1/config", "GET", "/v1/config")
         self.call("GET", "/v1/consents/documents")  # a warm container: the catalog is cached
         self.measure("GET /v1/consents/documents", "GET", "/v1/consents/documents")
         code = {"code": "dev:bench"}

@@ -203,7 +203,6 @@ def decision_status(decision: str) -> Status:
 
 # The subscribe message of the review result. The template (chosen in the WeChat admin console)
 # has these four fields; `thing` values are at most 20 characters, so the reason is its label.
-RESULT_PAGE = "pages/verify/index"
 RESULT_TITLE = "医护身份认证"
 RESULT_WORDS = {"approved": "已通过", "rejected": "未通过"}
 APPROVED_REMARK = "欢迎进入学术分享"

@@ -36,3 +36,12 @@ def user_view(user: User, docs: CurrentDocuments) -> dict[str, Any]:
             },
         },
     }
+
+
+def app_config(result_template: str | None, result_page: str) -> dict[str, Any]:
+    """What the app needs before login: the subscribe-message template it asks the user to allow
+    (`wx.requestSubscribeMessage`) and the page that message opens; null when the stage sends none."""
+    return {
+        "subscribe_templates": {"review_result": result_template or None},
+        "pages": {"review_result": result_page},
+    }

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.domain.verification import RESULT_PAGE, Submission, result_message
+from shared.domain.verification import Submission, result_message
 
 if TYPE_CHECKING:
     from shared.services.ports import Outbox, SubscribeMessages, Users
@@ -23,12 +23,14 @@ class ResultNotifier:
         users: Users,
         messages: Callable[[], SubscribeMessages],
         template_id: str | None,
+        page: str,
         outbox: Outbox | None,
         clock: Callable[[], datetime],
     ) -> None:
         self._users = users
         self._messages = messages  # built on first use: WeChat's client and token store
         self._template_id = template_id
+        self._page = page  # the mini-program page the message opens
         self._outbox = outbox
         self._clock = clock
 
@@ -53,6 +55,6 @@ class ResultNotifier:
                 submission.status, submission.reason, submission.decided_at or self._clock()
             )
             outcome = self._messages().send_subscribe_message(
-                user.openid, self._template_id, RESULT_PAGE, data
+                user.openid, self._template_id, self._page, data
             )
         return outcome

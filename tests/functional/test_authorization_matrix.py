@@ -67,6 +67,7 @@ method path                              none bad  exp  out  ref  wdrn unv  pend
 POST /v1/auth/login                      200  200  200  200  200  200  200  200  200  200  200
 GET /v1/consents/documents               200  200  200  200  200  200  200  200  200  200  200
 GET /v1/consents/receipt-key             200  200  200  200  200  200  200  200  200  200  200
+GET /v1/config                           200  200  200  200  200  200  200  200  200  200  200
 GET /v1/me                               401  401  401  401  200  200  200  200  200  200  200
 GET /review/{submission_id}              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
@@ -236,6 +237,7 @@ REQUESTS: dict[str, Request] = {
     "POST /v1/auth/login": _login,
     "GET /v1/consents/documents": lambda api, c: api.get("/v1/consents/documents", token=c.token),
     "GET /v1/consents/receipt-key": lambda api, c: api.get("/v1/consents/receipt-key", token=c.token),
+    "GET /v1/config": lambda api, c: api.get("/v1/config", token=c.token),
     "GET /v1/me": lambda api, c: api.get("/v1/me", token=c.token),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from infra import resources
 from infra.gateway import create_app, openapi_document
 from infra.routes import load_serverless, routes
+from tests.functional.conftest import Api
 
 ROUTES = routes()
 
@@ -76,3 +77,24 @@ def test_models_match_the_tables_of_serverless_yml() -> None:
         range_key = model._range_keyname
         expected = {hash_key: "HASH", **({range_key: "RANGE"} if range_key else {})}
         assert keys == expected, name
+
+
+def test_the_app_learns_the_stages_template_and_page_before_login(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared import wiring
+
+    none = api.get("/v1/config", token="")
+    assert none.status == 200 and none.body == {
+        "subscribe_templates": {"review_result": None},
+        "pages": {"review_result": "pages/verify/index"},
+    }
+    monkeypatch.setenv("WECHAT_RESULT_TEMPLATE_ID", "tmpl-result-1")
+    monkeypatch.setenv("WECHAT_RESULT_PAGE", "/pages/status/index")
+    wiring.reset()
+    configured = api.get("/v1/config", token="")
+    assert configured.body == {
+        "subscribe_templates": {"review_result": "tmpl-result-1"},
+        "pages": {"review_result": "pages/status/index"},
+    }
+    assert "max-age" in configured.headers["Cache-Control"]

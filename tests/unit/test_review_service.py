@@ -43,7 +43,9 @@ def pending(world: World, user_id: str = ALICE, revision: int = 1) -> Submission
 def build(world: World, inform: object = None, *reviewers: Reviewer) -> tuple[ReviewService, ReviewLinks]:
     links = ReviewLinks(lambda: "k" * 32, 3600)
     team = FakeReviewers(*(reviewers or (Reviewer("rev-1", "审核员", NOW),)))
-    inform_user = inform or ResultNotifier(world.users, FakeMessages, None, None, world.clock)
+    inform_user = inform or ResultNotifier(
+        world.users, FakeMessages, None, "pages/verify/index", None, world.clock
+    )
     return ReviewService(links, world.submissions, team, world.storage, inform_user, world.clock), links  # type: ignore[arg-type]
 
 
@@ -115,11 +117,15 @@ def test_links_die_with_their_reviewer_or_revision(reviewer: Reviewer, revision:
 def test_after_a_decision_images_are_tagged_and_the_applicant_is_told() -> None:
     world, outbox, messages = World(), FakeOutbox(), FakeMessages(answer="owed")
     pending(world)
-    review, links = build(world, ResultNotifier(world.users, lambda: messages, "tmpl", outbox, world.clock))
+    review, links = build(
+        world,
+        ResultNotifier(world.users, lambda: messages, "tmpl", "pages/verify/index", outbox, world.clock),
+    )
     review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), APPROVE)
     assert world.storage.tags == {f"credentials/{ALICE}/{SUBMISSION}/0.jpg": {"verification": "approved"}}
     assert [e["status"] for e in outbox.entries] == ["approved"]
-    assert messages.sent[0][0] == f"openid-{ALICE}" and world.submissions.user_messages[SUBMISSION] == "owed"
+    assert messages.sent[0][:3] == (f"openid-{ALICE}", "tmpl", "pages/verify/index")
+    assert world.submissions.user_messages[SUBMISSION] == "owed"
 
 
 def test_a_failing_message_never_undoes_the_decision() -> None:
