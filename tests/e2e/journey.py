@@ -97,11 +97,31 @@ def consent(client: Client, informed: str = "agree") -> None:
     decide_consent(client, INFORMED, informed)
 
 
+def wx_upload_file(url: str, form_data: dict[str, str], data: bytes, name: str = "file") -> requests.Response:
+    """Post as the mini-program's `wx.uploadFile({url, filePath, name, formData})` does: one
+    multipart/form-data body, the formData fields first in their order, then the file part, named
+    `name`, with the temporary file's name and a generic type (S3 reads the type from the fields)."""
+    boundary = "----WeChatUploadBoundary7MA4YWxkTrZu0gW"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, value in form_data.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="tmp_4f1c2e.jpg"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "User-Agent": "wechatdevtools"}
+    return requests.post(url, data=b"".join(parts), headers=headers, timeout=10)
+
+
 def upload(client: Client, data: bytes, kind: str = "practice_license") -> str:
+    """Ask for a presigned POST and send the image to it the way wx.uploadFile does."""
     body = client.call(
         "POST", "/v1/verification/uploads", {"kind": kind, "content_type": "image/jpeg", "size": len(data)}
     ).json()
-    answer = requests.post(body["url"], data=body["fields"], files={"file": ("a.jpg", data)}, timeout=10)
+    answer = wx_upload_file(body["url"], body["fields"], data)
     assert answer.status_code in (200, 204), answer.text
     return str(body["key"])
 
