@@ -208,9 +208,11 @@ def test_deleting_a_verified_commenter_leaves_nothing_that_names_them(
     before = everything_stored(aws)
     assert all(n in before for n in names) and leftover in before
 
+    display = "欧阳医生"  # on the comment, the user item, and the key's replayable first response
+    assert before.count(display) >= 3
     assert api.delete("/v1/me").status == 200
     after = everything_stored(aws)
-    for name in (*names, "110101199001011234", f"uploads/{user_id}", f"credentials/{user_id}"):
+    for name in (*names, display, "110101199001011234", f"uploads/{user_id}", f"credentials/{user_id}"):
         assert name not in after, name
     # the comment stays, from a deleted user
     reader = str(api.login("dave")["user"]["id"])
