@@ -30,11 +30,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-lint: $(STAMP)
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r shared functions infra -ll
 	$(BIN)/vulture
+	npx --no-install redocly lint infra/openapi.yaml --config infra/redocly.yaml --format=stylish
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
