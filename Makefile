@@ -18,7 +18,7 @@ OSLS := npx --no-install osls
 # Packaging is offline: dummy credentials, nothing looked up in AWS (secrets resolve at deploy time).
 OFFLINE_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean types
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (3.12 matches the Lambda runtime)"; exit 1; }
@@ -36,6 +36,16 @@ lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/bandit -q -c pyproject.toml -r shared functions infra -ll
 	$(BIN)/vulture
 	npx --no-install redocly lint infra/openapi.yaml --config infra/redocly.yaml --format=stylish
+	@# the committed client types must be what the document generates (`make types` rewrites them)
+	npx --no-install openapi-typescript infra/openapi.yaml -o $(TYPES_CHECK) >/dev/null
+	@diff -q $(TYPES_CHECK) $(API_TYPES) >/dev/null || { echo "$(API_TYPES) is out of date: run make types"; exit 1; }
+	npx --no-install tsc --noEmit --strict $(API_TYPES)
+
+# The TypeScript types of the contract, for the mini-program (generated from the OpenAPI document).
+API_TYPES := miniprogram/typings/api.d.ts
+TYPES_CHECK := var/api-types-check.d.ts
+types: $(NODE_STAMP)
+	npx --no-install openapi-typescript infra/openapi.yaml -o $(API_TYPES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
