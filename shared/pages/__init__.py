@@ -30,7 +30,18 @@ TEMPLATES = Path(__file__).with_name("templates")
 MAX_FORM_BYTES = 8 * 1024
 MAX_FORM_FIELDS = 20
 HTML = "text/html; charset=utf-8"
-ERROR_TITLES = {400: "请求无效", 403: "链接无效或已过期", 404: "未找到", 409: "已有审核决定"}
+# What an error page says, by status, in the pages' language. The JSON edge's English sentences
+# stay out of the pages until the message catalogue gives every error its Chinese words.
+ERROR_PAGES: dict[int, tuple[str, str]] = {
+    400: ("请求无效", "表单内容不完整或不正确，请返回上一页检查后重新提交。"),
+    403: ("链接无效或已过期", "此链接无效、已过期，或不允许此操作。请从最新的通知中重新打开链接。"),
+    404: ("未找到", "要查看的申请不存在，或已被删除。"),
+    409: ("已有审核决定", "此申请的状态已经改变，请刷新页面查看现行决定。"),
+    413: ("内容过大", "提交的表单内容过多，请缩短备注后重试。"),
+    415: ("请求无效", "请从页面上的表单提交。"),
+    503: ("服务暂时不可用", "依赖的服务暂时繁忙，请稍后再试。"),
+}
+OTHER_ERROR = ("无法完成", "暂时无法完成此操作，请稍后再试。")
 
 
 @cache
@@ -88,8 +99,8 @@ def render(
 
 
 def error_page(exc: errors.DomainError) -> Response:
-    title = ERROR_TITLES.get(exc.status, "无法完成")
-    return render("error.html", status=exc.status, headers=exc.headers, title=title, message=exc.message)
+    title, message = ERROR_PAGES.get(exc.status, OTHER_ERROR)
+    return render("error.html", status=exc.status, headers=exc.headers, title=title, message=message)
 
 
 def page_handler(

@@ -160,6 +160,8 @@ def test_bad_links_get_403_and_change_nothing(
     page = api.get(path, token="")
     assert page.status == 403, page.text
     assert page.headers["Content-Type"].startswith("text/html") and "<form" not in page.text
+    words = re.sub(r"<[^>]+>", " ", page.text.split("<body>", 1)[1])
+    assert "链接无效或已过期" in words and not re.search(r"[A-Za-z]{3,}", words), words  # Chinese only
     target = link if case != "other_submission" else f"http://x/review/01ARZ3NDEKTSV4RRFFQ69G5FAV?t={token}"
     decided = post_decision(api, target, "approve", fields=fields)
     assert decided.status == 403
