@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from shared import config
 from shared.edge import Request, Response, http_handler, json_body
 from shared.services.consent import record_view
 from shared.wiring import services
@@ -17,7 +18,8 @@ class DecisionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 @http_handler
 def documents(request: Request) -> Response:
-    items = [doc.view() for doc in services().consent.current_documents()]
+    pages_url = config.current().platform_pages_url
+    items = [doc.view(pages_url) for doc in services().consent.current_documents()]
     return Response(200, {"items": items, "next_cursor": None})
 
 

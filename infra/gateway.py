@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 
 from infra.events import http_api_event
@@ -21,6 +22,8 @@ from infra.routes import Route, routes
 # API Gateway HTTP APIs refuse request bodies over 10 MB.
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.yaml"
+PAGES_DIR = Path(__file__).resolve().parent / "seed" / "pages"
+PAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
 
 def _view(route: Route, handler: Callable[..., Any]) -> Callable[..., Response]:
@@ -83,11 +86,24 @@ def create_app() -> Flask:
             json.dumps(openapi_document(), ensure_ascii=False), content_type="application/json; charset=utf-8"
         )
 
+    @app.get("/pages/<name>")
+    def platform_page(name: str) -> Response:
+        """The platform's own pages that consent documents link to (a deployed stage names their
+        real home in PLATFORM_PAGES_URL); here, local stand-ins."""
+        page = PAGES_DIR / f"{name}.html"
+        if not PAGE_NAME.fullmatch(name) or not page.is_file():
+            abort(404)
+        return Response(page.read_bytes(), content_type="text/html; charset=utf-8")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
+        from shared.messages import language, message
+
         status = exc.code or 500
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        response = _json_error(status, codes.get(status, "bad_request"), exc.description or exc.name)
+        code = codes.get(status, "bad_request")
+        words = message(code, "default", language(request.headers.get("Accept-Language")), {})
+        response = _json_error(status, code, words)
         for name, value in exc.get_headers():
             if name.lower() == "allow":
                 response.headers[name] = value

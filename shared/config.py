@@ -48,6 +48,9 @@ ENV_RESULT_PAGE = "WECHAT_RESULT_PAGE"
 # The zone every time is shown in (responses, receipts, exports, pages): an offset such as +08:00,
 # UTC, or an IANA name; stored times stay UTC.
 ENV_TIME_ZONE = "TIME_ZONE"
+# The base URL of the platform's own pages (用户服务协议, 隐私政策) that consent documents link to;
+# they open in the mini-program's web-view, so the host goes into its business-domain list.
+ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -80,10 +83,20 @@ class Config:
     result_template_id: str | None = None  # the WeChat message of the review result
     time_zone: str = DEFAULT_ZONE
     result_page: str = "pages/verify/index"
+    pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
 
     @property
     def is_local(self) -> bool:
         return self.stage in LOCAL_STAGES
+
+    @property
+    def platform_pages_url(self) -> str:
+        """Where the linked documents live: the stage's setting, else (local) the gateway's pages."""
+        if self.pages_url:
+            return self.pages_url
+        if self.is_local:
+            return f"{self.public_base_url}/pages"
+        raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} is required in deployed stages")
 
     def table(self, name: str) -> str:
         return f"{self.table_prefix}{name}"
@@ -141,6 +154,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
         time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
         result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
+        pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
     )
     _validate(cfg)
     return cfg
@@ -151,6 +165,8 @@ def _validate(cfg: Config) -> None:
         parse_zone(cfg.time_zone)
     except ValueError as exc:
         raise ConfigError(f"{ENV_TIME_ZONE}: {exc}") from exc
+    if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
     if cfg.is_local:
         return
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.

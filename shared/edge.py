@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -68,7 +69,7 @@ def parse_event(event: Mapping[str, Any]) -> Request:
         try:
             body = base64.b64decode(raw_body, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise errors.BadRequest("the body is not valid base64") from exc
+            raise errors.BadRequest("body_base64") from exc
     else:
         body = raw_body.encode("utf-8", "surrogatepass") if isinstance(raw_body, str) else bytes(raw_body)
     request_id = str(ctx.get("requestId") or uuid.uuid4().hex)
@@ -86,31 +87,70 @@ def parse_event(event: Mapping[str, Any]) -> Request:
     )
 
 
-def _describe(exc: msgspec.ValidationError | msgspec.DecodeError) -> str:
-    # msgspec's messages name the field path ("at `$.code`") and never echo the value.
-    return str(exc) or "the body does not match the expected shape"
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_NAMED = re.compile(r"field `(?P<name>[^`]+)`")
+_LIMIT = re.compile(r"length (?P<op><=|>=) (?P<n>\d+)")
+
+
+def body_fault(exc: msgspec.ValidationError | msgspec.DecodeError) -> errors.BadRequest:
+    """The 400 for a body msgspec refused, naming the field at fault when there is one.
+
+    msgspec stops at the first fault and says where it is ("... - at `$.answers[0].value`");
+    its words never echo the value sent.
+    """
+    if not isinstance(exc, msgspec.ValidationError):  # not JSON at all (a DecodeError)
+        return errors.BadRequest("body_shape", fields=[])
+    text = str(exc)
+    found = _AT.search(text)
+    path = found["path"].lstrip(".") if found else ""
+    what = text[: found.start()] if found else text
+    named = _NAMED.search(what)
+    limit = _LIMIT.search(what)
+    if named and what.startswith("Object missing required field"):
+        fault = errors.FieldFault(_join(path, named["name"]), "required")
+    elif named and what.startswith("Object contains unknown field"):
+        fault = errors.FieldFault(_join(path, named["name"]), "not_allowed", "unknown_field")
+    elif not path:  # the body is not an object: no field to name
+        return errors.BadRequest("body_shape", fields=[])
+    elif limit and limit["op"] == "<=":
+        fault = errors.FieldFault(path, "too_long", max=int(limit["n"]))
+    elif limit:
+        fault = errors.FieldFault(path, "required")
+    elif what.startswith("Invalid enum value"):
+        fault = errors.FieldFault(path, "not_allowed")
+    else:
+        fault = errors.FieldFault(path, "invalid")
+    return errors.BadRequest("fields", fields=[fault])
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
 
 
 def json_body(request: Request, shape: type[T], *, max_bytes: int = MAX_JSON_BODY_BYTES) -> T:
     """Decode and validate the JSON body into `shape` (a msgspec Struct), or raise a 4xx."""
     if len(request.body) > max_bytes:
-        raise errors.PayloadTooLarge(f"the body is larger than {max_bytes} bytes")
+        raise errors.PayloadTooLarge("body", max_kb=max_bytes // 1024)
     content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise errors.UnsupportedMediaType()
     if not request.body.strip():
-        raise errors.BadRequest("the body is empty; a JSON object is expected")
+        raise errors.BadRequest("body_empty", fields=[])
     try:
         return msgspec.json.decode(request.body, type=shape)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise errors.BadRequest(_describe(exc)) from exc
+        raise body_fault(exc) from exc
 
 
 _encoder = msgspec.json.Encoder()
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def _language(request: Request | None) -> str:
+    if request is None or not request.header("accept-language"):
+        return "zh"
+    from shared.messages import language
+
+    return language(request.header("accept-language"))
 
 
 def to_result(response: Response, request_id: str) -> dict[str, Any]:
@@ -125,8 +165,10 @@ def to_result(response: Response, request_id: str) -> dict[str, Any]:
     return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def _error_response(exc: errors.DomainError) -> Response:
-    return Response(exc.status, error_body(exc.code, exc.message), headers=dict(exc.headers))
+def _error_response(exc: errors.DomainError, request: Request | None) -> Response:
+    lang = _language(request)
+    headers = {**exc.headers, "Content-Language": "en" if lang == "en" else "zh-CN"}
+    return Response(exc.status, {"error": exc.body(lang)}, headers=headers)
 
 
 # AWS answers that mean "busy or failing right now": the same request later will likely work.
@@ -179,9 +221,9 @@ def upstream_error(exc: BaseException) -> errors.DomainError | None:
         nested = getattr(cause, "cause", None)  # pynamodb's exceptions keep botocore's here
         cause = nested if isinstance(nested, BaseException) else cause.__cause__
     if transport or codes & _AWS_TRANSIENT_CODES:
-        return errors.UpstreamUnavailable("a service we depend on is busy or unreachable; please retry")
+        return errors.UpstreamUnavailable()
     if codes & _AWS_CONFLICT_CODES:
-        return errors.Conflict("the data changed meanwhile; reload and try again")
+        return errors.Conflict()
     return None
 
 
@@ -194,24 +236,25 @@ def http_handler(endpoint: Endpoint) -> Callable[[Mapping[str, Any], Any], dict[
     def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         started = time.perf_counter()
         request_id = ""
+        request: Request | None = None
         try:
             request = parse_event(event)
             request_id = request.request_id
             logger.append_keys(request_id=request_id, route=request.route_key)
             response = endpoint(request)
         except errors.DomainError as exc:
-            response = _error_response(exc)
-            logger.info("request refused", extra={"status": exc.status, "code": exc.code})
+            response = _error_response(exc, request)
+            logger.info("request refused", extra={"status": exc.status, "code": exc.code, "case": exc.case})
         except Exception as exc:
             mapped = upstream_error(exc)
             if mapped is not None:
-                response = _error_response(mapped)
+                response = _error_response(mapped, request)
                 logger.warning("upstream fault", extra={"status": mapped.status, "error": type(exc).__name__})
             else:
                 # The detail goes to the log (exception type and trace, which hold no request body);
                 # the client learns only that it failed and the id to quote.
                 logger.exception("unhandled error")
-                response = Response(500, error_body("internal_error", "internal error"))
+                response = _error_response(errors.DomainError(), request)
         request_id = request_id or uuid.uuid4().hex
         result = to_result(response, request_id)
         logger.info(

@@ -2,8 +2,9 @@
 `articles release <comment id>`.
 
 An article file: YAML front matter (id, title, published_at with offset, author, original:
-true/false, source, summary), then the body, whose `## ` headings start the sections (the Q&A
-parts). Importing is idempotent: the same content again changes nothing, a changed file updates
+true/false, source, summary), then the body, whose `## ` headings start the sections; a heading
+`## 问：<question>` starts a Q&A block (kind "qa", the question its heading); any other, a
+text. Importing is idempotent: the same content again changes nothing, a changed file updates
 the article in place and never touches its comment count.
 """
 
@@ -47,7 +48,7 @@ class ArticleFile:
     original: bool
     source: str | None
     summary: str
-    sections: list[tuple[str, str]]
+    sections: list[tuple[str, str, str]]  # (kind, heading, body)
 
     @property
     def sha256(self) -> str:
@@ -83,7 +84,18 @@ def _published_at(value: Any, path: Path) -> datetime:
     return value.astimezone(UTC)
 
 
-def sections_of(body: str, path: Path) -> list[tuple[str, str]]:
+QUESTION_MARKS = ("问：", "问:")
+
+
+def section_kind(heading: str) -> tuple[str, str]:
+    """("qa", the question) for a `问：` heading, else ("text", the heading)."""
+    for mark in QUESTION_MARKS:
+        if heading.startswith(mark) and heading[len(mark) :].strip():
+            return "qa", heading[len(mark) :].strip()
+    return "text", heading
+
+
+def sections_of(body: str, path: Path) -> list[tuple[str, str, str]]:
     sections: list[tuple[str, list[str]]] = []
     for line in body.splitlines():
         if line.startswith("## "):
@@ -97,7 +109,7 @@ def sections_of(body: str, path: Path) -> list[tuple[str, str]]:
         raise ArticleFileError(f"{path}: the body needs '## ' sections, each with a heading and text")
     if len(done) > MAX_SECTIONS:
         raise ArticleFileError(f"{path}: at most {MAX_SECTIONS} sections")
-    return done
+    return [(*section_kind(heading), text) for heading, text in done]
 
 
 def read_article(path: Path) -> ArticleFile:
@@ -149,7 +161,8 @@ def import_article(path: Path, now: datetime | None = None) -> Saved:
         content_sha256=doc.sha256,
         updated_at=now or datetime.now(UTC),
     )
-    return ArticleRepository().save(Article(head, tuple(Section(h, b) for h, b in doc.sections)))
+    sections = tuple(Section(heading, text, kind) for kind, heading, text in doc.sections)
+    return ArticleRepository().save(Article(head, sections))
 
 
 def seed_files(seed_dir: Path = SEED_DIR) -> list[Path]:

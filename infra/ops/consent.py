@@ -1,7 +1,9 @@
 """`python -m infra.ops consent publish <file.md>...` and `python -m infra.ops consent list`.
 
 A document file lives at `infra/seed/consent/<key>/<version>.md`: YAML front matter (title,
-summary, required) then the text shown to the user, whose sha256 is recorded with every
+summary, required, and `links`: the documents the text names, each `{title, path}` with the
+path among the platform's own pages, whose base URL is the stage's PLATFORM_PAGES_URL; the text
+must name each one as 《title》) then the text shown to the user, whose sha256 is recorded with every
 decision. Publishing is idempotent: the same text again is a no-op; a changed text under a
 published version is refused (publish it as a new version, which re-asks every user).
 Running containers pick a new version up within CONSENT_CACHE_SECONDS (30 s by default).
@@ -20,10 +22,14 @@ import yaml
 from shared import wiring
 from shared.domain.consent import (
     DOCUMENT_KEYS,
+    LINK_PATH,
     MAX_BODY_BYTES,
+    MAX_LINK_TITLE_CHARS,
+    MAX_LINKS,
     MAX_TITLE_CHARS,
     REQUIRED,
     Document,
+    DocumentLink,
     check_version,
 )
 from shared.domain.outcomes import Written
@@ -44,6 +50,7 @@ class DocumentFile:
     summary: str
     required: bool
     body: str
+    links: tuple[DocumentLink, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -74,7 +81,27 @@ def read_document(path: Path) -> DocumentFile:
     body = body.strip() + "\n"
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         raise PublishError(f"{path}: the text is larger than {MAX_BODY_BYTES} bytes")
-    return DocumentFile(key, version, title, summary.strip(), required, body)
+    links = _links(meta.get("links"), body, path)
+    return DocumentFile(key, version, title, summary.strip(), required, body, links)
+
+
+def _links(raw: object, body: str, path: Path) -> tuple[DocumentLink, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_LINKS:
+        raise PublishError(f"{path}: links must be a list of at most {MAX_LINKS} {{title, path}}")
+    links = []
+    for entry in raw:
+        title = entry.get("title") if isinstance(entry, dict) else None
+        where = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(title, str) or not 0 < len(title) <= MAX_LINK_TITLE_CHARS:
+            raise PublishError(f"{path}: a link's title must be 1 to {MAX_LINK_TITLE_CHARS} characters")
+        if not isinstance(where, str) or not LINK_PATH.fullmatch(where):
+            raise PublishError(f"{path}: the link {title}'s path must be a plain path such as /terms")
+        if f"《{title}》" not in body:
+            raise PublishError(f"{path}: the text never names the linked 《{title}》")
+        links.append(DocumentLink(title, where))
+    return tuple(links)
 
 
 def publish(path: Path, now: datetime | None = None) -> str:
@@ -102,6 +129,7 @@ def publish(path: Path, now: datetime | None = None) -> str:
             sha256=doc.sha256,
             required=doc.required,
             published_at=now or datetime.now(UTC),
+            links=doc.links,
         )
     )
     if not isinstance(outcome, Written):

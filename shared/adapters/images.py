@@ -73,16 +73,16 @@ def sanitize(data: bytes, content_type: str) -> CleanImage:
     try:
         with Image.open(io.BytesIO(data), formats=[expected_format]) as image:
             if image.width < MIN_IMAGE_SIDE or image.height < MIN_IMAGE_SIDE:
-                raise errors.BadRequest(f"an image must be at least {MIN_IMAGE_SIDE} pixels on each side")
+                raise errors.invalid("documents", "invalid", "image_small", min=MIN_IMAGE_SIDE)
             if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise errors.BadRequest(f"an image may have at most {MAX_IMAGE_PIXELS} pixels")
+                raise errors.invalid("documents", "invalid", "image_pixels", max=MAX_IMAGE_PIXELS)
             image.load()  # decode it all: a truncated or corrupt file fails here
             upright = ImageOps.exif_transpose(image)  # keep the orientation, then drop the EXIF
             rgb = upright.convert("RGB")
     except errors.DomainError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
-        raise errors.BadRequest(f"a document is not a readable {content_type} image") from exc
+        raise errors.invalid("documents", "invalid", "image_unreadable", content_type=content_type) from exc
     rgb.thumbnail((CLEAN_MAX_SIDE, CLEAN_MAX_SIDE))
     # A fresh image holds pixels only: no info dict, EXIF, ICC profile or XMP is carried over.
     bare = Image.new("RGB", rgb.size)

@@ -91,17 +91,17 @@ class CredentialStorage:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=key)
         except self.client.exceptions.NoSuchKey as exc:
-            raise errors.BadRequest("a document was not uploaded (or has expired)") from exc
+            raise errors.invalid("documents", "invalid", "document_missing") from exc
         body = answer["Body"]
         size = int(answer.get("ContentLength") or 0)
         try:
             if size > max_bytes:
-                raise errors.PayloadTooLarge(f"a document is larger than {max_bytes} bytes (10 MB)")
+                raise errors.PayloadTooLarge("image")
             data = body.read(max_bytes + 1)
         finally:
             body.close()
         if len(data) > max_bytes:
-            raise errors.PayloadTooLarge(f"a document is larger than {max_bytes} bytes (10 MB)")
+            raise errors.PayloadTooLarge("image")
         return StoredObject(data, str(answer.get("ContentType") or ""), len(data))
 
     def put_clean(self, key: str, data: bytes, content_type: str) -> None:
@@ -123,7 +123,7 @@ class CredentialStorage:
             )
             if answer.get("Errors"):
                 logger.warning("some objects were not deleted", extra={"errors": len(answer["Errors"])})
-                raise errors.UpstreamUnavailable("the image store did not delete every object")
+                raise errors.UpstreamUnavailable("image_store")
 
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object under `prefix`; the count deleted."""

@@ -81,16 +81,16 @@ class WeChatClient:
             logger.warning("wechat unreachable", extra={"path": path, "error": type(exc).__name__})
             # Not chained: urllib3's message quotes the URL, whose query holds the access token or
             # the login code and app secret, and a chained cause is printed by any logged traceback.
-            raise errors.UpstreamUnavailable("WeChat did not answer") from None
+            raise errors.UpstreamUnavailable("wechat") from None
         if response.status >= 500:
             logger.warning("wechat server error", extra={"path": path, "http_status": response.status})
-            raise errors.UpstreamUnavailable("WeChat is unavailable")
+            raise errors.UpstreamUnavailable("wechat")
         try:
             answer = json.loads(response.data)
         except ValueError as exc:
-            raise errors.UpstreamUnavailable("WeChat answered something that is not JSON") from exc
+            raise errors.UpstreamUnavailable("wechat") from exc
         if not isinstance(answer, dict):
-            raise errors.UpstreamUnavailable("WeChat answered something unexpected")
+            raise errors.UpstreamUnavailable("wechat")
         return answer
 
     def code2session(self, code: str) -> WeChatSession:
@@ -114,12 +114,12 @@ class WeChatClient:
             )
         logger.info("wechat login refused", extra={"errcode": errcode})
         if errcode in (INVALID_CODE, CODE_USED):
-            raise errors.Unauthorized("the login code is invalid or was already used")
+            raise errors.Unauthorized("login_code")
         if errcode == RATE_LIMITED:
-            raise errors.RateLimited("WeChat logins are too frequent; try again in a minute", retry_after=60)
+            raise errors.RateLimited("wechat_login", retry_after=60)
         if errcode == HIGH_RISK_USER:
-            raise errors.Forbidden("WeChat blocked this account as high-risk")
-        raise errors.UpstreamUnavailable("WeChat login is unavailable")
+            raise errors.Forbidden("wechat_risk")
+        raise errors.UpstreamUnavailable("wechat")
 
     def stable_token(self, force_refresh: bool = False) -> tuple[str, int]:
         """`POST /cgi-bin/stable_token`: the app's access token and its lifetime in seconds."""
@@ -134,7 +134,7 @@ class WeChatClient:
         if isinstance(token, str) and token and isinstance(expires_in, int) and expires_in > 0:
             return token, expires_in
         logger.warning("wechat token refused", extra={"errcode": answer.get("errcode")})
-        raise errors.UpstreamUnavailable("WeChat did not issue an access token")
+        raise errors.UpstreamUnavailable("wechat")
 
     def authorized_call(self, path: str, token: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST `payload` to an API that takes `?access_token=`."""
@@ -302,14 +302,14 @@ class WeChatMessaging:
         logger.warning("wechat message refused", extra={"errcode": errcode})
         if errcode in (INVALID_TEMPLATE_FIELD, INVALID_TEMPLATE_ID):
             raise MessageRejected(errcode)
-        raise errors.UpstreamUnavailable("WeChat messages are unavailable")
+        raise errors.UpstreamUnavailable("wechat")
 
     def check_text(self, openid: str, text: str) -> Suggestion:
         """msgSecCheck v2 (scene: comment) on `text`; the worst verdict of its chunks."""
         chunks = [text[i : i + MAX_SEC_CHECK_CHARS] for i in range(0, len(text), MAX_SEC_CHECK_CHARS)]
         if len(chunks) > MAX_SEC_CHECK_CHUNKS:
-            raise errors.BadRequest(
-                f"a text to check must be at most {MAX_SEC_CHECK_CHARS * MAX_SEC_CHECK_CHUNKS} characters"
+            raise errors.invalid(
+                "text", "too_long", "check_length", max=MAX_SEC_CHECK_CHARS * MAX_SEC_CHECK_CHUNKS
             )
         verdict: Suggestion = "pass"
         for chunk in chunks or [""]:
@@ -332,4 +332,4 @@ class WeChatMessaging:
         if errcode == 0 and suggest in ("pass", "review", "risky"):
             return suggest  # type: ignore[no-any-return]
         logger.warning("wechat content check failed", extra={"errcode": errcode})
-        raise errors.UpstreamUnavailable("the content check is unavailable")
+        raise errors.UpstreamUnavailable("content_check")

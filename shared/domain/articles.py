@@ -16,13 +16,16 @@ ARTICLE_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ARTICLE_ID_CHARS - 1}}}$")
 
 def check_article_id(article_id: str) -> str:
     if not ARTICLE_ID.fullmatch(article_id):
-        raise errors.NotFound("no such article")
+        raise errors.NotFound("article")
     return article_id
 
 
 class Section(msgspec.Struct, frozen=True):
+    """One part of an article: `kind` "qa" for a Q&A block (its heading is the question), else "text"."""
+
     heading: str
     body: str
+    kind: str = "text"
 
 
 class ArticleHead(msgspec.Struct, frozen=True):

@@ -51,9 +51,13 @@ def normalize_text(raw: str) -> str:
         ch for ch in text if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
     ).strip()
     if not MIN_COMMENT_CHARS <= len(text) <= MAX_COMMENT_CHARS:
-        raise errors.BadRequest(
-            f"text must be {MIN_COMMENT_CHARS} to {MAX_COMMENT_CHARS:,} characters "
-            f"(after trimming); it has {len(text):,}"
+        raise errors.invalid(
+            "text",
+            "required" if not text else "too_long",
+            "comment_length",
+            min=MIN_COMMENT_CHARS,
+            max=f"{MAX_COMMENT_CHARS:,}",
+            count=f"{len(text):,}",
         )
     return text
 
@@ -68,7 +72,7 @@ def page_size(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PAGE_SIZE
     if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise errors.BadRequest(f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
+        raise errors.BadRequest("limit", max=MAX_PAGE_SIZE)
     return int(raw)
 
 

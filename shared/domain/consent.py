@@ -23,6 +23,21 @@ WITHDRAW = "withdraw"
 VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(\.[1-9])?$")
 MAX_TITLE_CHARS = 200
 MAX_BODY_BYTES = 64 * 1024
+MAX_LINKS = 10
+MAX_LINK_TITLE_CHARS = 50
+# A link's path among the platform's pages: letters, digits, '-', '_', '.', '/' (no '..', no query).
+LINK_PATH = re.compile(r"^/?(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+
+
+class DocumentLink(msgspec.Struct, frozen=True):
+    """A document the text refers to (《用户服务协议》): its title, and its path among the platform's
+    own pages, whose base URL is a stage setting (the same text serves every stage)."""
+
+    title: str
+    path: str
+
+    def url(self, pages_url: str) -> str:
+        return f"{pages_url.rstrip('/')}/{self.path.lstrip('/')}"
 
 
 class Document(msgspec.Struct, frozen=True):
@@ -33,8 +48,9 @@ class Document(msgspec.Struct, frozen=True):
     sha256: str
     required: bool
     published_at: datetime
+    links: tuple[DocumentLink, ...] = ()
 
-    def view(self) -> dict[str, object]:
+    def view(self, pages_url: str) -> dict[str, object]:
         return {
             "key": self.key,
             "version": self.version,
@@ -43,21 +59,22 @@ class Document(msgspec.Struct, frozen=True):
             "sha256": self.sha256,
             "required": self.required,
             "published_at": times.iso(self.published_at),
+            "links": [{"title": link.title, "url": link.url(pages_url)} for link in self.links],
         }
 
 
 def check_document_key(key: str) -> str:
     if key not in DOCUMENT_KEYS:
-        raise errors.NotFound(
-            f"no consent document {key[:64]!r}; the documents are {', '.join(DOCUMENT_KEYS)}"
-        )
+        raise errors.NotFound("consent_document")
     return key
 
 
 def check_decision(key: str, decision: str) -> str:
     allowed = DECISIONS[key]
     if decision not in allowed:
-        raise errors.BadRequest(f"the decision on {key} must be one of: {', '.join(allowed)}")
+        raise errors.invalid(
+            "decision", "not_allowed", "consent_agreement" if key == AGREEMENT else "consent_informed"
+        )
     return decision
 
 

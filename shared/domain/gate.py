@@ -110,4 +110,4 @@ def require_collection(state: GateState, docs: CurrentDocuments) -> None:
     """
     require_verified(state, docs)
     if not collection_agreed(state, docs):
-        raise errors.ConsentRequired("the informed consent for the questions must be agreed first")
+        raise errors.ConsentRequired("informed_consent")

@@ -25,7 +25,7 @@ _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
 def check_key(key: str) -> str:
     """The key if it is 1 to 128 printable ASCII characters; else 400."""
     if not 1 <= len(key) <= MAX_KEY_CHARS or not set(key) <= _PRINTABLE_ASCII:
-        raise errors.BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_CHARS} printable ASCII characters")
+        raise errors.BadRequest("idempotency_key", max=MAX_KEY_CHARS)
     return key
 
 

@@ -72,45 +72,59 @@ HAS_REQUIRED_QUESTIONS = any(q.required for q in QUESTIONS)
 AnswerValue = str | list[str]
 
 
-def check_value(question: Question, value: Any) -> AnswerValue:
-    """The value, normalised, if it fits the question's kind and options; else 400."""
-    where = f"answer to {question.id}"
+def check_value(question: Question, value: Any, field: str, faults: errors.Faults) -> AnswerValue | None:
+    """The value, normalised, if it fits the question's kind and options; else a fault on `field`."""
     if question.kind == "single":
         if not isinstance(value, str) or value not in question.options:
-            raise errors.BadRequest(f"the {where} must be one of its options")
+            faults.add(field, "not_allowed", "answer_single")
+            return None
         return value
     if question.kind == "multi":
         if not isinstance(value, list) or not value:
-            raise errors.BadRequest(f"the {where} must be a non-empty list of its options")
-        if any(not isinstance(v, str) or v not in question.options for v in value):
-            raise errors.BadRequest(f"the {where} may hold only its options")
-        if len(set(value)) != len(value):
-            raise errors.BadRequest(f"the {where} repeats an option")
-        # Stored in the order of the options, so the same choice always compares equal.
-        return [o for o in question.options if o in value]
+            faults.add(field, "required" if value == [] else "invalid", "answer_multi")
+        elif any(not isinstance(v, str) or v not in question.options for v in value):
+            faults.add(field, "not_allowed", "answer_options")
+        elif len(set(value)) != len(value):
+            faults.add(field, "invalid", "answer_repeat")
+        else:  # stored in the order of the options, so the same choice always compares equal
+            return [o for o in question.options if o in value]
+        return None
     if not isinstance(value, str) or not (1 <= len(value.strip()) <= MAX_TEXT_CHARS):
-        raise errors.BadRequest(f"the {where} must be 1 to {MAX_TEXT_CHARS} characters")
+        code = "invalid" if not isinstance(value, str) else "required" if not value.strip() else "too_long"
+        faults.add(field, code, "answer_text", max=MAX_TEXT_CHARS)
+        return None
     return value.strip()
 
 
 def check_answers(
     answers: list[tuple[str, Any]], questions: tuple[Question, ...] = QUESTIONS
 ) -> dict[str, AnswerValue]:
-    """All required questions answered at once, each answer checked; unknown questions are 400."""
+    """All required questions answered at once, each answer checked; every fault named (400).
+
+    A fault names the answer's place in the body (`answers[2].value`); a required question left
+    unanswered is named `answers.<question id>`, since the body has no place for it.
+    """
     by_id = {q.id: q for q in questions}
     if len(answers) > MAX_ANSWERS:
-        raise errors.BadRequest(f"at most {MAX_ANSWERS} answers")
+        raise errors.invalid("answers", "too_long", "answers_count", max=MAX_ANSWERS)
+    faults = errors.Faults()
     checked: dict[str, AnswerValue] = {}
-    for question_id, value in answers:
+    seen: set[str] = set()
+    for index, (question_id, value) in enumerate(answers):
         question = by_id.get(question_id)
         if question is None:
-            raise errors.BadRequest(f"there is no question {question_id[:64]!r}")
-        if question_id in checked:
-            raise errors.BadRequest(f"question {question_id} is answered twice")
-        checked[question_id] = check_value(question, value)
-    missing = [q.id for q in questions if q.required and q.id not in checked]
-    if missing:
-        raise errors.BadRequest(f"every required question must be answered; missing: {', '.join(missing)}")
+            faults.add(f"answers[{index}].question_id", "not_allowed", "answer_unknown")
+        elif question_id in seen:
+            faults.add(f"answers[{index}].question_id", "invalid", "answer_twice")
+        else:
+            seen.add(question_id)
+            found = check_value(question, value, f"answers[{index}].value", faults)
+            if found is not None:
+                checked[question_id] = found
+    for question in questions:
+        if question.required and question.id not in seen:
+            faults.add(f"answers.{question.id}", "required", "answer_required")
+    faults.raise_any()
     return checked
 
 

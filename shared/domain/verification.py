@@ -100,35 +100,36 @@ def upload_key(user_id: str, kind: str, content_type: str, upload_id: str) -> Up
 
 
 def check_upload_request(kind: str, content_type: str, size: int | None = None) -> None:
+    faults = errors.Faults()
     if kind not in DOCUMENT_KINDS:
-        raise errors.BadRequest(f"kind must be one of {', '.join(DOCUMENT_KINDS)}")
+        faults.add("kind", "not_allowed", "document_kind")
     if content_type not in IMAGE_TYPES:
-        raise errors.BadRequest(f"content_type must be one of {', '.join(IMAGE_TYPES)}")
-    if size is not None:
-        if size < 1:
-            raise errors.BadRequest("size must be at least 1 byte")
-        if size > MAX_IMAGE_BYTES:
-            raise errors.PayloadTooLarge(f"an image may be at most {MAX_IMAGE_BYTES} bytes (10 MB)")
+        faults.add("content_type", "not_allowed", "image_type")
+    if size is not None and size < 1:
+        faults.add("size", "invalid", "image_size")
+    faults.raise_any()
+    if size is not None and size > MAX_IMAGE_BYTES:
+        raise errors.PayloadTooLarge("image")
 
 
 def parse_upload_key(key: str, user_id: str) -> UploadKey:
     """The upload a document key names, if it is one of the caller's own; else 400/403."""
     match = _UPLOAD_KEY.fullmatch(key) if len(key) < 200 else None
     if match is None or match["kind"] not in DOCUMENT_KINDS or match["ext"] not in EXTENSION_TYPES:
-        raise errors.BadRequest("a document is not a key from POST /v1/verification/uploads")
+        raise errors.invalid("documents", "invalid", "document_key")
     if match["uid"] != user_id:
-        raise errors.Forbidden("a document key belongs to another account")
+        raise errors.Forbidden("document_owner")
     return UploadKey(user_id, match["kind"], match["id"], EXTENSION_TYPES[match["ext"]])
 
 
-def _bounded(name: str, value: str, limit: int, *, required: bool = True) -> str:
+def _bounded(faults: errors.Faults, name: str, value: str, limit: int, *, required: bool = True) -> str:
     value = value.strip()
     if required and not value:
-        raise errors.BadRequest(f"{name} is required")
-    if len(value) > limit:
-        raise errors.BadRequest(f"{name} may be at most {limit} characters")
-    if any(ord(ch) < 32 for ch in value):
-        raise errors.BadRequest(f"{name} may not contain control characters")
+        faults.add(name, "required")
+    elif len(value) > limit:
+        faults.add(name, "too_long", max=limit)
+    elif any(ord(ch) < 32 for ch in value):
+        faults.add(name, "invalid", "control_characters")
     return value
 
 
@@ -151,17 +152,23 @@ def check_applicant(
     profession: str,
     license_number: str | None,
 ) -> Applicant:
-    if profession not in PROFESSIONS:
-        raise errors.BadRequest(f"profession must be one of {', '.join(PROFESSIONS)}")
-    licence = _bounded("license_number", license_number or "", MAX_LICENSE_CHARS, required=False)
-    return Applicant(
-        real_name=_bounded("real_name", real_name, MAX_NAME_CHARS),
-        hospital=_bounded("hospital", hospital, MAX_HOSPITAL_CHARS),
-        department=_bounded("department", department, MAX_DEPARTMENT_CHARS),
-        title=_bounded("title", title, MAX_TITLE_CHARS),
+    """The applicant's details, trimmed; every field at fault is named at once (400)."""
+    faults = errors.Faults()
+    applicant = Applicant(
+        real_name=_bounded(faults, "real_name", real_name, MAX_NAME_CHARS),
+        hospital=_bounded(faults, "hospital", hospital, MAX_HOSPITAL_CHARS),
+        department=_bounded(faults, "department", department, MAX_DEPARTMENT_CHARS),
+        title=_bounded(faults, "title", title, MAX_TITLE_CHARS),
         profession=profession,
-        license_number=licence or None,
+        license_number=_bounded(
+            faults, "license_number", license_number or "", MAX_LICENSE_CHARS, required=False
+        )
+        or None,
     )
+    if profession not in PROFESSIONS:
+        faults.add("profession", "not_allowed", "profession")
+    faults.raise_any()
+    return applicant
 
 
 def normalized_license(number: str) -> str:
@@ -171,30 +178,36 @@ def normalized_license(number: str) -> str:
 
 def check_documents(keys: list[str]) -> None:
     if not MIN_DOCUMENTS <= len(keys) <= MAX_DOCUMENTS:
-        raise errors.BadRequest(f"documents must hold {MIN_DOCUMENTS} to {MAX_DOCUMENTS} keys")
+        raise errors.invalid(
+            "documents",
+            "required" if not keys else "invalid",
+            "documents_count",
+            min=MIN_DOCUMENTS,
+            max=MAX_DOCUMENTS,
+        )
     if len(set(keys)) != len(keys):
-        raise errors.BadRequest("documents may not name the same key twice")
+        raise errors.invalid("documents", "invalid", "documents_repeat")
 
 
 def can_submit(status: str | None) -> None:
     """none or rejected may (re)submit; pending and approved are conflicts."""
     if status == Status.PENDING:
-        raise errors.Conflict("a submission is already waiting for review")
+        raise errors.Conflict("verification_pending")
     if status == Status.APPROVED:
-        raise errors.Conflict("your HCP verification is already approved")
+        raise errors.Conflict("verification_approved")
 
 
 def check_decision(decision: str, reason: str | None, redo: list[str], note: str) -> None:
     if decision not in DECISIONS:
-        raise errors.BadRequest(f"decision must be one of {', '.join(DECISIONS)}")
+        raise errors.BadRequest("decision")
     if decision == "reject" and reason not in REASONS:
-        raise errors.BadRequest(f"a rejection needs a reason: one of {', '.join(REASONS)}")
+        raise errors.BadRequest("reject_reason")
     if decision == "approve" and (reason or redo):
-        raise errors.BadRequest("an approval takes no reason and no documents to redo")
+        raise errors.BadRequest("approve_extras")
     if any(kind not in DOCUMENT_KINDS for kind in redo):
-        raise errors.BadRequest(f"redo names document kinds: {', '.join(DOCUMENT_KINDS)}")
+        raise errors.BadRequest("redo_kinds")
     if len(note) > MAX_NOTE_CHARS:
-        raise errors.BadRequest(f"the note may be at most {MAX_NOTE_CHARS} characters")
+        raise errors.BadRequest("note_long", max=MAX_NOTE_CHARS)
 
 
 def decision_status(decision: str) -> Status:

@@ -30,8 +30,8 @@ TEMPLATES = Path(__file__).with_name("templates")
 MAX_FORM_BYTES = 8 * 1024
 MAX_FORM_FIELDS = 20
 HTML = "text/html; charset=utf-8"
-# What an error page says, by status, in the pages' language. The JSON edge's English sentences
-# stay out of the pages until the message catalogue gives every error its Chinese words.
+# An error page's heading by status, and what it says when the error has no words of its own
+# (the catalogue's Chinese for the error's case otherwise: pages speak Chinese only).
 ERROR_PAGES: dict[int, tuple[str, str]] = {
     400: ("请求无效", "表单内容不完整或不正确，请返回上一页检查后重新提交。"),
     403: ("链接无效或已过期", "此链接无效、已过期，或不允许此操作。请从最新的通知中重新打开链接。"),
@@ -100,6 +100,8 @@ def render(
 
 def error_page(exc: errors.DomainError) -> Response:
     title, message = ERROR_PAGES.get(exc.status, OTHER_ERROR)
+    if exc.case not in ("default", "fields"):
+        message = exc.message("zh")
     return render("error.html", status=exc.status, headers=exc.headers, title=title, message=message)
 
 
@@ -133,7 +135,7 @@ class Form:
     def one(self, name: str) -> str:
         values = self.fields.get(name) or [""]
         if len(values) > 1:
-            raise errors.BadRequest(f"{name} was sent more than once")
+            raise errors.BadRequest("form_repeated")
         return values[0].strip()
 
     def many(self, name: str) -> list[str]:
@@ -142,16 +144,16 @@ class Form:
 
 def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
     if len(request.body) > max_bytes:
-        raise errors.PayloadTooLarge(f"the form is larger than {max_bytes} bytes")
+        raise errors.PayloadTooLarge("form")
     content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
-        raise errors.UnsupportedMediaType("a form post (application/x-www-form-urlencoded) is expected")
+        raise errors.UnsupportedMediaType("form")
     try:
         fields = parse_qs(
             request.body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise errors.BadRequest("the form is not valid") from exc
+        raise errors.BadRequest("form") from exc
     return Form(fields)
 
 
@@ -167,7 +169,7 @@ def check_same_origin(request: Request, base_url: str) -> None:
         except ValueError:  # e.g. "http://[": not a URL, so not our page either
             seen = None
         if seen is None or (seen.scheme, seen.netloc) != (expected.scheme, expected.netloc):
-            raise errors.Forbidden("the form must be posted from our own page")
+            raise errors.Forbidden("form_origin")
 
 
 class Csrf:
@@ -183,4 +185,4 @@ class Csrf:
 
     def check(self, binding: str, value: str) -> None:
         if not hmac.compare_digest(value.encode(), self.token(binding).encode()):
-            raise errors.Forbidden("the form is not from this page")
+            raise errors.Forbidden("form_csrf")

@@ -36,7 +36,7 @@ def article_view(article: Article) -> dict[str, Any]:
     head = article.head
     return {
         **article_summary(head),
-        "sections": [{"heading": s.heading, "body": s.body} for s in article.sections],
+        "sections": [{"kind": s.kind, "heading": s.heading, "body": s.body} for s in article.sections],
         "updated_at": times.iso_or_none(head.updated_at),
     }
 
@@ -59,5 +59,5 @@ class ArticleService:
     def detail(self, article_id: str) -> dict[str, Any]:
         article = self._articles.get(check_article_id(article_id))
         if article is None:
-            raise errors.NotFound("no such article")
+            raise errors.NotFound("article")
         return article_view(article)

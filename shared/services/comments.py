@@ -44,7 +44,6 @@ OPERATION = "comment"
 MAX_ATTEMPTS = 5  # a write meeting a concurrent transaction on a busy article is tried this often
 CHECK_RETRY_AFTER_SECONDS = 30
 DEFAULT_BLOCKED_WORDS = Path(__file__).resolve().parents[1] / "domain" / "blocked_words.txt"
-WINDOW_WORDS = {"minute": "a minute", "day": "a day"}
 
 
 def load_blocked_words(path: str | None) -> frozenset[str]:
@@ -66,18 +65,18 @@ class ContentCheck:
 
     def verdict(self, openid: str, text: str) -> str:
         if rules.blocked_word(text, self._words()) is not None:
-            raise errors.ContentRejected("the comment contains a blocked word")
+            raise errors.ContentRejected("blocked_word")
         if self._checker is None:
             return "pass"
         try:
             suggest = self._checker().check_text(openid, text)
         except errors.UpstreamUnavailable as exc:
             raise errors.UpstreamUnavailable(
-                "the content check is unavailable; nothing was stored, please retry",
+                "content_check",
                 retry_after=CHECK_RETRY_AFTER_SECONDS,
             ) from exc
         if suggest == "risky":
-            raise errors.ContentRejected("the comment was refused by the content check")
+            raise errors.ContentRejected()
         return "review" if suggest == "review" else "pass"
 
 
@@ -126,7 +125,7 @@ class CommentService:
         size = rules.page_size(limit)
         start = self._cursors.load(COMMENTS_CURSOR, cursor, {"a", "c"})
         if start is not None and start["a"] != article_id:
-            raise errors.BadRequest("the cursor belongs to another list")
+            raise errors.BadRequest("cursor")
         items, last = self._comments.page(
             article_id, size, None if start is None else start["c"], user.user_id
         )
@@ -145,7 +144,7 @@ class CommentService:
         if reply_to is not None:
             parent = rules.parse_comment_id(reply_to)
             if parent is None or parent.article_id != article_id:
-                raise errors.BadRequest("reply_to must be a comment of this article")
+                raise errors.invalid("reply_to", "not_allowed", "reply_to")
         guard = self._idempotency.guard(
             user.user_id,
             OPERATION,
@@ -175,7 +174,7 @@ class CommentService:
             return view
         if isinstance(outcome, Refused):
             return self._refused(outcome, windows, answered, int(now.timestamp()))
-        raise errors.Conflict("the article is busy; try again")
+        raise errors.Conflict("article_busy")
 
     def _landed(self, outcome: Outcome, comment: Comment) -> bool:
         """Whether a write refused on "comment" (its fresh id taken) is this comment's own: an attempt
@@ -205,16 +204,17 @@ class CommentService:
             first: dict[str, Any] = self._idempotency.replay(guard)
             return first
         if "article" in outcome:
-            raise errors.NotFound("no such article")
+            raise errors.NotFound("article")
         if "reply" in outcome:
-            raise errors.BadRequest("reply_to must be a comment of this article that is not deleted")
+            raise errors.invalid("reply_to", "not_allowed", "reply_to")
         for window in windows:
             if window.name in outcome:
                 raise errors.RateLimited(
-                    f"at most {window.limit} comments {WINDOW_WORDS[window.name]}; try again later",
+                    f"comments_{window.name}",
+                    limit=window.limit,
                     retry_after=max(1, window.ends_at - epoch),
                 )
-        raise errors.Conflict("the comment could not be stored; try again")
+        raise errors.Conflict("comment_not_stored")
 
     def _author(self, user: User) -> tuple[AuthorDisplay, AuthorCache | None]:
         """The display fixed on the comment, and what to remember of it on the user item (once
@@ -240,7 +240,7 @@ class CommentService:
         """Record how the user is shown and restyle their comments; idempotent, so a retry after
         a failure half-way through finishes the job."""
         if style not in rules.AUTHOR_STYLES:
-            raise errors.BadRequest(f"style must be one of: {', '.join(rules.AUTHOR_STYLES)}")
+            raise errors.invalid("style", "not_allowed", "author_style")
         source = user.verification_submission
         submission = self._submission(source) if source else None
         if submission is None or submission.status != "approved":
@@ -275,15 +275,15 @@ class CommentService:
     def delete(self, user: User, public_id: str) -> dict[str, Any]:
         ref = rules.parse_comment_id(public_id)
         if ref is None:
-            raise errors.NotFound("no such comment")
+            raise errors.NotFound("comment")
         now = self._clock()
         outcome = self._contended(lambda: self._comments.delete(ref, user.user_id, now))
         if isinstance(outcome, Contended):
-            raise errors.Conflict("the article is busy; try again")
+            raise errors.Conflict("article_busy")
         if isinstance(outcome, Refused) and "author" in outcome:
-            raise errors.Forbidden("only its author may delete a comment")
+            raise errors.Forbidden("not_author")
         if not isinstance(outcome, Written):
-            raise errors.NotFound("no such comment (or it was already deleted)")
+            raise errors.NotFound("comment")
         return {"id": ref.public_id, "deleted": True}
 
     # ---- operators ----
@@ -298,7 +298,7 @@ class CommentService:
             return False
         outcome = self._contended(lambda: self._comments.release(ref))
         if isinstance(outcome, Contended):
-            raise errors.Conflict("the article is busy; try again")
+            raise errors.Conflict("article_busy")
         return isinstance(outcome, Written)
 
 

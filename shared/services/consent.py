@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 DATA_KEY_BYTES = 32  # AES-256-GCM
 NONCE_BYTES = 12
-MAX_VERSION_CHARS = 32
 MAX_USER_AGENT_CHARS = 512
 
 
@@ -89,7 +88,7 @@ class ConsentCatalog:
         check_document_key(key)
         doc = self.documents().get(key)
         if doc is None:
-            raise errors.NotFound(f"{key} has not been published")
+            raise errors.NotFound("consent_unpublished")
         return doc
 
 
@@ -164,9 +163,7 @@ class ConsentService:
         check_decision(key, decision)
         doc = self._catalog.document(key)
         if version != doc.version:
-            raise errors.Conflict(
-                f"{key} {version[:MAX_VERSION_CHARS]!r} is not the current version {doc.version}"
-            )
+            raise errors.Conflict("consent_version", current=doc.version)
         if key == INFORMED and not agreement_in_force(user.gate, self._catalog.current()):
             raise errors.ConsentRequired()
         return self._append(user, doc, decision, source_ip, user_agent)
@@ -180,11 +177,11 @@ class ConsentService:
             else (user.informed_version, user.informed_decision)
         )
         if decision != "agree" or not version:
-            raise errors.Conflict(f"there is no agreement to {key} to withdraw")
+            raise errors.Conflict("nothing_to_withdraw")
         current = self._catalog.documents().get(key)
         doc = current if current and current.version == version else self._documents.get(key, version)
         if doc is None:  # pragma: no cover - a version a user agreed to is never unpublished
-            raise errors.NotFound(f"{key} {version} is not published")
+            raise errors.NotFound("consent_version")
         return self._append(user, doc, WITHDRAW, source_ip, user_agent)
 
     def _append(self, user: User, doc: Document, decision: str, source_ip: str, user_agent: str) -> Decided:
@@ -222,7 +219,7 @@ class ConsentService:
         )
         outcome = self._records.append(record, user.user_id, user.consent_seq, change)
         if not isinstance(outcome, Written):
-            raise errors.Conflict("your consent changed meanwhile; reload and decide again")
+            raise errors.Conflict("consent_changed")
         if doc.key == AGREEMENT:
             after = replace(user, agreement_version=doc.version, agreement_decision=decision)
         else:
@@ -245,7 +242,7 @@ class ConsentService:
         if user.consent_subject and is_ulid(record_id):
             found = self._records.get(user.consent_subject, record_id)
         if found is None:
-            raise errors.NotFound("no such consent record")
+            raise errors.NotFound("consent_record")
         return found
 
 

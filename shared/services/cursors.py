@@ -30,11 +30,11 @@ class Cursors:
         try:
             payload = self._signer(purpose).loads(token)
         except BadData as exc:
-            raise errors.BadRequest("the cursor is not valid") from exc
+            raise errors.BadRequest("cursor") from exc
         if (
             not isinstance(payload, dict)
             or set(payload) != fields
             or not all(isinstance(v, str) for v in payload.values())
         ):
-            raise errors.BadRequest("the cursor is not valid")
+            raise errors.BadRequest("cursor")
         return payload

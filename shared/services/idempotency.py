@@ -53,11 +53,11 @@ class Idempotency:
         """After a write refused on "guard": the first response, or 409."""
         stored = self._guards.get(guard.owner, guard.key, guard.created_at)
         if stored is None:  # it expired between the write and this read: the write may be tried again
-            raise errors.Conflict("this Idempotency-Key was just used; retry the request")
+            raise errors.Conflict("key_in_flight")
         return self._answer(stored, guard)
 
     @staticmethod
     def _answer(stored: Guard, guard: Guard) -> Any:
         if stored.request != guard.request:
-            raise errors.Conflict("this Idempotency-Key was used for a different request")
+            raise errors.Conflict("key_reused")
         return json.loads(stored.response)

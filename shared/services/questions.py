@@ -75,7 +75,7 @@ class AnswerService:
         if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
             again: dict[str, Any] = self._idempotency.replay(guard)
             return again
-        raise errors.Conflict("your consent or answers changed meanwhile; reload and answer again")
+        raise errors.Conflict("answers_changed")
 
     @staticmethod
     def _view(record: Answers, step: str) -> dict[str, Any]:

@@ -61,15 +61,15 @@ class ReviewLinks:
         from itsdangerous import BadSignature, SignatureExpired
 
         if not token or len(token) > MAX_TOKEN_CHARS:
-            raise errors.Forbidden("this review link is not valid")
+            raise errors.Forbidden("link_invalid")
         try:
             claims = self._serializer().loads(token, max_age=self._lifetime)
         except SignatureExpired as exc:
-            raise errors.Forbidden("this review link has expired; ask for a new one") from exc
+            raise errors.Forbidden("link_expired") from exc
         except BadSignature as exc:
-            raise errors.Forbidden("this review link is not valid") from exc
+            raise errors.Forbidden("link_invalid") from exc
         if not isinstance(claims, dict) or claims.get("s") != submission_id:
-            raise errors.Forbidden("this review link is for another submission")
+            raise errors.Forbidden("link_other_submission")
         return LinkClaims(str(claims.get("r")), submission_id, int(claims.get("v") or 0))
 
 
@@ -118,12 +118,12 @@ class ReviewService:
         claims = self._links.verify(token, submission_id)
         reviewer = self._reviewers.get(claims.reviewer_id)
         if reviewer is None or not reviewer.active:
-            raise errors.Forbidden("this review link's reviewer is no longer active")
+            raise errors.Forbidden("reviewer_inactive")
         submission = self._submissions.get(submission_id)
         if submission is None:
-            raise errors.NotFound("this submission no longer exists")
+            raise errors.NotFound("submission")
         if submission.revision != claims.revision:
-            raise errors.Forbidden("this review link is for another revision")
+            raise errors.Forbidden("link_old_revision")
         return claims, reviewer, submission
 
     def show(self, submission_id: str, token: str) -> ReviewView | Standing:
@@ -178,10 +178,10 @@ class ReviewService:
         if isinstance(outcome, Refused) and outcome.failed & {"submission", "user"}:
             standing = self._submissions.get(submission_id)
             if standing is None:
-                raise errors.NotFound("this submission no longer exists")
+                raise errors.NotFound("submission")
             return Standing(standing, conflict=True)
         if not isinstance(outcome, Written):
-            raise errors.Conflict("the decision could not be stored; try again")
+            raise errors.Conflict("decision_not_stored")
         logger.info("verification decided", extra={"submission_id": submission_id, "decision": form.decision})
         decided = replace(
             submission,

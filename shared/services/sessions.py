@@ -70,7 +70,9 @@ class SessionService:
     def login(self, code: str) -> Login:
         code = code.strip()
         if not code or len(code) > MAX_CODE_CHARS:
-            raise errors.BadRequest(f"code must be 1 to {MAX_CODE_CHARS} characters")
+            raise errors.invalid(
+                "code", "required" if not code else "too_long", "login_code", max=MAX_CODE_CHARS
+            )
         wx = self._wechat().code2session(code)
         now = self._clock()
         expires_at = now + self._lifetime
@@ -94,7 +96,7 @@ class SessionService:
             found = self._users.add_session(user_id, session_id, session)
             if found is not None:
                 return found
-        raise errors.Conflict("the account changed during login; try again")
+        raise errors.Conflict("login_changed")
 
     def _prune(self, user: User, now: datetime) -> None:
         stale = [sid for sid, s in user.sessions.items() if s.expires_at <= now.timestamp()]

@@ -153,7 +153,7 @@ class VerificationService:
             if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
                 again: dict[str, Any] = self._idempotency.replay(guard)  # a racing copy of it won
                 return again
-            raise errors.Conflict("your verification changed meanwhile (already submitted?)")
+            raise errors.Conflict("verification_changed")
         self._discard([u.key for u in uploads])  # the originals, EXIF and all; lifecycle backs this up
         try:
             self._notifier().deliver_new(submission_id, revision)
@@ -170,10 +170,12 @@ class VerificationService:
         for index, upload in enumerate(uploads):
             obj = self._storage.read(upload.key, MAX_IMAGE_BYTES)
             if obj.content_type.split(";")[0].strip().lower() != upload.content_type:
-                raise errors.BadRequest(f"a document was not uploaded as {upload.content_type}")
+                raise errors.invalid(
+                    "documents", "invalid", "document_type", content_type=upload.content_type
+                )
             clean = self._clean(obj.data, upload.content_type)
             if clean.sha256 in seen:
-                raise errors.BadRequest("documents may not hold the same image twice")
+                raise errors.invalid("documents", "invalid", "same_image")
             seen.add(clean.sha256)
             key = clean_key(user_id, submission_id, index)
             self._storage.put_clean(key, clean.data, clean.content_type)

@@ -44,6 +44,7 @@ MAX_SAVE_ATTEMPTS = 3
 class SectionAttribute(MapAttribute[str, Any]):
     heading = UnicodeAttribute()
     body = UnicodeAttribute()
+    kind = UnicodeAttribute(null=True)  # absent on articles imported before sections had kinds
 
 
 class ArticleFeed(GlobalSecondaryIndex["ArticleItem"]):
@@ -138,7 +139,7 @@ class ArticleRepository:
         # An article imported before heads and bodies were split keeps its sections on the head
         # until it is imported again.
         raw_sections = ArticleBodyItem.from_raw_data(body if body is not None else head).sections or []
-        sections = tuple(Section(str(s.heading), str(s.body)) for s in raw_sections)
+        sections = tuple(Section(str(s.heading), str(s.body), str(s.kind or "text")) for s in raw_sections)
         return Article(to_head(ArticleItem.from_raw_data(head)), sections)
 
     def _items(self, article_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -185,7 +186,9 @@ class ArticleRepository:
         head = article.head
         body = ArticleBodyItem(
             body_key(head.article_id),
-            sections=[SectionAttribute(heading=s.heading, body=s.body) for s in article.sections],
+            sections=[
+                SectionAttribute(heading=s.heading, body=s.body, kind=s.kind) for s in article.sections
+            ],
         )
         for _ in range(MAX_SAVE_ATTEMPTS):
             tx = Transaction(ArticleItem)

@@ -14,19 +14,26 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.models import Model
 
-from shared.domain.consent import DOCUMENT_KEYS, ConsentChange, ConsentRecord, Document
+from shared.domain.consent import DOCUMENT_KEYS, ConsentChange, ConsentRecord, Document, DocumentLink
 from shared.domain.outcomes import Outcome
 from shared.store.answers import AnswerRepository
 from shared.store.base import Transaction, get_item, table
 from shared.store.users import UserRepository
 
 CURRENT = "CURRENT"  # the sort key of the pointer item naming a document's current version
+
+
+class LinkAttribute(MapAttribute[str, str]):
+    title = UnicodeAttribute()
+    path = UnicodeAttribute()
 
 
 @table("documents")
@@ -44,6 +51,7 @@ class DocumentItem(Model):
     required = BooleanAttribute()
     published_at = UTCDateTimeAttribute()
     current_version = UnicodeAttribute(null=True)  # on the pointer item only
+    links = ListAttribute(of=LinkAttribute, null=True)  # absent on versions published before links
 
 
 def to_document(item: DocumentItem) -> Document:
@@ -55,6 +63,7 @@ def to_document(item: DocumentItem) -> Document:
         sha256=str(item.sha256),
         required=bool(item.required),
         published_at=item.published_at,
+        links=tuple(DocumentLink(str(link.title), str(link.path)) for link in item.links or ()),
     )
 
 
@@ -122,6 +131,7 @@ class DocumentRepository:
                 required=doc.required,
                 published_at=doc.published_at,
                 current_version=current,
+                links=[LinkAttribute(title=link.title, path=link.path) for link in doc.links] or None,
             )
 
         tx = Transaction(DocumentItem)

@@ -8,6 +8,7 @@ every step of the journey, at the cost of a login only where state may have chan
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,24 @@ class JourneyLogin:
 def after_call(context: Any, case: Any, response: Any) -> None:
     if (case.method.upper(), case.path) in MOVING or response.status_code == 401:
         _state["token"] = None
+    if response.status_code >= 400:
+        _note_error(case, response)
+
+
+def _note_error(case: Any, response: Any) -> None:
+    """Every error answered is noted (method, path, status, code, message): the test then checks
+    that each one speaks Chinese to the user."""
+    try:
+        error = response.json().get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}  # an HTML page (the review pages) or no body: the page tests check those
+    if not error:
+        return
+    line = json.dumps(
+        [case.method.upper(), case.path, response.status_code, error.get("code"), error.get("message")],
+        ensure_ascii=False,
+    )
+    with (Path(os.environ["ST_VAR"]) / f"fuzz-errors-{os.environ['ST_STEP']}.jsonl").open(
+        "a", encoding="utf-8"
+    ) as log:
+        log.write(line + "\n")

@@ -5,6 +5,7 @@ Bounded (examples per operation) and seeded, so a run is repeatable and stops by
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from tests.e2e.conftest import Client, RunningStack
 from tests.e2e.journey import STEPS, bring
+from tests.language import CHINESE
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +87,8 @@ def test_fuzz_every_endpoint_at_each_journey_step(stack: RunningStack, tmp_path:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    errors_seen = stack.var / f"fuzz-errors-{step}.jsonl"
+    answered = [json.loads(line) for line in errors_seen.read_text(encoding="utf-8").splitlines()]
+    assert answered, "the fuzz run met no error at all: the run did not reach the API"
+    not_chinese = {tuple(e[:4]): e[4] for e in answered if not CHINESE.search(str(e[4] or ""))}
+    assert not not_chinese, f"errors without a Chinese message: {not_chinese}"

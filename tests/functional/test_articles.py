@@ -95,7 +95,9 @@ def test_a_demo_article_has_its_sections(api: Api, alice: str) -> None:
     assert article["comment_count"] == 0
     assert len(article["sections"]) >= 4
     assert all(s["heading"] and s["body"] for s in article["sections"])
-    assert article["sections"][0]["heading"].startswith("问：")
+    kinds = [(s["kind"], s["heading"][:2]) for s in article["sections"]]
+    assert kinds[0] == ("qa", "老年") and kinds[-1] == ("text", "声明")  # 问： marks a question
+    assert not any(s["heading"].startswith("问") for s in article["sections"] if s["kind"] == "qa")
     assert "## " not in "".join(s["body"] for s in article["sections"])
 
 
@@ -543,7 +545,7 @@ def test_an_article_stored_as_one_item_is_served_and_split_on_reimport(api: Api,
     )
     client.delete_item(TableName=table_name, Key={"article_id": {"S": body_key(ARTICLE)}})
     served = api.get(f"/v1/articles/{ARTICLE}").body["sections"]
-    assert served and served[0]["heading"].startswith("问：")
+    assert served and served[0]["kind"] == "qa"
     assert {r for n, r in seed_articles().items() if ARTICLE in n} == {"updated"}
     head = client.get_item(TableName=table_name, Key={"article_id": {"S": ARTICLE}})["Item"]
     assert "sections" not in head

@@ -44,6 +44,7 @@ from tests.functional.verification_helpers import (
     submit,
     upload,
 )
+from tests.language import CHINESE
 
 STATES = (
     "none",  # no Authorization header
@@ -421,6 +422,8 @@ def _check(route: str, expected: str, reply: Reply) -> str | None:
     error = (reply.body or {}).get("error") if isinstance(reply.body, dict) else None
     if not isinstance(error, dict) or error.get("code") != code or not error.get("message"):
         return f"{route}: body {reply.text[:160]!r}, expected error code {code}"
+    if not CHINESE.search(str(error["message"])):
+        return f"{route}: the message {error['message']!r} is not written in Chinese"
     return None
 
 

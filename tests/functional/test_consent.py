@@ -8,6 +8,7 @@ import pytest
 
 from infra.metering import metered
 from infra.ops import consent as consent_ops
+from shared import config
 from shared.domain.consent import AGREEMENT, INFORMED
 from shared.store.consent import ConsentItem
 from shared.store.users import UserItem
@@ -20,6 +21,9 @@ from tests.functional.consent_helpers import (
     publish_seed,
     publish_version,
 )
+
+# The current agreement of the seed: it names the linked 《用户服务协议》 and 《隐私政策》.
+AGREEMENT_VERSION = "2026-11-30"
 
 
 @pytest.fixture
@@ -40,8 +44,16 @@ def test_documents_are_the_seed_texts_with_their_sha256(api: Api, published: dic
     assert [d["key"] for d in items] == [AGREEMENT, INFORMED]
     assert [d["required"] for d in items] == [True, False]
     assert "身份认证" in items[0]["title"] and "知情同意" in items[1]["title"]
+    assert [d["version"] for d in items] == [AGREEMENT_VERSION, "2026-11-01"]
+    base = config.current().public_base_url
+    assert items[0]["links"] == [
+        {"title": "用户服务协议", "url": f"{base}/pages/terms"},
+        {"title": "隐私政策", "url": f"{base}/pages/privacy"},
+    ]
+    assert items[1]["links"] == []
+    for link in items[0]["links"]:
+        assert f"《{link['title']}》" in items[0]["body"]
     for doc in items:
-        assert doc["version"] == "2026-11-01"
         assert doc["sha256"] == hashlib.sha256(doc["body"].encode()).hexdigest()
         assert "---" not in doc["body"].splitlines()[0]  # the front matter is not shown
 
@@ -165,7 +177,7 @@ def test_a_record_holds_what_the_law_asks_and_seals_what_names_the_person(
     record = records[0]
     user = UserItem.get(body["user"]["id"])
     assert record.subject == user.consent_subject != body["user"]["id"]
-    assert (record.document, record.version, record.decision) == (AGREEMENT, "2026-11-01", "agree")
+    assert (record.document, record.version, record.decision) == (AGREEMENT, AGREEMENT_VERSION, "agree")
     assert record.sha256 == api.get("/v1/consents/documents").body["items"][0]["sha256"]
     assert record.record_id == reply.body["id"]
     stored = repr(record.serialize())
@@ -254,9 +266,9 @@ def test_a_racing_decision_on_stale_state_gets_409_and_leaves_no_record(
     from shared import errors
 
     with pytest.raises(errors.Conflict):
-        services().consent.decide(seen, AGREEMENT, "2026-11-01", "refuse", "127.0.0.1", "ua")
+        services().consent.decide(seen, AGREEMENT, AGREEMENT_VERSION, "refuse", "127.0.0.1", "ua")
     user = UserItem.get(body["user"]["id"])
-    assert (user.agreement_decision, user.agreement_version) == ("agree", "2026-11-01")
+    assert (user.agreement_decision, user.agreement_version) == ("agree", AGREEMENT_VERSION)
     assert [r.decision for r in ConsentItem.scan()] == ["agree"]
 
 
@@ -287,7 +299,7 @@ def test_the_catalog_reads_documents_once_per_cache_window(
 def test_publishing_is_idempotent_and_refuses_a_changed_text(
     api: Api, published: dict[str, str], tmp_path: Path
 ) -> None:
-    assert set(publish_seed().values()) == {"unchanged"}
+    assert set(publish_seed().values()) == {"unchanged", "superseded"}  # the first text, replaced
     seed = next(p for p in consent_ops.seed_files() if p.parent.name == AGREEMENT)
     changed = tmp_path / AGREEMENT / seed.name
     changed.parent.mkdir()
@@ -300,7 +312,7 @@ def test_publishing_is_idempotent_and_refuses_a_changed_text(
         consent_ops.publish(older)
     assert consent_ops.main(["publish", str(changed)]) == 1
     lines = consent_ops.list_documents()
-    assert len(lines) == 2 and all(line.startswith("*") for line in lines)
+    assert len(lines) == 3 and [line[0] for line in lines] == [" ", "*", "*"]
 
 
 def test_the_ops_command_publishes_and_lists(aws: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -308,7 +320,7 @@ def test_the_ops_command_publishes_and_lists(aws: object, capsys: pytest.Capture
     assert consent_ops.main(["publish", *files]) == 0
     assert consent_ops.main(["publish", *files]) == 0
     out = capsys.readouterr().out
-    assert out.count(": published") == 2 and out.count(": unchanged") == 2
+    assert out.count(": published") == 3 and out.count(": unchanged") == 3
     assert consent_ops.main(["list"]) == 0
     assert "2026-11-01" in capsys.readouterr().out
     assert consent_ops.main(["nope"]) == 2
@@ -320,12 +332,19 @@ def test_the_ops_command_publishes_and_lists(aws: object, capsys: pytest.Capture
         ("title: t\nrequired: true\n", "summary"),
         ("title: t\nsummary: s\nrequired: false\n", "required: true"),
         ("summary: s\nrequired: true\n", "title"),
+        ("title: t\nsummary: s\nrequired: true\nlinks: [{title: 隐私政策, path: /privacy}]\n", "never names"),
+        ("title: t\nsummary: s\nrequired: true\nlinks: [{title: 正文, path: ../x}]\n", "plain path"),
+        (
+            "title: t\nsummary: s\nrequired: true\nlinks: [{title: 正文, path: 'https://x.cn'}]\n",
+            "plain path",
+        ),
+        ("title: t\nsummary: s\nrequired: true\nlinks: {title: 正文}\n", "a list"),
     ],
 )
 def test_a_bad_document_file_is_refused(tmp_path: Path, front: str, error: str) -> None:
     path = tmp_path / AGREEMENT / "2026-11-02.md"
     path.parent.mkdir()
-    path.write_text(f"---\n{front}---\n正文\n", encoding="utf-8")
+    path.write_text(f"---\n{front}---\n《正文》\n", encoding="utf-8")
     with pytest.raises(consent_ops.PublishError, match=error):
         consent_ops.read_document(path)
 

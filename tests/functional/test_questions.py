@@ -87,26 +87,75 @@ def test_an_idempotency_key_reused_with_other_answers_is_409(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    ("answers", "fragment"),
+    ("answers", "field", "code", "message"),
     [
-        (REQUIRED[:2], "missing: specialty_areas"),
-        ([*REQUIRED, {"question_id": "nope", "value": "x"}], "no question"),
-        ([*REQUIRED[:2], {"question_id": "specialty_areas", "value": []}], "non-empty"),
-        ([*REQUIRED[:2], {"question_id": "specialty_areas", "value": ["肿瘤", "肿瘤"]}], "repeats"),
-        ([*REQUIRED[:2], {"question_id": "specialty_areas", "value": ["外星医学"]}], "only its options"),
-        ([*REQUIRED[:2], {"question_id": "specialty_areas", "value": "肿瘤"}], "non-empty list"),
-        ([{"question_id": "years_in_practice", "value": "99年"}, *REQUIRED[1:]], "one of its options"),
-        ([{"question_id": "years_in_practice", "value": ["3-10年"]}, *REQUIRED[1:]], "one of its options"),
-        ([*REQUIRED, {"question_id": "suggestions", "value": "   "}], "1 to 500"),
-        ([*REQUIRED, {"question_id": "suggestions", "value": "长" * 501}], "1 to 500"),
-        ([*REQUIRED, REQUIRED[0]], "twice"),
+        (REQUIRED[:2], "answers.specialty_areas", "required", "这道题必须回答。"),
+        (
+            [*REQUIRED, {"question_id": "nope", "value": "x"}],
+            "answers[3].question_id",
+            "not_allowed",
+            "没有这个问题",
+        ),
+        (
+            [*REQUIRED[:2], {"question_id": "specialty_areas", "value": []}],
+            "answers[2].value",
+            "required",
+            "至少选择一项",
+        ),
+        (
+            [*REQUIRED[:2], {"question_id": "specialty_areas", "value": ["肿瘤", "肿瘤"]}],
+            "answers[2].value",
+            "invalid",
+            "重复",
+        ),
+        (
+            [*REQUIRED[:2], {"question_id": "specialty_areas", "value": ["外星医学"]}],
+            "answers[2].value",
+            "not_allowed",
+            "给出的选项",
+        ),
+        (
+            [*REQUIRED[:2], {"question_id": "specialty_areas", "value": "肿瘤"}],
+            "answers[2].value",
+            "invalid",
+            "至少选择一项",
+        ),
+        (
+            [{"question_id": "years_in_practice", "value": "99年"}, *REQUIRED[1:]],
+            "answers[0].value",
+            "not_allowed",
+            "选择一项",
+        ),
+        (
+            [{"question_id": "years_in_practice", "value": ["3-10年"]}, *REQUIRED[1:]],
+            "answers[0].value",
+            "not_allowed",
+            "选择一项",
+        ),
+        (
+            [*REQUIRED, {"question_id": "suggestions", "value": "   "}],
+            "answers[3].value",
+            "required",
+            "1 至 500",
+        ),
+        (
+            [*REQUIRED, {"question_id": "suggestions", "value": "长" * 501}],
+            "answers[3].value",
+            "too_long",
+            "1 至 500",
+        ),
+        ([*REQUIRED, REQUIRED[0]], "answers[3].question_id", "invalid", "回答了两次"),
     ],
 )
-def test_answers_are_checked_against_kind_and_options(api: Api, answers: list[Any], fragment: str) -> None:
+def test_answers_are_checked_against_kind_and_options(
+    api: Api, answers: list[Any], field: str, code: str, message: str
+) -> None:
     hcp(api)
     reply = api.post("/v1/answers", {"answers": answers})
     assert reply.status == 400
-    assert fragment in reply.body["error"]["message"]
+    error = reply.body["error"]
+    assert [(f["field"], f["code"]) for f in error["fields"]] == [(field, code)]
+    assert message in error["fields"][0]["message"] and error["message"] == error["fields"][0]["message"]
     assert AnswersItem.count() == 0
 
 

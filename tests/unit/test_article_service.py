@@ -25,7 +25,7 @@ def article(n: int) -> Article:
         "摘要",
         NOW + timedelta(days=n),
     )
-    return Article(head, (Section("问：为什么？", "因为。"),))
+    return Article(head, (Section("为什么？", "因为。", "qa"),))
 
 
 def test_the_feed_pages_newest_first() -> None:
@@ -44,9 +44,8 @@ def test_the_feed_pages_newest_first() -> None:
 def test_an_article_has_its_sections_and_an_unknown_or_malformed_id_is_not_found() -> None:
     service = ArticleService(FakeArticles(article(1)), Cursors(Signer))
     detail = service.detail("article-1")
-    assert (
-        detail["sections"] == [{"heading": "问：为什么？", "body": "因为。"}] and detail["source"] == "来源"
-    )
+    assert detail["sections"] == [{"kind": "qa", "heading": "为什么？", "body": "因为。"}]
+    assert detail["source"] == "来源"
     for missing in ("article-9", "Article-1", "../x"):
         with pytest.raises(errors.NotFound):
             service.detail(missing)

@@ -193,7 +193,7 @@ def test_pages_run_newest_first_with_cursors_bound_to_their_article() -> None:
     first = service.page(world.users.users[BOB], ARTICLE, "3", None)
     second = service.page(world.users.users[BOB], ARTICLE, "3", first["next_cursor"])
     assert [c["id"] for c in first["items"] + second["items"]] == ids[::-1] and second["next_cursor"] is None
-    with pytest.raises(errors.BadRequest, match="another list"):
+    with pytest.raises(errors.BadRequest, match="list position"):
         service.page(world.users.users[BOB], "other-article", "3", first["next_cursor"])
     with pytest.raises(errors.BadRequest):
         service.page(world.users.users[BOB], ARTICLE, "3", "articles-cursor|k=x|id=y")

@@ -50,3 +50,14 @@ def test_deployed_stage_needs_its_ssm_parameters() -> None:
 def test_numbers_are_checked() -> None:
     with pytest.raises(ConfigError):
         load({"STAGE": "local", "SESSION_DAYS": "thirty"})
+
+
+def test_the_linked_pages_live_on_the_stage_setting_or_the_local_gateway() -> None:
+    assert load({"STAGE": "local"}).platform_pages_url == "http://127.0.0.1:8000/pages"
+    assert load({**DEPLOYED, "PLATFORM_PAGES_URL": "https://www.example.cn/legal/"}).platform_pages_url == (
+        "https://www.example.cn/legal"
+    )
+    with pytest.raises(ConfigError, match="PLATFORM_PAGES_URL"):
+        _ = load(DEPLOYED).platform_pages_url  # a deployed stage must name them
+    with pytest.raises(ConfigError, match="https"):
+        load({**DEPLOYED, "PLATFORM_PAGES_URL": "http://www.example.cn/legal"})

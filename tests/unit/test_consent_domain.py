@@ -124,8 +124,37 @@ def test_answers_are_normalised() -> None:
     checked = q.check_answers([("m", ["c", "a"]), ("t", "  hi  ")], questions)
     assert checked == {"m": ["a", "c"], "t": "hi"}  # option order; trimmed
     assert q.check_answers([("m", ["b"])], questions) == {"m": ["b"]}
-    assert q.check_value(questions[1], "x" * q.MAX_TEXT_CHARS) == "x" * q.MAX_TEXT_CHARS
+    assert (
+        q.check_answers([("m", ["b"]), ("t", "x" * q.MAX_TEXT_CHARS)], questions)["t"]
+        == "x" * q.MAX_TEXT_CHARS
+    )
     with pytest.raises(errors.BadRequest, match="500"):
-        q.check_value(questions[1], "x" * (q.MAX_TEXT_CHARS + 1))
-    with pytest.raises(errors.BadRequest, match="at most"):
+        q.check_answers([("m", ["b"]), ("t", "x" * (q.MAX_TEXT_CHARS + 1))], questions)
+    with pytest.raises(errors.BadRequest, match="At most"):
         q.check_answers([("t", "x")] * (q.MAX_ANSWERS + 1), questions)
+
+
+def test_every_answer_at_fault_is_named_at_once() -> None:
+    questions = q.parse_questions(
+        {
+            "questions": [
+                {"id": "s", "question": "?", "kind": "single", "options": ["a", "b"], "required": True},
+                {"id": "m", "question": "?", "kind": "multi", "options": ["a", "b"], "required": True},
+                {"id": "t", "question": "?", "kind": "text", "required": True},
+                {"id": "u", "question": "?", "kind": "text", "required": False},
+            ]
+        }
+    )
+    body = [("s", "z"), ("m", ["a", "a"]), ("nope", "x"), ("u", "  "), ("s", "a")]
+    with pytest.raises(errors.BadRequest) as caught:
+        q.check_answers(body, questions)
+    faults = [(f["field"], f["code"]) for f in caught.value.body("zh")["fields"]]
+    assert faults == [
+        ("answers[0].value", "not_allowed"),
+        ("answers[1].value", "invalid"),
+        ("answers[2].question_id", "not_allowed"),
+        ("answers[3].value", "required"),
+        ("answers[4].question_id", "invalid"),
+        ("answers.t", "required"),
+    ]
+    assert caught.value.message("zh") == "有 6 项需要修改，请检查标出的项目。"

@@ -52,17 +52,20 @@ def test_missing_or_other_auth_schemes_give_no_token(header: str | None) -> None
 
 
 def test_body_limits_are_named_in_the_error() -> None:
-    request = parse_event(http_api_event("POST", "/", body='{"code": "' + "x" * 100 + '"}'))
-    with pytest.raises(errors.PayloadTooLarge, match="50 bytes"):
-        json_body(request, Body, max_bytes=50)
+    request = parse_event(http_api_event("POST", "/", body='{"code": "' + "x" * 3000 + '"}'))
+    with pytest.raises(errors.PayloadTooLarge) as caught:
+        json_body(request, Body, max_bytes=2048)
+    assert "2 KB" in caught.value.message("zh") and "2 KB" in caught.value.message("en")
 
 
 def test_validation_errors_name_the_field_not_the_value() -> None:
     request = parse_event(http_api_event("POST", "/", body='{"code": 123456789}'))
     with pytest.raises(errors.BadRequest) as caught:
         json_body(request, Body)
-    assert "$.code" in caught.value.message
-    assert "123456789" not in caught.value.message
+    error = caught.value.body("zh")
+    assert error["fields"] == [{"field": "code", "code": "invalid", "message": "登录凭证的格式不正确。"}]
+    assert error["message"] == "登录凭证的格式不正确。"
+    assert "123456789" not in json.dumps(caught.value.body("en"))
 
 
 def _handler(exc: Exception | None):  # type: ignore[no-untyped-def]
@@ -76,9 +79,12 @@ def _handler(exc: Exception | None):  # type: ignore[no-untyped-def]
 
 
 def test_domain_errors_become_their_status_and_code() -> None:
-    result = _handler(errors.RateLimited("slow down", retry_after=30))(http_api_event("GET", "/"), None)
+    limited = errors.RateLimited("comments_minute", retry_after=30, limit=5)
+    result = _handler(limited)(http_api_event("GET", "/"), None)
     assert result["statusCode"] == 429
-    assert json.loads(result["body"]) == {"error": {"code": "rate_limited", "message": "slow down"}}
+    message = "评论太频繁了：每分钟最多 5 条，请稍后再试。"
+    assert json.loads(result["body"]) == {"error": {"code": "rate_limited", "message": message}}
+    assert result["headers"]["Content-Language"] == "zh-CN"
     assert result["headers"]["Retry-After"] == "30"
     assert result["headers"][REQUEST_ID_HEADER]
 
@@ -86,7 +92,9 @@ def test_domain_errors_become_their_status_and_code() -> None:
 def test_an_unexpected_exception_is_a_500_without_detail(capsys: pytest.CaptureFixture[str]) -> None:
     result = _handler(KeyError("secret-detail"))(http_api_event("GET", "/"), None)
     assert result["statusCode"] == 500
-    assert json.loads(result["body"]) == {"error": {"code": "internal_error", "message": "internal error"}}
+    assert json.loads(result["body"]) == {
+        "error": {"code": "internal_error", "message": "服务出错了，请稍后再试。"}
+    }
     assert "secret-detail" not in result["body"]
 
 
