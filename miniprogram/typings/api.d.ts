@@ -388,7 +388,25 @@ export interface components {
             error: {
                 code: string;
                 message: string;
+                /** @description Only on a 400 for a JSON body: one entry per field at fault that validation found (a body that is not the right shape at all may name only the first fault). */
+                fields?: components["schemas"]["FieldError"][];
+                /**
+                 * Format: date-time
+                 * @description Only on `muted`; when commenting is allowed again, null for no end
+                 */
+                until?: string | null;
             };
+        };
+        FieldError: {
+            /** @description The field at fault, named as in the request body */
+            field: string;
+            /**
+             * @description `required`: missing or empty; `too_long`: longer than allowed; `not_allowed`: a value not among the allowed ones, or a field that does not exist; `invalid`: the wrong type or format
+             * @enum {string}
+             */
+            code: "required" | "too_long" | "not_allowed" | "invalid";
+            /** @description What is wrong, for the user (shown next to the field) */
+            message: string;
         };
         /** @enum {string} */
         NextStep: "identity_agreement" | "refused" | "informed_consent" | "verify" | "pending" | "rejected" | "questions" | "done";
@@ -429,6 +447,11 @@ export interface components {
             required: boolean;
             /** Format: date-time */
             published_at?: string;
+            /** @description The documents the text refers to (the agreement names 《用户服务协议》 and 《隐私政策》) */
+            links?: {
+                title: string;
+                url: string;
+            }[];
         };
         ConsentRecord: {
             /** @description A ULID; records sort by it oldest first */
@@ -504,6 +527,11 @@ export interface components {
         Article: components["schemas"]["ArticleSummary"] & {
             /** @description The Q&A parts, in order */
             sections: {
+                /**
+                 * @description `qa`: a Q&A block, whose heading is the question; `text`: any other section
+                 * @enum {string}
+                 */
+                kind?: "text" | "qa";
                 heading: string;
                 body: string;
             }[];
