@@ -13,7 +13,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a wx.login code for a session token */
+        /**
+         * 微信登录 / Log in with WeChat
+         * @description 小程序调用 `wx.login` 取得 code，发到这里换取令牌（code2session）。之后每个请求都在 `Authorization: Bearer <token>` 头中带上 `token`，有效期至 `expires_at`（默认 30 天）；`user.next_step` 指出应显示的页面。同一微信用户每次登录都是同一账户。本地环境中 `dev:<名字>` 形式的 code 每次都登录同一个测试用户。
+         *
+         *     Exchange a `wx.login` code (code2session) for a bearer token. Send the `token` as
+         *     `Authorization: Bearer <token>` on every later request until `expires_at` (30 days by default);
+         *     `user.next_step` names the page to show. The same WeChat user always gets the same account. In the
+         *     local stage a code `dev:<name>` logs in as the same test user every time.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -30,7 +38,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the caller's token */
+        /**
+         * 退出登录 / Log out
+         * @description 吊销当前令牌，立即生效：之后用它的请求得到 401。同一用户在其他设备上的登录不受影响。
+         *
+         *     Revokes the caller's token at once: later requests with it get 401. The user's other sessions
+         *     (other devices) stay.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -45,11 +59,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller and the page to show next */
+        /**
+         * 我的状态 / Where the user stands
+         * @description 返回当前用户、认证状态、协议状态和 `next_step`。小程序启动或回到前台时调用，按 `next_step` 显示对应页面（各取值的含义见 NextStep）。不要求已同意协议：拒绝或撤回协议的用户也能看到自己的状态。
+         *
+         *     The caller, their verification and consent state, and `next_step`. The app calls it on launch and
+         *     whenever it comes back to the foreground, and shows the page `next_step` names (see NextStep). No
+         *     consent is needed: a user who refused or withdrew the agreement still sees where they stand.
+         */
         get: operations["me"];
         put?: never;
         post?: never;
-        /** Delete the account; personal data and images go, comments stay as from a deleted user; retry-safe */
+        /**
+         * 注销账户 / Delete the account
+         * @description 删除账户：个人信息、认证提交与证件图片、问卷答案一并删除；评论保留，显示为“已注销用户”；同意记录保留，但不再能关联到本人。令牌随账户失效。若中途失败（503），用同一令牌重试即可完成。
+         *
+         *     Deletes the account: personal fields, submissions and credential images, and answers go; comments
+         *     stay, shown as from a deleted user (已注销用户); consent records stay but no longer name the person.
+         *     The token dies with the account. A deletion that fails half-way (503) finishes when retried with
+         *     the same token.
+         */
         delete: operations["deleteMe"];
         options?: never;
         head?: never;
@@ -63,7 +92,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The consent documents now in force (no token needed; a new version shows within the cache window, 30 s) */
+        /**
+         * 当前协议文本 / The consent documents in force
+         * @description 无需登录。返回两份文件的当前版本：《身份认证协议》（`hcp-identity-agreement`，必须同意才能使用）和《知情同意书》（`informed-consent`，可“不同意并跳过”）。`body` 为 Markdown 全文，`sha256` 为其摘要（同意记录引用它）；`links` 为正文提到的其他文件，如《用户服务协议》《隐私政策》。发布新版本后最多 30 秒内生效。
+         *
+         *     No token needed. The current version of each document: the identity agreement
+         *     (`hcp-identity-agreement`, required to use the service) and the informed consent
+         *     (`informed-consent`, optional: 不同意并跳过). `body` is the full text (Markdown) and `sha256` its
+         *     digest (consent records name it); `links` are the documents the text refers to, such as 《用户服务协议》
+         *     and 《隐私政策》. A new version shows within the cache window (30 s).
+         */
         get: operations["consentDocuments"];
         put?: never;
         post?: never;
@@ -80,10 +118,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's consent history, oldest first */
+        /**
+         * 我的同意记录 / My consent history
+         * @description 当前用户的全部同意记录，按时间从早到晚排列。
+         *
+         *     Every consent record of the caller, oldest first.
+         */
         get: operations["consentHistory"];
         put?: never;
-        /** Decide on the current version of a document (agree/refuse the agreement; agree/skip the informed consent) */
+        /**
+         * 同意、拒绝或跳过协议 / Agree to, refuse or skip a document
+         * @description 对一份文件的当前版本作出决定：《身份认证协议》为 `agree`（同意）或 `refuse`（拒绝）；《知情同意书》为 `agree` 或 `skip`（不同意并跳过），且须先同意身份认证协议。`version` 必须是 GET /v1/consents/documents 返回的当前版本，否则 409（请重新获取文本后再决定）。记录只增不改（含时间与来源 IP）；返回该记录和新的 `next_step`。
+         *
+         *     Decide on the current version of a document: `agree` or `refuse` for the identity agreement;
+         *     `agree` or `skip` (不同意并跳过) for the informed consent, which needs the agreement agreed first.
+         *     `version` must be the current one from GET /v1/consents/documents, else 409 (fetch the text again,
+         *     then decide). Records are append-only (time, source IP); the answer is the record and the new
+         *     `next_step`.
+         */
         post: operations["consentDecide"];
         delete?: never;
         options?: never;
@@ -100,7 +152,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraw an agreed document; the agreement's withdrawal stops service at the next request, the informed consent's deletes the answers */
+        /**
+         * 撤回同意 / Withdraw a consent
+         * @description 撤回已同意的文件。撤回《身份认证协议》后，从下一次请求起停止服务（`next_step` 回到 `identity_agreement`）；撤回《知情同意书》会删除问卷答案。没有可撤回的同意时为 409。
+         *
+         *     Withdraw an agreed document. Withdrawing the identity agreement stops service from the next request
+         *     (`next_step` goes back to `identity_agreement`); withdrawing the informed consent deletes the
+         *     answers. 409 when there is no agreement to withdraw.
+         */
         post: operations["consentWithdraw"];
         delete?: never;
         options?: never;
@@ -115,7 +174,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A Kantara Consent Receipt (v1.1 fields) for one of the caller's records, signed as a compact JWS (ES256) */
+        /**
+         * 同意凭证 / A consent receipt
+         * @description 当前用户某条同意记录的凭证：Kantara Consent Receipt（v1.1 字段），以紧凑 JWS（ES256）签名，可用 GET /v1/consents/receipt-key 的公钥验证。他人的记录一律 404。
+         *
+         *     A Kantara Consent Receipt (v1.1 fields) for one of the caller's records, signed as a compact JWS
+         *     (ES256); verify it with the key of GET /v1/consents/receipt-key. Anyone else's record is 404.
+         */
         get: operations["consentReceipt"];
         put?: never;
         post?: never;
@@ -133,8 +198,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * What the app needs before login, no auth
-         * @description The stage's subscribe-message template for the review result, which the app asks the user to allow with wx.requestSubscribeMessage (null when the stage sends no message), and the mini-program page that message opens.
+         * 小程序配置 / The app's configuration
+         * @description 无需登录，不读任何存储。登录前小程序需要的配置：审核结果订阅消息的模板 ID（用于 `wx.requestSubscribeMessage`；该环境不发送消息时为 null），以及该消息打开的小程序页面。
+         *
+         *     No token needed, no storage read. What the app needs before login: the stage's subscribe-message
+         *     template for the review result, which the app asks the user to allow with
+         *     `wx.requestSubscribeMessage` (null when the stage sends no message), and the mini-program page that
+         *     message opens.
          */
         get: operations["appConfig"];
         put?: never;
@@ -152,7 +222,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The public key (JWKS) that verifies consent receipts */
+        /**
+         * 凭证验证公钥 / The receipt verification key
+         * @description 无需登录。验证同意凭证签名的公钥集（JWKS，一个 ES256 密钥）。
+         *
+         *     No token needed. The public key set (JWKS, one ES256 key) that verifies consent receipts.
+         */
         get: operations["consentReceiptKey"];
         put?: never;
         post?: never;
@@ -169,7 +244,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everything stored about the caller, one key per store */
+        /**
+         * 导出我的数据 / Export my data
+         * @description 以 JSON 返回为当前用户保存的全部数据，每个存储一项：`account`（账户，含 openid，不含令牌密钥）、`consents`（同意记录）、`answers`（问卷答案）、`verification`（认证提交）、`comments`（评论）。
+         *
+         *     Everything stored about the caller, as JSON, one key per store: `account` (the user item with the
+         *     openid, without session secrets), `consents`, `answers`, `verification` (the submissions) and
+         *     `comments`.
+         */
         get: operations["exportMyData"];
         put?: never;
         post?: never;
@@ -186,7 +268,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The questions of the optional collection (a verified HCP who agreed to the current informed consent) */
+        /**
+         * 问卷问题 / The questions
+         * @description 执业背景问卷的问题：单选 `single`、多选 `multi`、填空 `text`；`required` 为必答。仅对已通过认证并同意当前《知情同意书》的用户开放；未同意知情同意书为 403 `consent_required`。
+         *
+         *     The questions of the practice-background questionnaire: `single`, `multi` or `text`; `required`
+         *     ones must be answered. Only for a verified HCP who agreed to the current informed consent; without
+         *     that consent, 403 `consent_required`.
+         */
         get: operations["questions"];
         put?: never;
         post?: never;
@@ -205,7 +294,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Answer the questions, every required one at once; idempotent (same answers or Idempotency-Key replay writes nothing) */
+        /**
+         * 提交问卷答案 / Answer the questions
+         * @description 一次提交全部必答问题的答案，按题型和选项检查。再次提交相同答案不会重复写入；带同一 Idempotency-Key 的重试得到第一次的结果。成功后 `next_step` 通常为 `done`。
+         *
+         *     Every required question at once, checked against its kind and options. The same answers again write
+         *     nothing; a retry with the same Idempotency-Key gets the first answer. Afterwards `next_step` is
+         *     usually `done`.
+         */
         post: operations["answers"];
         delete?: never;
         options?: never;
@@ -223,8 +319,16 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A presigned S3 POST for one credential image (key under the caller's prefix, exact type, 1 B to 10 MB, 10 minutes)
-         * @description The app sends the image with `wx.uploadFile({url, filePath, name: "file", formData: fields})`: one multipart/form-data POST to `url`, the `fields` as form fields (the policy, its signature and the exact `Content-Type`), the file part last, named `file`. S3 answers 204; then the `key` goes into `documents` of POST /v1/verification. The domain of `url` must be in the mini-program's uploadFile domain list.
+         * 获取证件上传地址 / A presigned upload for a credential image
+         * @description 为一张证件图片（执业证书 `practice_license`、资格证书 `qualification`、工牌 `work_badge`）获取 S3 预签名 POST：JPEG、PNG、WebP 或 HEIC，1 B 至 10 MB，10 分钟内有效，key 位于本人目录下。小程序用 `wx.uploadFile({url, filePath, name: "file", formData: fields})` 上传，成功后把 `key` 放进 POST /v1/verification 的 `documents`。`url` 的域名须在小程序的 uploadFile 合法域名中。审核中或已通过时为 409。
+         *
+         *     A presigned S3 POST for one credential image (key under the caller's prefix, exact type, 1 B to
+         *     10 MB, 10 minutes). The app sends the image with
+         *     `wx.uploadFile({url, filePath, name: "file", formData: fields})`: one multipart/form-data POST to
+         *     `url`, the `fields` as form fields (the policy, its signature and the exact `Content-Type`), the
+         *     file part last, named `file`. S3 answers 204; then the `key` goes into `documents` of
+         *     POST /v1/verification. The domain of `url` must be in the mini-program's uploadFile domain list.
+         *     While a submission is pending, or once approved, 409.
          */
         post: operations["verificationUpload"];
         delete?: never;
@@ -240,10 +344,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The status of the caller's latest submission and the reason of a rejection */
+        /**
+         * 认证状态 / The verification status
+         * @description 当前用户最近一次提交的状态（各状态下申请人看到什么，见 VerificationState）；未通过时给出原因 `reason` 和需要重新上传的证件 `redo_documents`，供“审核未通过”页面使用。
+         *
+         *     The status of the caller's latest submission (what the applicant sees in each, see
+         *     VerificationState); after a rejection the `reason` and the documents to upload again
+         *     (`redo_documents`), for the 审核未通过 page.
+         */
         get: operations["verificationStatus"];
         put?: never;
-        /** Submit, or resubmit after a rejection; informs the reviewers; idempotent with Idempotency-Key */
+        /**
+         * 提交身份认证 / Submit the verification
+         * @description 提交（或未通过后重新提交）身份认证：姓名、医院、科室、职称、职业，以及已上传证件图片的 `key`。服务器检查每个 key 属于本人、已上传且确为所声明类型的图片，去除元数据后保存，并通知审核人员。返回 201 `{status: "pending", submission_id}`，`next_step` 变为 `pending`。审核中或已通过时为 409。带同一 Idempotency-Key 的重试得到第一次的结果。
+         *
+         *     Submit, or resubmit after a rejection: name, hospital, department, title, profession and the keys
+         *     of the uploaded credential images. Every key must be the caller's own, uploaded, and a readable
+         *     image of its type; the images are re-encoded without metadata and the reviewers are informed.
+         *     Answers 201 `{status: "pending", submission_id}`; `next_step` becomes `pending`. While a
+         *     submission is pending, or once approved, 409. A retry with the same Idempotency-Key gets the first
+         *     answer.
+         */
         post: operations["verificationSubmit"];
         delete?: never;
         options?: never;
@@ -258,7 +379,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reviewer's page (HTML, zh-CN); read-only; after the decision it shows the decision and no form */
+        /**
+         * 审核页面（HTML）/ The reviewer's page (HTML)
+         * @description 审核人员通过通知中的个人链接打开的中文 HTML 页面：申请人填写的信息、证件图片（短时链接）、历史提交，以及通过/不通过表单。只读（邮件扫描程序打开链接不会改变任何状态）；已有决定时显示该决定，不再提供表单。链接令牌 `t` 72 小时内有效，只对该提交有效。
+         *
+         *     The HTML page (zh-CN) a reviewer opens from the personal link of a notification: the applicant's
+         *     fields, the credential images (short-lived links), earlier submissions, and the approve / reject
+         *     form. Read-only (a mail scanner opening the link changes nothing); once a decision stands it shows
+         *     that decision and no form. The link token `t` lasts 72 hours and serves that submission only.
+         */
         get: operations["reviewPage"];
         put?: never;
         post?: never;
@@ -277,7 +406,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The decision, a form post from the review page; the first decision wins */
+        /**
+         * 提交审核决定（HTML 表单）/ Post the review decision (HTML form)
+         * @description 审核页面的表单提交：`approve`（通过）或 `reject`（不通过，须选择原因，可附写给申请人的意见 `note` 和需重新上传的证件 `redo`）。第一个决定生效；之后的任何决定得到 409 页面，显示现行决定。须从本站页面提交（Origin/Referer），并带页面中的 `csrf` 字段。
+         *
+         *     The review page's form post: `approve`, or `reject` with a reason, an optional `note` to the
+         *     applicant and the document kinds to `redo`. The first decision wins; any later one gets a 409 page
+         *     naming the decision that stands. It must come from our own page (Origin/Referer) with the page's
+         *     `csrf` field.
+         */
         post: operations["reviewDecision"];
         delete?: never;
         options?: never;
@@ -292,7 +429,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Articles, newest first (any caller under the current identity agreement) */
+        /**
+         * 文章列表 / The articles
+         * @description 已发布的文章，最新在前，分页（`limit` 默认 20，最多 50；把上一页的 `next_cursor` 作为 `cursor` 取下一页）。列表只是预览：同意当前协议即可查看；文章详情和评论须通过认证。
+         *
+         *     Published articles, newest first, paged (`limit` 20 by default, at most 50; pass the previous
+         *     page's `next_cursor` as `cursor`). The list is a teaser, for any caller under the current identity
+         *     agreement; the detail and the comments need an approved HCP.
+         */
         get: operations["articlesList"];
         put?: never;
         post?: never;
@@ -309,7 +453,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One article with its sections (an approved HCP under the current agreement) */
+        /**
+         * 文章详情 / One article
+         * @description 一篇文章的全文：按顺序排列的 `sections`（`kind` 为 `qa` 时是问答，`heading` 为问题），以及来源、是否原创和评论数。须已通过认证并同意当前协议。未发布或不存在的文章为 404。
+         *
+         *     One article in full: its `sections` in order (`kind` `qa` is a Q&A block whose `heading` is the
+         *     question), its source, whether it is original, and its comment count. For an approved HCP under the
+         *     current agreement. An unpublished or unknown article is 404.
+         */
         get: operations["articleDetail"];
         put?: never;
         post?: never;
@@ -327,14 +478,24 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The article's comments, newest first; a page costs the same at any depth
-         * @description An unknown (well-formed) article id answers an empty page.
+         * 评论列表 / The comments of an article
+         * @description 文章的评论，最新在前，分页；翻到多深，每页的成本都相同。自己待审（`held`）的评论只有自己看得到。格式正确但不存在的文章得到空列表。
+         *
+         *     The article's comments, newest first, paged; a page costs the same at any depth. The caller's own
+         *     held comments appear to them alone. An unknown (well-formed) article id answers an empty page.
          */
         get: operations["commentsList"];
         put?: never;
         /**
-         * Post a comment; the count stays exact; idempotent with Idempotency-Key
-         * @description The text is trimmed, NFC-normalised and stripped of control characters (newlines kept), then must be 1 to 1,000 characters. It passes a blocked-word list, then WeChat's msgSecCheck: `risky` is refused (422), `review` is stored as `held` for a human review. When the check is unavailable nothing is stored (503 with Retry-After): retry with the same Idempotency-Key.
+         * 发表评论 / Post a comment
+         * @description 发表评论或回复（`reply_to`）。正文去除首尾空白、规范化（NFC）并去除控制字符（保留换行）后须为 1 至 1000 字。先过屏蔽词，再经微信内容安全检查（msgSecCheck）：`risky` 被拒绝（422），`review` 保存为 `held`（仅自己可见，等待人工审核，不计入评论数）。内容检查不可用时不保存（503，带 Retry-After），请用同一 Idempotency-Key 重试。每人每分钟最多 5 条、每天最多 50 条（429）。评论数在并发下保持准确。
+         *
+         *     The text is trimmed, NFC-normalised and stripped of control characters (newlines kept), then must
+         *     be 1 to 1,000 characters. It passes a blocked-word list, then WeChat's msgSecCheck: `risky` is
+         *     refused (422), `review` is stored as `held` for a human review (shown to its author only, not
+         *     counted). When the check is unavailable nothing is stored (503 with Retry-After): retry with the
+         *     same Idempotency-Key. At most 5 comments a minute and 50 a day per user (429). The count stays
+         *     exact under concurrent posts.
          */
         post: operations["commentPost"];
         delete?: never;
@@ -352,8 +513,12 @@ export interface paths {
         };
         get?: never;
         /**
-         * How the caller is shown as a comment author; never the full name
-         * @description `surname` shows surname + profession title (王医生, the default), `title` the title alone (认证医生); `show_department` adds the department. The caller's existing comments take the new display too. Idempotent: a retry after a failure finishes the job.
+         * 评论署名方式 / How I am shown on comments
+         * @description 设置自己作为评论作者的显示方式：`surname` 显示姓氏加职业称谓（王医生，默认），`title` 仅显示称谓（认证医生）；`show_department` 决定是否显示科室。从不显示全名。已发表的评论随之更新。幂等：失败后重试即可完成。
+         *
+         *     `surname` shows surname + profession title (王医生, the default), `title` the title alone
+         *     (认证医生); `show_department` adds the department. Never the full name. The caller's existing
+         *     comments take the new display too. Idempotent: a retry after a failure finishes the job.
          */
         put: operations["authorDisplay"];
         post?: never;
@@ -373,7 +538,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** The author deletes their comment; the text goes, replies stay, the count drops once */
+        /**
+         * 删除评论 / Delete my comment
+         * @description 作者删除自己的评论：正文删除，回复保留，评论数只减一次。他人的评论为 403 `forbidden`；不存在或已删除的评论为 404。
+         *
+         *     The author deletes their own comment: the text goes, replies stay, the count drops once. Another
+         *     user's comment is 403 `forbidden`; an unknown or already deleted one 404.
+         */
         delete: operations["commentDelete"];
         options?: never;
         head?: never;
@@ -408,8 +579,59 @@ export interface components {
             /** @description What is wrong, for the user (shown next to the field) */
             message: string;
         };
-        /** @enum {string} */
+        /**
+         * @description 小程序下一步应显示的页面，每次请求按用户状态和当前协议版本计算：
+         *     - `identity_agreement`：《身份认证协议》页，阅读并同意（或拒绝）当前版本；发布新版本或撤回同意后会再次出现。
+         *     - `refused`：已拒绝协议页：说明不同意协议则无法使用服务；提供“重新阅读协议”的入口，回到《身份认证协议》页，同意（POST /v1/consents，`decision: agree`）后继续。在此之前其他服务一律不提供（403 `consent_required`）。
+         *     - `informed_consent`：《知情同意书》页：同意，或“不同意并跳过”（`skip`）。
+         *     - `verify`：身份认证表单：填写姓名、医院、科室、职称、职业并上传证件，然后提交。
+         *     - `pending`：审核中：等待审核结果（用户允许时以订阅消息通知）。
+         *     - `rejected`：审核未通过：显示原因（`verification.reason`；GET /v1/verification 给出需重新上传的证件），修改后重新提交，回到 `pending`。
+         *     - `questions`：收集问题页（问卷）：仅当已同意当前《知情同意书》且有未回答的必答问题时出现。
+         *     - `done`：显示“您已通过HCP身份认证”，然后进入文章列表。
+         *
+         *     The page the app shows next, derived on every request from the user's state and the documents
+         *     in force:
+         *     - `identity_agreement`: the identity agreement (身份认证协议) page: read and agree to (or refuse)
+         *       the current version; it comes back when a new version is published or the agreement is withdrawn.
+         *     - `refused`: the "agreement refused" (已拒绝协议) page: without the agreement nothing else is
+         *       served (403 `consent_required`); the way back is a button that opens the agreement again,
+         *       and agreeing to it (POST /v1/consents, `decision: agree`) carries on.
+         *     - `informed_consent`: the informed consent (知情同意书) page: agree, or 不同意并跳过 (`skip`).
+         *     - `verify`: the verification (身份认证) form: name, hospital, department, title, profession
+         *       and the credential images, then submit.
+         *     - `pending`: under review (审核中): wait for the result (a subscribe message where allowed).
+         *     - `rejected`: rejected (审核未通过): show the reason (`verification.reason`; GET /v1/verification
+         *       names the documents to upload again), correct and resubmit, which goes back to `pending`.
+         *     - `questions`: the question collection (收集问题), only when the informed consent was agreed and
+         *       required questions are unanswered.
+         *     - `done`: 您已通过HCP身份认证, then the articles.
+         * @enum {string}
+         */
         NextStep: "identity_agreement" | "refused" | "informed_consent" | "verify" | "pending" | "rejected" | "questions" | "done";
+        /**
+         * @description 认证状态，以及申请人看到的内容：
+         *     - `none`：尚未提交：显示身份认证表单（`next_step` 为 `verify`）。
+         *     - `pending`：审核中：显示“审核中”，不能再次提交（409）。
+         *     - `approved`：已通过：显示“您已通过HCP身份认证”，可查看文章详情和评论。
+         *     - `rejected`：审核未通过：显示原因（`reason`）和需要重新上传的证件（`redo_documents`）；修改信息（完善信息）并只重传需要的证件后重新提交。
+         *     - `withdrawn`（即将提供）：申请人撤回了审核中的提交以便修改：回到身份认证表单（`next_step` 为 `verify`）。
+         *     - `revoked`（即将提供）：已通过的认证被撤销：与未通过相同，显示原因，可重新提交（`next_step` 为 `rejected`）。
+         *
+         *     The verification status, and what the applicant sees:
+         *     - `none`: nothing submitted: the verification form (`next_step` `verify`).
+         *     - `pending`: under review (审核中); submitting again is 409.
+         *     - `approved`: 您已通过HCP身份认证; article details and comments are open.
+         *     - `rejected`: 审核未通过: the reason (`reason`) and the documents to upload again
+         *       (`redo_documents`); the applicant corrects the fields (完善信息), uploads only what must
+         *       be redone, and resubmits (重新提交).
+         *     - `withdrawn` (coming): the applicant took back a pending submission to correct it: the form
+         *       again (`next_step` `verify`).
+         *     - `revoked` (coming): an approval was withdrawn by staff: shown like a rejection, with its
+         *       reason; the user resubmits (`next_step` `rejected`).
+         * @enum {string}
+         */
+        VerificationState: "none" | "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
         ConsentState: {
             version?: string | null;
             decision?: string | null;
@@ -421,8 +643,8 @@ export interface components {
             created_at: string;
             next_step: components["schemas"]["NextStep"];
             verification: {
-                /** @enum {string} */
-                status: "none" | "pending" | "approved" | "rejected";
+                status: components["schemas"]["VerificationState"];
+                /** @description After a rejection, its reason code (see VerificationStatus.reason) */
                 reason?: string | null;
             };
             /** @description How comments show the caller (PUT /v1/me/author) */
@@ -491,10 +713,11 @@ export interface components {
             next_step: components["schemas"]["NextStep"];
         };
         VerificationStatus: {
-            /** @enum {string} */
-            status: "none" | "pending" | "approved" | "rejected";
+            status: components["schemas"]["VerificationState"];
             /**
-             * @description The rejection's reason code
+             * @description 未通过的原因代码 / The rejection's reason code: `image_unreadable` 图片无法辨认,
+             *     `name_mismatch` 姓名与证件不符, `document_expired` 证件已过期, `not_hcp_document`
+             *     不是医疗卫生专业人员证件, `other` 其他原因
              * @enum {string|null}
              */
             reason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
