@@ -555,29 +555,165 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description 稳定的错误码，供程序判断（`message` 供显示）：
+         *     - `bad_request`（400）：请求无效；JSON 请求体的错误在 `fields` 中逐项列出。
+         *     - `unauthorized`（401）：没有有效令牌，请重新登录。
+         *     - `consent_required`（403）：须先同意当前《身份认证协议》（问卷接口：当前《知情同意书》）。
+         *     - `verification_required`（403）：须先通过HCP身份认证。
+         *     - `forbidden`（403）：无权操作（如他人的评论或证件）。
+         *     - `muted`（403）：评论功能被管理员暂停，至 `until`（null 为无期限）。
+         *     - `not_found`（404）：不存在。
+         *     - `conflict`（409）：与当前状态冲突（版本已变、已有提交在审核中、并发写入），或 Idempotency-Key 已用于其他请求。
+         *     - `payload_too_large`（413）：请求体或文件过大。
+         *     - `unsupported_media_type`（415）：JSON 请求体未以 `application/json` 发送。
+         *     - `content_rejected`（422）：评论未通过内容检查。
+         *     - `rate_limited`（429）：操作过于频繁，请在 `Retry-After` 秒后重试。
+         *     - `upstream_unavailable`（503）：依赖的服务（DynamoDB、S3、微信）繁忙或不可达，请在 `Retry-After` 秒后重试。
+         *
+         *     A stable code for the program (`message` is for the user):
+         *     - `bad_request` (400): the request is not valid; a JSON body's faults are listed in `fields`.
+         *     - `unauthorized` (401): no valid token: log in again.
+         *     - `consent_required` (403): the current identity agreement (for the questions: the current
+         *       informed consent) must be agreed first.
+         *     - `verification_required` (403): HCP verification must be approved first.
+         *     - `forbidden` (403): not allowed (another user's comment or credential).
+         *     - `muted` (403): commenting suspended by a moderator until `until` (null: no end).
+         *     - `not_found` (404): no such thing.
+         *     - `conflict` (409): conflicts with the current state (a new version, a pending submission, a
+         *       concurrent write), or an Idempotency-Key used for another request.
+         *     - `payload_too_large` (413): the body or a file is too large.
+         *     - `unsupported_media_type` (415): a JSON body sent with a Content-Type other than
+         *       `application/json`.
+         *     - `content_rejected` (422): a comment refused by the content check.
+         *     - `rate_limited` (429): too many requests: retry after `Retry-After` seconds.
+         *     - `upstream_unavailable` (503): a service we depend on (DynamoDB, S3, WeChat) is busy or
+         *       unreachable: retry after `Retry-After` seconds.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "consent_required" | "verification_required" | "forbidden" | "muted" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "content_rejected" | "rate_limited" | "upstream_unavailable";
         Error: {
             error: {
-                code: string;
+                code: components["schemas"]["ErrorCode"];
+                /** @description 给用户看的说明，可直接显示（简体中文；Accept-Language 偏好英文时为英文）/ For the user, shown as it is (Simplified Chinese; English when Accept-Language prefers it) */
                 message: string;
-                /** @description Only on a 400 for a JSON body: one entry per field at fault that validation found (a body that is not the right shape at all may name only the first fault). */
+                /**
+                 * @description 仅在 JSON 请求体的 400 中出现：校验发现的每个出错字段一项（格式完全不对的请求体可能只指出第一个错误）。
+                 *     Only on a 400 for a JSON body: one entry per field at fault that validation found (a body
+                 *     that is not the right shape at all may name only the first fault).
+                 */
                 fields?: components["schemas"]["FieldError"][];
                 /**
                  * Format: date-time
-                 * @description Only on `muted`; when commenting is allowed again, null for no end
+                 * @description 仅在 `muted` 中出现：恢复评论的时间，null 为无期限 / Only on `muted`; when commenting is allowed again, null for no end
                  */
                 until?: string | null;
             };
         };
         FieldError: {
-            /** @description The field at fault, named as in the request body */
+            /** @description 出错的字段，用请求体中的名字 / The field at fault, named as in the request body */
             field: string;
             /**
-             * @description `required`: missing or empty; `too_long`: longer than allowed; `not_allowed`: a value not among the allowed ones, or a field that does not exist; `invalid`: the wrong type or format
+             * @description - `required`：缺少或为空 / missing or empty
+             *     - `too_long`：超过允许的长度 / longer than allowed
+             *     - `not_allowed`：不在允许的取值中，或没有这个字段 / a value not among the allowed ones, or a field that does not exist
+             *     - `invalid`：类型或格式不对 / the wrong type or format
              * @enum {string}
              */
             code: "required" | "too_long" | "not_allowed" | "invalid";
-            /** @description What is wrong, for the user (shown next to the field) */
+            /** @description 给用户看的说明，显示在该字段旁 / What is wrong, for the user, shown next to the field */
             message: string;
+        };
+        /** @description `bad_request` (400) */
+        BadRequestError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "bad_request";
+            };
+        };
+        /** @description `unauthorized` (401) */
+        UnauthorizedError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "unauthorized";
+            };
+        };
+        /** @description `consent_required` (403) */
+        ConsentRequiredError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "consent_required";
+            };
+        };
+        /** @description `verification_required` (403) */
+        VerificationRequiredError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "verification_required";
+            };
+        };
+        /** @description `forbidden` (403) */
+        ForbiddenError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "forbidden";
+            };
+        };
+        /** @description `muted` (403, with `until`) */
+        MutedError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "muted";
+            };
+        };
+        /** @description `not_found` (404) */
+        NotFoundError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "not_found";
+            };
+        };
+        /** @description `conflict` (409) */
+        ConflictError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "conflict";
+            };
+        };
+        /** @description `payload_too_large` (413) */
+        PayloadTooLargeError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "payload_too_large";
+            };
+        };
+        /** @description `unsupported_media_type` (415) */
+        UnsupportedMediaTypeError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "unsupported_media_type";
+            };
+        };
+        /** @description `content_rejected` (422) */
+        ContentRejectedError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "content_rejected";
+            };
+        };
+        /** @description `rate_limited` (429, with Retry-After) */
+        RateLimitedError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "rate_limited";
+            };
+        };
+        /** @description `upstream_unavailable` (503, with Retry-After) */
+        UpstreamUnavailableError: components["schemas"]["Error"] & {
+            error: {
+                /** @constant */
+                code: "upstream_unavailable";
+            };
         };
         /**
          * @description 小程序下一步应显示的页面，每次请求按用户状态和当前协议版本计算：
@@ -786,29 +922,50 @@ export interface components {
         };
     };
     responses: {
-        /** @description An error, with a stable code */
-        Error: {
+        /** @description `unauthorized`：没有令牌，或令牌无效、已过期、已退出登录，请重新登录 / No token, or it is malformed, expired or logged out: log in again */
+        Unauthorized: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["UnauthorizedError"];
             };
         };
-        /** @description `upstream_unavailable`: a service we depend on is busy or unreachable (any endpoint, under a fault); retry after Retry-After seconds */
-        Unavailable: {
+        /** @description `payload_too_large`：请求体超过 64 KB / The JSON body is over 64 KB */
+        PayloadTooLarge: {
             headers: {
-                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["PayloadTooLargeError"];
+            };
+        };
+        /** @description `unsupported_media_type`：请求体须以 Content-Type: application/json 发送 / A JSON body sent with another Content-Type */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+            };
+        };
+        /** @description `upstream_unavailable`：依赖的服务（DynamoDB、S3、微信）繁忙或不可达，请在 Retry-After 秒后重试 / A service we depend on (DynamoDB, S3, WeChat) is busy or unreachable: retry after Retry-After seconds */
+        Unavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UpstreamUnavailableError"];
             };
         };
     };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description 多少秒后可以重试 / Seconds to wait before sending the request again */
+        RetryAfter: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -842,13 +999,55 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            403: components["responses"]["Error"];
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
-            429: components["responses"]["Error"];
-            503: components["responses"]["Error"];
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（如 `code` 为空或超过 128 个字符）/ (`code` empty or over 128 characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `unauthorized`：登录凭证 code 无效或已使用，请重新调用 wx.login / The login code is invalid or was already used: call wx.login again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description `forbidden`：微信将此账号判定为高风险，拒绝登录 / WeChat blocked this account as high-risk */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `conflict`：同一用户的两次首次登录同时发生，请重试 / Two first logins of one user raced: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `rate_limited`：微信登录过于频繁，请在 Retry-After 秒后重试 / WeChat logins are too frequent: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     logout: {
@@ -871,7 +1070,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -893,7 +1092,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -920,7 +1119,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -969,7 +1168,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1001,45 +1200,45 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
-            /** @description A decision not allowed for that document, or a malformed body */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault，或该文件不允许此决定 / or a decision not allowed for that document */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (the informed consent before the agreement) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：须先同意《身份认证协议》，才能对《知情同意书》作出决定 / The informed consent needs the identity agreement agreed first */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
-            /** @description No such document, or not published */
+            /** @description `not_found`：没有这份文件，或尚未发布 / No such document, or not published */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description Not the current version, or a concurrent decision won */
+            /** @description `conflict`：不是当前版本（请重新获取文本），或并发的决定先生效 / Not the current version (fetch the text again), or a concurrent decision won */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1063,23 +1262,23 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description No such document */
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`：没有这份文件 / No such document */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description Nothing agreed to withdraw, or a concurrent decision won */
+            /** @description `conflict`：没有可撤回的同意，或并发的决定先生效 / Nothing agreed to withdraw, or a concurrent decision won */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1109,14 +1308,14 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description Not one of the caller's records */
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`：不是当前用户的同意记录 / Not one of the caller's records */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1220,7 +1419,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1245,14 +1444,14 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (agreement, or informed consent not agreed) or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》或当前《知情同意书》/ the current identity agreement or informed consent is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1285,36 +1484,36 @@ export interface operations {
                     "application/json": components["schemas"]["Answers"];
                 };
             };
-            /** @description A required question unanswered, an unknown question, or a value that does not fit its kind and options */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：必答问题未答、问题不存在，或答案与题型、选项不符；或 Idempotency-Key 格式不对 / a required question unanswered, an unknown question, a value that does not fit its kind and options; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (agreement, or informed consent not agreed) or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》或当前《知情同意书》/ the current identity agreement or informed consent is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            /** @description The Idempotency-Key was used with other answers, or the consent changed meanwhile */
+            /** @description `conflict`：Idempotency-Key 已用于其他答案，或同意状态同时发生了变化 / The Idempotency-Key was used with other answers, or the consent changed meanwhile */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1355,36 +1554,44 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（证件类型、图片类型或大小不对）/ (a kind, content type or size not allowed) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
-            /** @description A submission is pending or the verification is approved */
+            /** @description `conflict`：已有提交在审核中，或已通过认证 / A submission is pending, or the verification is approved */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            /** @description size over 10 MB (or the body too large) */
+            /** @description `payload_too_large`：`size` 超过 10 MB，或请求体超过 64 KB / `size` over 10 MB, or the body over 64 KB */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            415: components["responses"]["Error"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1406,14 +1613,14 @@ export interface operations {
                     "application/json": components["schemas"]["VerificationStatus"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1458,45 +1665,45 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field out of bounds, a key that is not an upload, not uploaded, or not a readable image of its type */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：字段为空或过长、key 不是上传地址给出的、图片未上传或不是可读的该类型图片；或 Idempotency-Key 格式不对 / a field empty or too long, a key that is not an upload, not uploaded, or not a readable image of its type; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required, or forbidden (a key of another account) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `forbidden`：某个 key 属于其他账号 / a key of another account */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
+            /** @description `conflict`：已有提交在审核中或已通过，并发的提交先生效，或 Idempotency-Key 已用于其他内容 / A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            /** @description An uploaded object over 10 MB (or the body too large) */
+            /** @description `payload_too_large`：某张已上传的图片超过 10 MB，或请求体超过 64 KB / An uploaded image over 10 MB, or the body over 64 KB */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            415: components["responses"]["Error"];
-            503: components["responses"]["Error"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     reviewPage: {
@@ -1522,7 +1729,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The token is missing, tampered, expired, for another submission or revision, or its reviewer is inactive */
+            /** @description 链接令牌缺失、被篡改、已过期、属于其他提交或版本，或审核人员已停用（HTML 页面）/ The token is missing, tampered, expired, for another submission or revision, or its reviewer is inactive (an HTML page) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1531,7 +1738,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The submission no longer exists */
+            /** @description 该提交已不存在（HTML 页面）/ The submission no longer exists (an HTML page) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1540,9 +1747,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A service the page depends on is busy or unreachable; Retry-After says when to retry */
+            /** @description 依赖的服务繁忙或不可达，请在 Retry-After 秒后重试（HTML 页面）/ A service the page depends on is busy or unreachable: retry after Retry-After seconds (an HTML page) */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1585,7 +1793,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description An unknown decision, a rejection without a known reason, a note over 500 characters */
+            /** @description 未知的决定、不通过但没有有效原因、意见超过 500 字，或表单无法读取（HTML 页面）/ An unknown decision, a rejection without a known reason, a note over 500 characters, or a form that cannot be read (an HTML page) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1594,7 +1802,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A bad or expired token, a bad CSRF field, or a foreign Origin/Referer */
+            /** @description 令牌无效或已过期、csrf 字段不对，或 Origin/Referer 不是本站（HTML 页面）/ A bad or expired token, a bad csrf field, or a foreign Origin/Referer (an HTML page) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1603,7 +1811,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The submission no longer exists */
+            /** @description 该提交已不存在（HTML 页面）/ The submission no longer exists (an HTML page) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1612,7 +1820,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A decision already stands (the page names it) */
+            /** @description 已有决定生效，页面显示该决定（HTML 页面）/ A decision already stands; the page names it (an HTML page) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1621,7 +1829,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The form is over 8 KB */
+            /** @description 表单超过 8 KB（HTML 页面）/ The form is over 8 KB (an HTML page) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1630,7 +1838,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Not a form post */
+            /** @description 不是表单提交（HTML 页面）/ Not a form post (an HTML page) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1639,9 +1847,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A service the page depends on is busy or unreachable; Retry-After says when to retry */
+            /** @description 依赖的服务繁忙或不可达，请在 Retry-After 秒后重试（HTML 页面）/ A service the page depends on is busy or unreachable: retry after Retry-After seconds (an HTML page) */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1675,23 +1884,23 @@ export interface operations {
                     };
                 };
             };
-            /** @description A bad limit or a forged cursor */
+            /** @description `bad_request`：`limit` 不是 1 至 50 的整数，或 `cursor` 无效 / A bad limit or a forged cursor */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1717,17 +1926,25 @@ export interface operations {
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            404: components["responses"]["Error"];
+            /** @description `not_found`：文章不存在或未发布 / No such article, or not published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1758,32 +1975,32 @@ export interface operations {
                     };
                 };
             };
-            /** @description A bad limit, a forged cursor, or the cursor of another list */
+            /** @description `bad_request`：`limit` 不是 1 至 50 的整数，或 `cursor` 无效或属于其他列表 / A bad limit, a forged cursor, or the cursor of another list */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            /** @description A malformed article id */
+            /** @description `not_found`：文章 id 格式不对 / A malformed article id */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1820,64 +2037,72 @@ export interface operations {
                     "application/json": components["schemas"]["Comment"];
                 };
             };
-            /** @description The text is not 1 to 1,000 characters, or reply_to is not a live comment of this article */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：正文不是 1 至 1000 字，`reply_to` 不是本文未删除的评论；或 Idempotency-Key 格式不对 / the text is not 1 to 1,000 characters, `reply_to` is not a live comment of this article; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved; `muted`：评论功能已被管理员暂停，至 `until`（null 为无期限）/ commenting suspended by a moderator until `until` (null: no end) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"] | components["schemas"]["MutedError"];
                 };
             };
-            404: components["responses"]["Error"];
-            /** @description The Idempotency-Key was used for another comment */
+            /** @description `not_found`：文章不存在 / No such article */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`：Idempotency-Key 已用于其他评论，或文章正忙，请重试 / The Idempotency-Key was used for another comment, or the article is busy: try again */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
-            /** @description content_rejected */
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `content_rejected`：评论含屏蔽词或未通过内容安全检查，未保存 / The comment holds a blocked word or was refused by the content check; nothing was stored */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ContentRejectedError"];
                 };
             };
-            /** @description rate_limited (at most 5 comments a minute and 50 a day) */
+            /** @description `rate_limited`：每分钟最多 5 条、每天最多 50 条，请在 Retry-After 秒后重试 / At most 5 comments a minute and 50 a day: retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds until the window ends */
-                    "Retry-After"?: number;
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
-            /** @description upstream_unavailable: the content check is down; nothing was stored */
+            /** @description `upstream_unavailable`：内容检查或存储暂不可用，未保存；请在 Retry-After 秒后用同一 Idempotency-Key 重试 / The content check or the store is unavailable; nothing was stored: retry after Retry-After seconds with the same Idempotency-Key */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["UpstreamUnavailableError"];
                 };
             };
         };
@@ -1917,18 +2142,27 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（`style` 不是 surname 或 title）/ (`style` is not surname or title) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            413: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1956,23 +2190,32 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required, verification_required, or forbidden (a comment of another user) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved; `forbidden`：不是自己的评论 / a comment of another user */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"] | components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such comment, or it is already deleted */
+            /** @description `not_found`：评论不存在或已删除 / No such comment, or it is already deleted */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`：文章正忙，请重试 / The article is busy: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
             503: components["responses"]["Unavailable"];
