@@ -592,23 +592,27 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "bad_request" | "unauthorized" | "consent_required" | "verification_required" | "forbidden" | "muted" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "content_rejected" | "rate_limited" | "upstream_unavailable";
+        /**
+         * @description 错误对象，总是放在响应体的 `error` 中：`{"error": {"code", "message", "fields"?, "until"?}}`；每个错误响应把 `code` 限定为它可能给出的错误码（如 ConflictError）。
+         *     The error object, always sent inside the body's `error`:
+         *     `{"error": {"code", "message", "fields"?, "until"?}}`; each error response narrows `code` to the
+         *     codes it can carry (ConflictError and the like).
+         */
         Error: {
-            error: {
-                code: components["schemas"]["ErrorCode"];
-                /** @description 给用户看的说明，可直接显示（简体中文；Accept-Language 偏好英文时为英文）/ For the user, shown as it is (Simplified Chinese; English when Accept-Language prefers it) */
-                message: string;
-                /**
-                 * @description 仅在 JSON 请求体的 400 中出现：校验发现的每个出错字段一项（格式完全不对的请求体可能只指出第一个错误）。
-                 *     Only on a 400 for a JSON body: one entry per field at fault that validation found (a body
-                 *     that is not the right shape at all may name only the first fault).
-                 */
-                fields?: components["schemas"]["FieldError"][];
-                /**
-                 * Format: date-time
-                 * @description 仅在 `muted` 中出现：恢复评论的时间，null 为无期限 / Only on `muted`; when commenting is allowed again, null for no end
-                 */
-                until?: string | null;
-            };
+            code: components["schemas"]["ErrorCode"];
+            /** @description 给用户看的说明，可直接显示（简体中文；Accept-Language 偏好英文时为英文）/ For the user, shown as it is (Simplified Chinese; English when Accept-Language prefers it) */
+            message: string;
+            /**
+             * @description 仅在 JSON 请求体的 400 中出现：校验发现的每个出错字段一项（格式完全不对的请求体可能只指出第一个错误）。
+             *     Only on a 400 for a JSON body: one entry per field at fault that validation found (a body
+             *     that is not the right shape at all may name only the first fault).
+             */
+            fields?: components["schemas"]["FieldError"][];
+            /**
+             * Format: date-time
+             * @description 仅在 `muted` 中出现：恢复评论的时间，null 为无期限 / Only on `muted`; when commenting is allowed again, null for no end
+             */
+            until?: string | null;
         };
         FieldError: {
             /** @description 出错的字段，用请求体中的名字 / The field at fault, named as in the request body */
@@ -625,92 +629,92 @@ export interface components {
             message: string;
         };
         /** @description `bad_request` (400) */
-        BadRequestError: components["schemas"]["Error"] & {
-            error: {
+        BadRequestError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "bad_request";
             };
         };
         /** @description `unauthorized` (401) */
-        UnauthorizedError: components["schemas"]["Error"] & {
-            error: {
+        UnauthorizedError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "unauthorized";
             };
         };
         /** @description `consent_required` (403) */
-        ConsentRequiredError: components["schemas"]["Error"] & {
-            error: {
+        ConsentRequiredError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "consent_required";
             };
         };
         /** @description `verification_required` (403) */
-        VerificationRequiredError: components["schemas"]["Error"] & {
-            error: {
+        VerificationRequiredError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "verification_required";
             };
         };
         /** @description `forbidden` (403) */
-        ForbiddenError: components["schemas"]["Error"] & {
-            error: {
+        ForbiddenError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "forbidden";
             };
         };
         /** @description `muted` (403, with `until`) */
-        MutedError: components["schemas"]["Error"] & {
-            error: {
+        MutedError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "muted";
             };
         };
         /** @description `not_found` (404) */
-        NotFoundError: components["schemas"]["Error"] & {
-            error: {
+        NotFoundError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "not_found";
             };
         };
         /** @description `conflict` (409) */
-        ConflictError: components["schemas"]["Error"] & {
-            error: {
+        ConflictError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "conflict";
             };
         };
         /** @description `payload_too_large` (413) */
-        PayloadTooLargeError: components["schemas"]["Error"] & {
-            error: {
+        PayloadTooLargeError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "payload_too_large";
             };
         };
         /** @description `unsupported_media_type` (415) */
-        UnsupportedMediaTypeError: components["schemas"]["Error"] & {
-            error: {
+        UnsupportedMediaTypeError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "unsupported_media_type";
             };
         };
         /** @description `content_rejected` (422) */
-        ContentRejectedError: components["schemas"]["Error"] & {
-            error: {
+        ContentRejectedError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "content_rejected";
             };
         };
         /** @description `rate_limited` (429, with Retry-After) */
-        RateLimitedError: components["schemas"]["Error"] & {
-            error: {
+        RateLimitedError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "rate_limited";
             };
         };
         /** @description `upstream_unavailable` (503, with Retry-After) */
-        UpstreamUnavailableError: components["schemas"]["Error"] & {
-            error: {
+        UpstreamUnavailableError: {
+            error: components["schemas"]["Error"] & {
                 /** @constant */
                 code: "upstream_unavailable";
             };
