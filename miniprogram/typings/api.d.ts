@@ -380,7 +380,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * 审核页面（HTML）/ The reviewer's page (HTML)
+         * 审核页面（HTML） / The reviewer's page (HTML)
          * @description 审核人员通过通知中的个人链接打开的中文 HTML 页面：申请人填写的信息、证件图片（短时链接）、历史提交，以及通过/不通过表单。只读（邮件扫描程序打开链接不会改变任何状态）；已有决定时显示该决定，不再提供表单。链接令牌 `t` 72 小时内有效，只对该提交有效。
          *
          *     The HTML page (zh-CN) a reviewer opens from the personal link of a notification: the applicant's
@@ -407,7 +407,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * 提交审核决定（HTML 表单）/ Post the review decision (HTML form)
+         * 提交审核决定（HTML 表单） / Post the review decision (HTML form)
          * @description 审核页面的表单提交：`approve`（通过）或 `reject`（不通过，须选择原因，可附写给申请人的意见 `note` 和需重新上传的证件 `redo`）。第一个决定生效；之后的任何决定得到 409 页面，显示现行决定。须从本站页面提交（Origin/Referer），并带页面中的 `csrf` 字段。
          *
          *     The review page's form post: `approve`, or `reject` with a reason, an optional `note` to the
@@ -983,6 +983,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "0c3Xk1Ga1Lr7aK0Pq82Ga5bH8u3Xk1GG"
+                 *     }
+                 */
                 "application/json": {
                     code: string;
                 };
@@ -995,6 +1000,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "token": "01M8NGTGWNE7KJT16GD9AVQ7D8.9e9e45786576046e.n8A10uBA-SudgqYDC2YNEoL399HcoR03RO563QaRy6c",
+                     *       "expires_at": "2026-12-30T10:04:00+08:00",
+                     *       "user": {
+                     *         "id": "01M8NGTGWNE7KJT16GD9AVQ7D8",
+                     *         "created_at": "2026-11-30T10:04:00+08:00",
+                     *         "next_step": "identity_agreement",
+                     *         "verification": {
+                     *           "status": "none"
+                     *         },
+                     *         "author": {
+                     *           "style": "surname",
+                     *           "show_department": true
+                     *         },
+                     *         "consents": {
+                     *           "hcp-identity-agreement": {
+                     *             "version": null,
+                     *             "decision": null,
+                     *             "current_version": "2026-11-01"
+                     *           },
+                     *           "informed-consent": {
+                     *             "version": null,
+                     *             "decision": null,
+                     *             "current_version": "2026-11-01"
+                     *           }
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         token: string;
                         /** Format: date-time */
@@ -1069,6 +1104,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "logged_out": true
+                     *     }
+                     */
                     "application/json": {
                         logged_out: boolean;
                     };
@@ -1115,6 +1155,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "deleted": true,
+                     *       "erased": [
+                     *         "consents",
+                     *         "answers",
+                     *         "verification",
+                     *         "comments",
+                     *         "account"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @constant */
                         deleted: true;
@@ -1142,6 +1194,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "key": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "title": "医疗卫生专业人士身份认证协议",
+                     *           "body": "# 医疗卫生专业人士身份认证协议\n\n**版本：2026-11-01**\n\n欢迎使用本小程序。本小程序面向医疗卫生专业人士（以下简称“HCP”）提供医学学术内容的分享与交流。请您在同意前仔细阅读本协议及《用户服务协议》《隐私政策》。\n",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "required": true,
+                     *           "published_at": "2026-11-01T00:00:00+08:00",
+                     *           "links": [
+                     *             {
+                     *               "title": "用户服务协议",
+                     *               "url": "https://www.example.com/legal/user-agreement"
+                     *             },
+                     *             {
+                     *               "title": "隐私政策",
+                     *               "url": "https://www.example.com/legal/privacy"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "key": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "title": "执业背景问卷知情同意书",
+                     *           "body": "# 执业背景问卷知情同意书\n\n**版本：2026-11-01**\n\n在您通过 HCP 身份认证后，我们希望邀请您填写一份简短的执业背景问卷。\n",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "required": false,
+                     *           "published_at": "2026-11-01T00:00:00+08:00",
+                     *           "links": []
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ConsentDocument"][];
                         next_cursor: null;
@@ -1166,6 +1254,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *           "document": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:12+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTH1W2CNZ0JQWAN9P8P9J",
+                     *           "document": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:40+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ConsentRecord"][];
                         next_cursor: null;
@@ -1185,6 +1300,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "document": "hcp-identity-agreement",
+                 *       "version": "2026-11-01",
+                 *       "decision": "agree"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     document: "hcp-identity-agreement" | "informed-consent";
@@ -1201,6 +1323,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *       "document": "hcp-identity-agreement",
+                     *       "version": "2026-11-01",
+                     *       "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *       "decision": "agree",
+                     *       "decided_at": "2026-11-30T10:05:12+08:00",
+                     *       "next_step": "informed_consent"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
@@ -1263,6 +1396,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTJJZ8P8MQN04P3S7SEKH",
+                     *       "document": "informed-consent",
+                     *       "version": "2026-11-01",
+                     *       "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *       "decision": "withdraw",
+                     *       "decided_at": "2026-11-30T11:02:00+08:00",
+                     *       "next_step": "done"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
@@ -1305,6 +1449,71 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "receipt": "eyJhbGciOiJFUzI1NiIsImN0eSI6ImthbnRhcmEtY29uc2VudC1yZWNlaXB0K2pzb24iLCJraWQiOiJRWXY5Z0pKMlB3X3FmNHQtNmVZcXhFUVlwQVdMR1Q0cFkwb3BXQkFYRmxjIiwidHlwIjoiSldUIn0.eyJjb2xsZWN0aW9uTWV0aG9kIjoiV2VDaGF0IG1pbmktcHJvZ3JhbSBjb25zZW50IHBhZ2UiLCJjb25zZW50UmVjZWlwdElEIjoiMDFNOE5HVEdYVEIwUktSRzM5WEpXMFhFTTkifQ.3q9mB1kXc2TqW8yZ0aPf5Lr7Hs4Nd6Vb2Jc8Ke1Gt0Ru3Yw5Xi9Op7As2Df4Gh6Jk8Lz0Qx1Cv3Bn5Mm7Nq9Wr1Ey3Tu5Io7Pa9Sd2Fg4Hj6Kl8Zx0",
+                     *       "claims": {
+                     *         "version": "KI-CR-v1.1.0",
+                     *         "jurisdiction": "CN",
+                     *         "consentTimestamp": 1796011512,
+                     *         "collectionMethod": "WeChat mini-program consent page (explicit tap on the shown text)",
+                     *         "consentReceiptID": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *         "publicKey": "QYv9gJJ2Pw_qf4t-6eYqxEQYpAWLGT4pY0opWBAXFlc",
+                     *         "language": "zh-CN",
+                     *         "piiPrincipalId": "00ba72e98a26ed35c4e7523eef6984ce",
+                     *         "piiControllers": [
+                     *           {
+                     *             "piiController": "HCP学术分享平台运营方",
+                     *             "contact": "privacy@example.com",
+                     *             "email": "privacy@example.com",
+                     *             "onBehalf": false
+                     *           }
+                     *         ],
+                     *         "policyUrl": "https://api.example.com/v1/consents/documents",
+                     *         "services": [
+                     *           {
+                     *             "service": "HCP身份认证 (HCP identity verification)",
+                     *             "purposes": [
+                     *               {
+                     *                 "purpose": "确认使用者为医疗卫生专业人士，以提供仅限HCP的学术内容",
+                     *                 "purposeCategory": [
+                     *                   "Identity verification",
+                     *                   "Legal obligation (content restricted to HCPs)"
+                     *                 ],
+                     *                 "consentType": "EXPLICIT",
+                     *                 "piiCategory": [
+                     *                   "WeChat openid",
+                     *                   "real name",
+                     *                   "hospital",
+                     *                   "department",
+                     *                   "title",
+                     *                   "profession",
+                     *                   "licence and credential images",
+                     *                   "source IP",
+                     *                   "user agent"
+                     *                 ],
+                     *                 "primaryPurpose": true,
+                     *                 "termination": "account deletion or withdrawal of this agreement",
+                     *                 "thirdPartyDisclosure": false
+                     *               }
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "sensitive": true,
+                     *         "spiCat": [
+                     *           "professional credentials (PIPL Art. 28 sensitive personal information)"
+                     *         ],
+                     *         "iat": 1796011512,
+                     *         "document": {
+                     *           "key": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16"
+                     *         },
+                     *         "decision": "agree",
+                     *         "decidedAt": "2026-11-30T10:05:12+08:00"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description compact JWS; verify with GET /v1/consents/receipt-key */
                         receipt: string;
@@ -1377,6 +1586,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "EC",
+                     *           "crv": "P-256",
+                     *           "x": "IeuDua5o91IdO9w8Wpzwp9xmuXHg_MSnlXZU5EQyXbk",
+                     *           "y": "Aw5pgEbfwanboEKEePwTBed1I6txK8n1W0Zj4IO-HDQ",
+                     *           "kid": "QYv9gJJ2Pw_qf4t-6eYqxEQYpAWLGT4pY0opWBAXFlc",
+                     *           "alg": "ES256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         keys: {
                             /** @constant */
@@ -1411,6 +1635,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "exported_at": "2026-11-30T11:20:00+08:00",
+                     *       "account": {
+                     *         "user_id": "01M8NGTGWNE7KJT16GD9AVQ7D8",
+                     *         "openid": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+                     *         "created_at": "2026-11-30T10:04:00+08:00",
+                     *         "agreement_version": "2026-11-01",
+                     *         "agreement_decision": "agree",
+                     *         "informed_version": "2026-11-01",
+                     *         "informed_decision": "agree",
+                     *         "verification_status": "approved",
+                     *         "verification_submission": "01M8NGTHSF3XBHDPT0CTD0EVZ7",
+                     *         "verification_revision": 2,
+                     *         "questions_answered": true,
+                     *         "author_name": "王医生",
+                     *         "author_department": "心内科",
+                     *         "author_style": "surname",
+                     *         "author_hide_department": false,
+                     *         "sessions": [
+                     *           {
+                     *             "id": "9e9e45786576046e",
+                     *             "expires_at": 1798600000
+                     *           }
+                     *         ]
+                     *       },
+                     *       "consents": [
+                     *         {
+                     *           "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *           "document": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:12+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTH1W2CNZ0JQWAN9P8P9J",
+                     *           "document": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:40+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         }
+                     *       ],
+                     *       "answers": {
+                     *         "answers": [
+                     *           {
+                     *             "question_id": "years_in_practice",
+                     *             "value": "11-20年"
+                     *           },
+                     *           {
+                     *             "question_id": "institution_level",
+                     *             "value": "三级医院"
+                     *           },
+                     *           {
+                     *             "question_id": "specialty_areas",
+                     *             "value": [
+                     *               "心血管",
+                     *               "内分泌与代谢"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "questions_version": "2026-11-01",
+                     *         "answered_at": "2026-11-30T10:40:00+08:00"
+                     *       },
+                     *       "verification": [
+                     *         {
+                     *           "submission_id": "01M8NGTHSF3XBHDPT0CTD0EVZ7",
+                     *           "revision": 2,
+                     *           "status": "approved",
+                     *           "real_name": "王建国",
+                     *           "hospital": "北京协和医院",
+                     *           "department": "心内科",
+                     *           "title": "主治医师",
+                     *           "profession": "doctor",
+                     *           "license_number": "110110105000123",
+                     *           "submitted_at": "2026-11-30T10:31:00+08:00",
+                     *           "decided_at": "2026-11-30T10:36:00+08:00",
+                     *           "reason": null,
+                     *           "redo_documents": [],
+                     *           "documents": [
+                     *             {
+                     *               "kind": "practice_license",
+                     *               "key": "credentials/01M8NGTGWNE7KJT16GD9AVQ7D8/01M8NGTHSF3XBHDPT0CTD0EVZ7/0.jpg",
+                     *               "sha256": "bcbba5b7f75f1406d887f3ee3140ba9fc2e3fdb15093a1cc6a38f3c033683ffd",
+                     *               "dhash": "585a5a1a5a841800"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "comments": [
+                     *         {
+                     *           "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *           "article_id": "perioperative-anticoagulation",
+                     *           "text": "感谢分享，请问老年患者的起始剂量是多少？",
+                     *           "status": "visible",
+                     *           "reply_to": null,
+                     *           "created_at": "2026-11-30T10:50:00+08:00",
+                     *           "display_name": "王医生",
+                     *           "department": "心内科"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** Format: date-time */
                         exported_at: string;
@@ -1442,6 +1774,79 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "years_in_practice",
+                     *           "question": "您的执业年限是？",
+                     *           "kind": "single",
+                     *           "options": [
+                     *             "不满3年",
+                     *             "3-10年",
+                     *             "11-20年",
+                     *             "20年以上"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "institution_level",
+                     *           "question": "您所在医疗机构的等级是？",
+                     *           "kind": "single",
+                     *           "options": [
+                     *             "三级医院",
+                     *             "二级医院",
+                     *             "一级医院/社区卫生服务中心",
+                     *             "民营/专科医疗机构",
+                     *             "其他"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "specialty_areas",
+                     *           "question": "您的主要专业领域（可多选）",
+                     *           "kind": "multi",
+                     *           "options": [
+                     *             "心血管",
+                     *             "肿瘤",
+                     *             "内分泌与代谢",
+                     *             "呼吸",
+                     *             "消化",
+                     *             "神经",
+                     *             "感染",
+                     *             "儿科",
+                     *             "妇产科",
+                     *             "药学",
+                     *             "护理",
+                     *             "其他"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "interest_topics",
+                     *           "question": "您希望看到哪些学术内容（可多选）",
+                     *           "kind": "multi",
+                     *           "options": [
+                     *             "临床指南解读",
+                     *             "最新研究进展",
+                     *             "病例讨论",
+                     *             "合理用药",
+                     *             "医学继续教育",
+                     *             "医患沟通"
+                     *           ],
+                     *           "required": false
+                     *         },
+                     *         {
+                     *           "id": "suggestions",
+                     *           "question": "您对本平台的内容有什么建议？",
+                     *           "kind": "text",
+                     *           "options": [],
+                     *           "required": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Question"][];
                         next_cursor: null;
@@ -1473,6 +1878,27 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "answers": [
+                 *         {
+                 *           "question_id": "years_in_practice",
+                 *           "value": "11-20年"
+                 *         },
+                 *         {
+                 *           "question_id": "institution_level",
+                 *           "value": "三级医院"
+                 *         },
+                 *         {
+                 *           "question_id": "specialty_areas",
+                 *           "value": [
+                 *             "心血管",
+                 *             "内分泌与代谢"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     answers: components["schemas"]["Answer"][];
                 };
@@ -1485,6 +1911,29 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "answers": [
+                     *         {
+                     *           "question_id": "years_in_practice",
+                     *           "value": "11-20年"
+                     *         },
+                     *         {
+                     *           "question_id": "institution_level",
+                     *           "value": "三级医院"
+                     *         },
+                     *         {
+                     *           "question_id": "specialty_areas",
+                     *           "value": [
+                     *             "心血管",
+                     *             "内分泌与代谢"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "answered_at": "2026-11-30T10:40:00+08:00",
+                     *       "next_step": "done"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Answers"];
                 };
             };
@@ -1530,6 +1979,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "practice_license",
+                 *       "content_type": "image/jpeg",
+                 *       "size": 1843200
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     kind: "practice_license" | "qualification" | "work_badge";
@@ -1546,6 +2002,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "url": "https://hcp-prod-credentials.s3.cn-northwest-1.amazonaws.com.cn/",
+                     *       "fields": {
+                     *         "Content-Type": "image/jpeg",
+                     *         "key": "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                     *         "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                     *         "x-amz-credential": "ASIAEXAMPLE7Q2RZ3KD5/20261130/cn-northwest-1/s3/aws4_request",
+                     *         "x-amz-date": "20261130T020400Z",
+                     *         "x-amz-security-token": "IQoJb3JpZ2luX2VjEEXAMPLE…",
+                     *         "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMzBUMDI6MTQ6MDBaIiwgImNvbmRpdGlvbnMiOiBbLi4uXX0=",
+                     *         "x-amz-signature": "f157bd3b88006bdae1aac76445483d35ccee5661747fe376a679192910ea67e2"
+                     *       },
+                     *       "key": "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                     *       "expires_at": "2026-11-30T10:14:00+08:00"
+                     *     }
+                     */
                     "application/json": {
                         url: string;
                         fields: {
@@ -1642,6 +2115,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "real_name": "王建国",
+                 *       "hospital": "北京协和医院",
+                 *       "department": "心内科",
+                 *       "title": "主治医师",
+                 *       "profession": "doctor",
+                 *       "license_number": "110110105000123",
+                 *       "documents": [
+                 *         "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                 *         "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/work_badge/01M8NGTH4B6Q8S0V2X4Z6A8C0E.jpg"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     real_name: string;
                     hospital: string;
@@ -1662,6 +2149,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "pending",
+                     *       "submission_id": "01M8NGTH81QHFZTJP4GD3JYV2C"
+                     *     }
+                     */
                     "application/json": {
                         /** @constant */
                         status: "pending";
@@ -1675,6 +2168,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "bad_request",
+                     *         "message": "有 2 项需要修改，请检查标出的项目。",
+                     *         "fields": [
+                     *           {
+                     *             "field": "hospital",
+                     *             "code": "required",
+                     *             "message": "请填写所在医院。"
+                     *           },
+                     *           {
+                     *             "field": "title",
+                     *             "code": "too_long",
+                     *             "message": "职称不能超过 50 个字。"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
                     "application/json": components["schemas"]["BadRequestError"];
                 };
             };
@@ -1724,12 +2237,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The page */
+            /** @description 审核页面（HTML，zh-CN）/ The page (HTML, zh-CN) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="zh-CN"><head><meta charset="utf-8"><title>HCP身份认证审核</title></head>
+                     *     <body><h1>HCP身份认证审核</h1><dl><dt>姓名</dt><dd>王建国</dd><dt>医院</dt><dd>北京协和医院</dd><dt>科室</dt><dd>心内科</dd><dt>职称</dt><dd>主治医师</dd></dl>
+                     *     <p>提交时间：2026-11-30 10:04</p><form method="post" action="/review/01M8NGTH81QHFZTJP4GD3JYV2C/decision">…</form></body></html>
+                     */
                     "text/html": string;
                 };
             };
@@ -1774,6 +2293,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "t": "eyJyIjoicmV2LTAxIiwicyI6IjAxTThOR1RIODFRSEZaVEpQNEdEM0pZVjJDIiwidiI6MX0.Z0x2Kw.k3Jd8sQ1vX7nP2mR5tY9wB4cF6hL0aE",
+                 *       "csrf": "9f2c4e7a1b3d5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7",
+                 *       "decision": "reject",
+                 *       "reason": "image_unreadable",
+                 *       "note": "执业证书照片反光，姓名一栏无法辨认，请重新拍摄上传。",
+                 *       "redo": [
+                 *         "practice_license"
+                 *       ]
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": {
                     t: string;
                     /** @description The hidden field of the page, bound to the link token */
@@ -1788,12 +2319,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The decision that now stands */
+            /** @description 现行决定的页面（HTML）/ The page of the decision that now stands (HTML) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="zh-CN"><head><meta charset="utf-8"><title>审核决定</title></head>
+                     *     <body><h1>HCP身份认证审核</h1><p>审核决定已记录。</p>
+                     *     <p data-decision="rejected"><span class="no">未通过</span>（图片无法辨认） · 2026-11-30 10:30</p></body></html>
+                     */
                     "text/html": string;
                 };
             };
@@ -1882,6 +2419,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "perioperative-anticoagulation",
+                     *           "title": "围手术期抗凝药物管理要点（演示内容）",
+                     *           "published_at": "2026-11-01T09:00:00+08:00",
+                     *           "author": "平台演示编辑组",
+                     *           "original": false,
+                     *           "source": "团队依据公开发表的临床指南要点改写整理（演示用途）",
+                     *           "summary": "择期手术前长期服用抗凝药物的患者如何评估出血与血栓风险、何时停药与恢复用药。本文为演示内容，不构成诊疗建议。",
+                     *           "comment_count": 12
+                     *         },
+                     *         {
+                     *           "id": "antibiotic-stewardship",
+                     *           "title": "门诊抗菌药物合理使用问答（演示内容）",
+                     *           "published_at": "2026-10-15T09:00:00+08:00",
+                     *           "author": "平台演示编辑组",
+                     *           "original": true,
+                     *           "source": null,
+                     *           "summary": "从急性上呼吸道感染、疗程确定与用药前评估三个方面，讨论门诊抗菌药物的合理使用。本文为演示内容，不构成诊疗建议。",
+                     *           "comment_count": 3
+                     *         }
+                     *       ],
+                     *       "next_cursor": ".eJyrVspWslIyMjAy0zU00DU0DTEwtDIwACJtMKmcmFeSmZSZX5KZrFtcklqeWJRSnJFZoKSjlJkC1IdDthYADIUa_w.j0x27KUTk3FDHF-FrxdLhO1M8nw"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ArticleSummary"][];
                         next_cursor: string | null;
@@ -1927,6 +2491,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "perioperative-anticoagulation",
+                     *       "title": "围手术期抗凝药物管理要点（演示内容）",
+                     *       "published_at": "2026-11-01T09:00:00+08:00",
+                     *       "author": "平台演示编辑组",
+                     *       "original": false,
+                     *       "source": "团队依据公开发表的临床指南要点改写整理（演示用途）",
+                     *       "summary": "择期手术前长期服用抗凝药物的患者如何评估出血与血栓风险、何时停药与恢复用药。本文为演示内容，不构成诊疗建议。",
+                     *       "comment_count": 12,
+                     *       "sections": [
+                     *         {
+                     *           "kind": "qa",
+                     *           "heading": "问：术前评估应关注哪些方面？",
+                     *           "body": "答：需同时评估手术本身的出血风险和患者的血栓栓塞风险，包括抗凝指征（如心房颤动、机械瓣膜、近期静脉血栓）、肾功能、合用的抗血小板药物以及既往出血史。"
+                     *         },
+                     *         {
+                     *           "kind": "qa",
+                     *           "heading": "问：直接口服抗凝药（DOAC）术前何时停用？",
+                     *           "body": "答：停药时间取决于具体药物、肾功能和手术出血风险。多数情况下 DOAC 无需桥接治疗。"
+                     *         },
+                     *         {
+                     *           "kind": "text",
+                     *           "heading": "声明",
+                     *           "body": "本文为平台演示内容，仅用于展示文章与评论功能，不构成任何诊疗建议。"
+                     *         }
+                     *       ],
+                     *       "updated_at": "2026-11-01T09:00:00+08:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Article"];
                 };
             };
@@ -1973,6 +2567,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01M8NH3A9C2D4F6G8H0J2K4M6N.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "王医生",
+                     *             "verified": true,
+                     *             "department": "心内科"
+                     *           },
+                     *           "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                     *           "created_at": "2026-11-30T11:15:00+08:00",
+                     *           "reply_to": "01M8NH0Q7R5VBK3ZT2W9XD4E6F.perioperative-anticoagulation",
+                     *           "status": "held",
+                     *           "mine": true
+                     *         },
+                     *         {
+                     *           "id": "01M8NH0Q7R5VBK3ZT2W9XD4E6F.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "李医生",
+                     *             "verified": true,
+                     *             "department": "麻醉科"
+                     *           },
+                     *           "text": "椎管内麻醉前的停药时间也请一并考虑。",
+                     *           "created_at": "2026-11-30T10:58:00+08:00",
+                     *           "reply_to": null,
+                     *           "status": "visible",
+                     *           "mine": false
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "认证医生",
+                     *             "verified": true,
+                     *             "department": null
+                     *           },
+                     *           "text": "感谢分享，请问老年患者的起始剂量是多少？",
+                     *           "created_at": "2026-11-30T10:04:00+08:00",
+                     *           "reply_to": null,
+                     *           "status": "visible",
+                     *           "mine": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Comment"][];
                         next_cursor: string | null;
@@ -2024,6 +2664,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                 *       "reply_to": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation"
+                 *     }
+                 */
                 "application/json": {
                     text: string;
                     /** @description The id of a comment of the same article that is not deleted */
@@ -2038,6 +2684,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NH3A9C2D4F6G8H0J2K4M6N.perioperative-anticoagulation",
+                     *       "author": {
+                     *         "display_name": "王医生",
+                     *         "verified": true,
+                     *         "department": "心内科"
+                     *       },
+                     *       "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                     *       "created_at": "2026-11-30T11:15:00+08:00",
+                     *       "reply_to": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "status": "visible",
+                     *       "mine": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["Comment"];
                 };
             };
@@ -2120,6 +2781,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "style": "surname",
+                 *       "show_department": true
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     style: "surname" | "title";
@@ -2135,6 +2802,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "style": "surname",
+                     *       "show_department": true,
+                     *       "display_name": "王医生",
+                     *       "department": "心内科",
+                     *       "verified": true,
+                     *       "comments_updated": 3
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         style: "surname" | "title";
@@ -2187,6 +2864,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @constant */
