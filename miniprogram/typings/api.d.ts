@@ -13,7 +13,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a wx.login code for a session token */
+        /**
+         * 微信登录 / Log in with WeChat
+         * @description 小程序调用 `wx.login` 取得 code，发到这里换取令牌（code2session）。之后每个请求都在 `Authorization: Bearer <token>` 头中带上 `token`，有效期至 `expires_at`（默认 30 天）；`user.next_step` 指出应显示的页面。同一微信用户每次登录都是同一账户。本地环境中 `dev:<名字>` 形式的 code 每次都登录同一个测试用户。
+         *
+         *     Exchange a `wx.login` code (code2session) for a bearer token. Send the `token` as
+         *     `Authorization: Bearer <token>` on every later request until `expires_at` (30 days by default);
+         *     `user.next_step` names the page to show. The same WeChat user always gets the same account. In the
+         *     local stage a code `dev:<name>` logs in as the same test user every time.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -30,7 +38,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the caller's token */
+        /**
+         * 退出登录 / Log out
+         * @description 吊销当前令牌，立即生效：之后用它的请求得到 401。同一用户在其他设备上的登录不受影响。
+         *
+         *     Revokes the caller's token at once: later requests with it get 401. The user's other sessions
+         *     (other devices) stay.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -45,11 +59,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller and the page to show next */
+        /**
+         * 我的状态 / Where the user stands
+         * @description 返回当前用户、认证状态、协议状态和 `next_step`。小程序启动或回到前台时调用，按 `next_step` 显示对应页面（各取值的含义见 NextStep）。不要求已同意协议：拒绝或撤回协议的用户也能看到自己的状态。
+         *
+         *     The caller, their verification and consent state, and `next_step`. The app calls it on launch and
+         *     whenever it comes back to the foreground, and shows the page `next_step` names (see NextStep). No
+         *     consent is needed: a user who refused or withdrew the agreement still sees where they stand.
+         */
         get: operations["me"];
         put?: never;
         post?: never;
-        /** Delete the account; personal data and images go, comments stay as from a deleted user; retry-safe */
+        /**
+         * 注销账户 / Delete the account
+         * @description 删除账户：个人信息、认证提交与证件图片、问卷答案一并删除；评论保留，显示为“已注销用户”；同意记录保留，但不再能关联到本人。令牌随账户失效。若中途失败（503），用同一令牌重试即可完成。
+         *
+         *     Deletes the account: personal fields, submissions and credential images, and answers go; comments
+         *     stay, shown as from a deleted user (已注销用户); consent records stay but no longer name the person.
+         *     The token dies with the account. A deletion that fails half-way (503) finishes when retried with
+         *     the same token.
+         */
         delete: operations["deleteMe"];
         options?: never;
         head?: never;
@@ -63,7 +92,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The consent documents now in force (no token needed; a new version shows within the cache window, 30 s) */
+        /**
+         * 当前协议文本 / The consent documents in force
+         * @description 无需登录。返回两份文件的当前版本：《身份认证协议》（`hcp-identity-agreement`，必须同意才能使用）和《知情同意书》（`informed-consent`，可“不同意并跳过”）。`body` 为 Markdown 全文，`sha256` 为其摘要（同意记录引用它）；`links` 为正文提到的其他文件，如《用户服务协议》《隐私政策》。发布新版本后最多 30 秒内生效。
+         *
+         *     No token needed. The current version of each document: the identity agreement
+         *     (`hcp-identity-agreement`, required to use the service) and the informed consent
+         *     (`informed-consent`, optional: 不同意并跳过). `body` is the full text (Markdown) and `sha256` its
+         *     digest (consent records name it); `links` are the documents the text refers to, such as 《用户服务协议》
+         *     and 《隐私政策》. A new version shows within the cache window (30 s).
+         */
         get: operations["consentDocuments"];
         put?: never;
         post?: never;
@@ -80,10 +118,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's consent history, oldest first */
+        /**
+         * 我的同意记录 / My consent history
+         * @description 当前用户的全部同意记录，按时间从早到晚排列。
+         *
+         *     Every consent record of the caller, oldest first.
+         */
         get: operations["consentHistory"];
         put?: never;
-        /** Decide on the current version of a document (agree/refuse the agreement; agree/skip the informed consent) */
+        /**
+         * 同意、拒绝或跳过协议 / Agree to, refuse or skip a document
+         * @description 对一份文件的当前版本作出决定：《身份认证协议》为 `agree`（同意）或 `refuse`（拒绝）；《知情同意书》为 `agree` 或 `skip`（不同意并跳过），且须先同意身份认证协议。`version` 必须是 GET /v1/consents/documents 返回的当前版本，否则 409（请重新获取文本后再决定）。记录只增不改（含时间与来源 IP）；返回该记录和新的 `next_step`。
+         *
+         *     Decide on the current version of a document: `agree` or `refuse` for the identity agreement;
+         *     `agree` or `skip` (不同意并跳过) for the informed consent, which needs the agreement agreed first.
+         *     `version` must be the current one from GET /v1/consents/documents, else 409 (fetch the text again,
+         *     then decide). Records are append-only (time, source IP); the answer is the record and the new
+         *     `next_step`.
+         */
         post: operations["consentDecide"];
         delete?: never;
         options?: never;
@@ -100,7 +152,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Withdraw an agreed document; the agreement's withdrawal stops service at the next request, the informed consent's deletes the answers */
+        /**
+         * 撤回同意 / Withdraw a consent
+         * @description 撤回已同意的文件。撤回《身份认证协议》后，从下一次请求起停止服务（`next_step` 回到 `identity_agreement`）；撤回《知情同意书》会删除问卷答案。没有可撤回的同意时为 409。
+         *
+         *     Withdraw an agreed document. Withdrawing the identity agreement stops service from the next request
+         *     (`next_step` goes back to `identity_agreement`); withdrawing the informed consent deletes the
+         *     answers. 409 when there is no agreement to withdraw.
+         */
         post: operations["consentWithdraw"];
         delete?: never;
         options?: never;
@@ -115,7 +174,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A Kantara Consent Receipt (v1.1 fields) for one of the caller's records, signed as a compact JWS (ES256) */
+        /**
+         * 同意凭证 / A consent receipt
+         * @description 当前用户某条同意记录的凭证：Kantara Consent Receipt（v1.1 字段），以紧凑 JWS（ES256）签名，可用 GET /v1/consents/receipt-key 的公钥验证。他人的记录一律 404。
+         *
+         *     A Kantara Consent Receipt (v1.1 fields) for one of the caller's records, signed as a compact JWS
+         *     (ES256); verify it with the key of GET /v1/consents/receipt-key. Anyone else's record is 404.
+         */
         get: operations["consentReceipt"];
         put?: never;
         post?: never;
@@ -133,8 +198,13 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * What the app needs before login, no auth
-         * @description The stage's subscribe-message template for the review result, which the app asks the user to allow with wx.requestSubscribeMessage (null when the stage sends no message), and the mini-program page that message opens.
+         * 小程序配置 / The app's configuration
+         * @description 无需登录，不读任何存储。登录前小程序需要的配置：审核结果订阅消息的模板 ID（用于 `wx.requestSubscribeMessage`；该环境不发送消息时为 null），以及该消息打开的小程序页面。
+         *
+         *     No token needed, no storage read. What the app needs before login: the stage's subscribe-message
+         *     template for the review result, which the app asks the user to allow with
+         *     `wx.requestSubscribeMessage` (null when the stage sends no message), and the mini-program page that
+         *     message opens.
          */
         get: operations["appConfig"];
         put?: never;
@@ -152,7 +222,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The public key (JWKS) that verifies consent receipts */
+        /**
+         * 凭证验证公钥 / The receipt verification key
+         * @description 无需登录。验证同意凭证签名的公钥集（JWKS，一个 ES256 密钥）。
+         *
+         *     No token needed. The public key set (JWKS, one ES256 key) that verifies consent receipts.
+         */
         get: operations["consentReceiptKey"];
         put?: never;
         post?: never;
@@ -169,7 +244,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everything stored about the caller, one key per store */
+        /**
+         * 导出我的数据 / Export my data
+         * @description 以 JSON 返回为当前用户保存的全部数据，每个存储一项：`account`（账户，含 openid，不含令牌密钥）、`consents`（同意记录）、`answers`（问卷答案）、`verification`（认证提交）、`comments`（评论）。
+         *
+         *     Everything stored about the caller, as JSON, one key per store: `account` (the user item with the
+         *     openid, without session secrets), `consents`, `answers`, `verification` (the submissions) and
+         *     `comments`.
+         */
         get: operations["exportMyData"];
         put?: never;
         post?: never;
@@ -186,7 +268,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The questions of the optional collection (a verified HCP who agreed to the current informed consent) */
+        /**
+         * 问卷问题 / The questions
+         * @description 执业背景问卷的问题：单选 `single`、多选 `multi`、填空 `text`；`required` 为必答。仅对已通过认证并同意当前《知情同意书》的用户开放；未同意知情同意书为 403 `consent_required`。
+         *
+         *     The questions of the practice-background questionnaire: `single`, `multi` or `text`; `required`
+         *     ones must be answered. Only for a verified HCP who agreed to the current informed consent; without
+         *     that consent, 403 `consent_required`.
+         */
         get: operations["questions"];
         put?: never;
         post?: never;
@@ -205,7 +294,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Answer the questions, every required one at once; idempotent (same answers or Idempotency-Key replay writes nothing) */
+        /**
+         * 提交问卷答案 / Answer the questions
+         * @description 一次提交全部必答问题的答案，按题型和选项检查。再次提交相同答案不会重复写入；带同一 Idempotency-Key 的重试得到第一次的结果。成功后 `next_step` 通常为 `done`。
+         *
+         *     Every required question at once, checked against its kind and options. The same answers again write
+         *     nothing; a retry with the same Idempotency-Key gets the first answer. Afterwards `next_step` is
+         *     usually `done`.
+         */
         post: operations["answers"];
         delete?: never;
         options?: never;
@@ -223,8 +319,16 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A presigned S3 POST for one credential image (key under the caller's prefix, exact type, 1 B to 10 MB, 10 minutes)
-         * @description The app sends the image with `wx.uploadFile({url, filePath, name: "file", formData: fields})`: one multipart/form-data POST to `url`, the `fields` as form fields (the policy, its signature and the exact `Content-Type`), the file part last, named `file`. S3 answers 204; then the `key` goes into `documents` of POST /v1/verification. The domain of `url` must be in the mini-program's uploadFile domain list.
+         * 获取证件上传地址 / A presigned upload for a credential image
+         * @description 为一张证件图片（执业证书 `practice_license`、资格证书 `qualification`、工牌 `work_badge`）获取 S3 预签名 POST：JPEG、PNG、WebP 或 HEIC，1 B 至 10 MB，10 分钟内有效，key 位于本人目录下。小程序用 `wx.uploadFile({url, filePath, name: "file", formData: fields})` 上传，成功后把 `key` 放进 POST /v1/verification 的 `documents`。`url` 的域名须在小程序的 uploadFile 合法域名中。审核中或已通过时为 409。
+         *
+         *     A presigned S3 POST for one credential image (key under the caller's prefix, exact type, 1 B to
+         *     10 MB, 10 minutes). The app sends the image with
+         *     `wx.uploadFile({url, filePath, name: "file", formData: fields})`: one multipart/form-data POST to
+         *     `url`, the `fields` as form fields (the policy, its signature and the exact `Content-Type`), the
+         *     file part last, named `file`. S3 answers 204; then the `key` goes into `documents` of
+         *     POST /v1/verification. The domain of `url` must be in the mini-program's uploadFile domain list.
+         *     While a submission is pending, or once approved, 409.
          */
         post: operations["verificationUpload"];
         delete?: never;
@@ -240,10 +344,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The status of the caller's latest submission and the reason of a rejection */
+        /**
+         * 认证状态 / The verification status
+         * @description 当前用户最近一次提交的状态（各状态下申请人看到什么，见 VerificationState）；未通过时给出原因 `reason` 和需要重新上传的证件 `redo_documents`，供“审核未通过”页面使用。
+         *
+         *     The status of the caller's latest submission (what the applicant sees in each, see
+         *     VerificationState); after a rejection the `reason` and the documents to upload again
+         *     (`redo_documents`), for the 审核未通过 page.
+         */
         get: operations["verificationStatus"];
         put?: never;
-        /** Submit, or resubmit after a rejection; informs the reviewers; idempotent with Idempotency-Key */
+        /**
+         * 提交身份认证 / Submit the verification
+         * @description 提交（或未通过后重新提交）身份认证：姓名、医院、科室、职称、职业，以及已上传证件图片的 `key`。服务器检查每个 key 属于本人、已上传且确为所声明类型的图片，去除元数据后保存，并通知审核人员。返回 201 `{status: "pending", submission_id}`，`next_step` 变为 `pending`。审核中或已通过时为 409。带同一 Idempotency-Key 的重试得到第一次的结果。
+         *
+         *     Submit, or resubmit after a rejection: name, hospital, department, title, profession and the keys
+         *     of the uploaded credential images. Every key must be the caller's own, uploaded, and a readable
+         *     image of its type; the images are re-encoded without metadata and the reviewers are informed.
+         *     Answers 201 `{status: "pending", submission_id}`; `next_step` becomes `pending`. While a
+         *     submission is pending, or once approved, 409. A retry with the same Idempotency-Key gets the first
+         *     answer.
+         */
         post: operations["verificationSubmit"];
         delete?: never;
         options?: never;
@@ -258,7 +379,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The reviewer's page (HTML, zh-CN); read-only; after the decision it shows the decision and no form */
+        /**
+         * 审核页面（HTML） / The reviewer's page (HTML)
+         * @description 审核人员通过通知中的个人链接打开的中文 HTML 页面：申请人填写的信息、证件图片（短时链接）、历史提交，以及通过/不通过表单。只读（邮件扫描程序打开链接不会改变任何状态）；已有决定时显示该决定，不再提供表单。链接令牌 `t` 72 小时内有效，只对该提交有效。
+         *
+         *     The HTML page (zh-CN) a reviewer opens from the personal link of a notification: the applicant's
+         *     fields, the credential images (short-lived links), earlier submissions, and the approve / reject
+         *     form. Read-only (a mail scanner opening the link changes nothing); once a decision stands it shows
+         *     that decision and no form. The link token `t` lasts 72 hours and serves that submission only.
+         */
         get: operations["reviewPage"];
         put?: never;
         post?: never;
@@ -277,7 +406,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The decision, a form post from the review page; the first decision wins */
+        /**
+         * 提交审核决定（HTML 表单） / Post the review decision (HTML form)
+         * @description 审核页面的表单提交：`approve`（通过）或 `reject`（不通过，须选择原因，可附写给申请人的意见 `note` 和需重新上传的证件 `redo`）。第一个决定生效；之后的任何决定得到 409 页面，显示现行决定。须从本站页面提交（Origin/Referer），并带页面中的 `csrf` 字段。
+         *
+         *     The review page's form post: `approve`, or `reject` with a reason, an optional `note` to the
+         *     applicant and the document kinds to `redo`. The first decision wins; any later one gets a 409 page
+         *     naming the decision that stands. It must come from our own page (Origin/Referer) with the page's
+         *     `csrf` field.
+         */
         post: operations["reviewDecision"];
         delete?: never;
         options?: never;
@@ -292,7 +429,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Articles, newest first (any caller under the current identity agreement) */
+        /**
+         * 文章列表 / The articles
+         * @description 已发布的文章，最新在前，分页（`limit` 默认 20，最多 50；把上一页的 `next_cursor` 作为 `cursor` 取下一页）。列表只是预览：同意当前协议即可查看；文章详情和评论须通过认证。
+         *
+         *     Published articles, newest first, paged (`limit` 20 by default, at most 50; pass the previous
+         *     page's `next_cursor` as `cursor`). The list is a teaser, for any caller under the current identity
+         *     agreement; the detail and the comments need an approved HCP.
+         */
         get: operations["articlesList"];
         put?: never;
         post?: never;
@@ -309,7 +453,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One article with its sections (an approved HCP under the current agreement) */
+        /**
+         * 文章详情 / One article
+         * @description 一篇文章的全文：按顺序排列的 `sections`（`kind` 为 `qa` 时是问答，`heading` 为问题），以及来源、是否原创和评论数。须已通过认证并同意当前协议。未发布或不存在的文章为 404。
+         *
+         *     One article in full: its `sections` in order (`kind` `qa` is a Q&A block whose `heading` is the
+         *     question), its source, whether it is original, and its comment count. For an approved HCP under the
+         *     current agreement. An unpublished or unknown article is 404.
+         */
         get: operations["articleDetail"];
         put?: never;
         post?: never;
@@ -327,14 +478,24 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The article's comments, newest first; a page costs the same at any depth
-         * @description An unknown (well-formed) article id answers an empty page.
+         * 评论列表 / The comments of an article
+         * @description 文章的评论，最新在前，分页；翻到多深，每页的成本都相同。自己待审（`held`）的评论只有自己看得到。格式正确但不存在的文章得到空列表。
+         *
+         *     The article's comments, newest first, paged; a page costs the same at any depth. The caller's own
+         *     held comments appear to them alone. An unknown (well-formed) article id answers an empty page.
          */
         get: operations["commentsList"];
         put?: never;
         /**
-         * Post a comment; the count stays exact; idempotent with Idempotency-Key
-         * @description The text is trimmed, NFC-normalised and stripped of control characters (newlines kept), then must be 1 to 1,000 characters. It passes a blocked-word list, then WeChat's msgSecCheck: `risky` is refused (422), `review` is stored as `held` for a human review. When the check is unavailable nothing is stored (503 with Retry-After): retry with the same Idempotency-Key.
+         * 发表评论 / Post a comment
+         * @description 发表评论或回复（`reply_to`）。正文去除首尾空白、规范化（NFC）并去除控制字符（保留换行）后须为 1 至 1000 字。先过屏蔽词，再经微信内容安全检查（msgSecCheck）：`risky` 被拒绝（422），`review` 保存为 `held`（仅自己可见，等待人工审核，不计入评论数）。内容检查不可用时不保存（503，带 Retry-After），请用同一 Idempotency-Key 重试。每人每分钟最多 5 条、每天最多 50 条（429）。评论数在并发下保持准确。
+         *
+         *     The text is trimmed, NFC-normalised and stripped of control characters (newlines kept), then must
+         *     be 1 to 1,000 characters. It passes a blocked-word list, then WeChat's msgSecCheck: `risky` is
+         *     refused (422), `review` is stored as `held` for a human review (shown to its author only, not
+         *     counted). When the check is unavailable nothing is stored (503 with Retry-After): retry with the
+         *     same Idempotency-Key. At most 5 comments a minute and 50 a day per user (429). The count stays
+         *     exact under concurrent posts.
          */
         post: operations["commentPost"];
         delete?: never;
@@ -352,8 +513,12 @@ export interface paths {
         };
         get?: never;
         /**
-         * How the caller is shown as a comment author; never the full name
-         * @description `surname` shows surname + profession title (王医生, the default), `title` the title alone (认证医生); `show_department` adds the department. The caller's existing comments take the new display too. Idempotent: a retry after a failure finishes the job.
+         * 评论署名方式 / How I am shown on comments
+         * @description 设置自己作为评论作者的显示方式：`surname` 显示姓氏加职业称谓（王医生，默认），`title` 仅显示称谓（认证医生）；`show_department` 决定是否显示科室。从不显示全名。已发表的评论随之更新。幂等：失败后重试即可完成。
+         *
+         *     `surname` shows surname + profession title (王医生, the default), `title` the title alone
+         *     (认证医生); `show_department` adds the department. Never the full name. The caller's existing
+         *     comments take the new display too. Idempotent: a retry after a failure finishes the job.
          */
         put: operations["authorDisplay"];
         post?: never;
@@ -373,7 +538,13 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** The author deletes their comment; the text goes, replies stay, the count drops once */
+        /**
+         * 删除评论 / Delete my comment
+         * @description 作者删除自己的评论：正文删除，回复保留，评论数只减一次。他人的评论为 403 `forbidden`；不存在或已删除的评论为 404。
+         *
+         *     The author deletes their own comment: the text goes, replies stay, the count drops once. Another
+         *     user's comment is 403 `forbidden`; an unknown or already deleted one 404.
+         */
         delete: operations["commentDelete"];
         options?: never;
         head?: never;
@@ -384,14 +555,223 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description 稳定的错误码，供程序判断（`message` 供显示）：
+         *     - `bad_request`（400）：请求无效；JSON 请求体的错误在 `fields` 中逐项列出。
+         *     - `unauthorized`（401）：没有有效令牌，请重新登录。
+         *     - `consent_required`（403）：须先同意当前《身份认证协议》（问卷接口：当前《知情同意书》）。
+         *     - `verification_required`（403）：须先通过HCP身份认证。
+         *     - `forbidden`（403）：无权操作（如他人的评论或证件）。
+         *     - `muted`（403）：评论功能被管理员暂停，至 `until`（null 为无期限）。
+         *     - `not_found`（404）：不存在。
+         *     - `conflict`（409）：与当前状态冲突（版本已变、已有提交在审核中、并发写入），或 Idempotency-Key 已用于其他请求。
+         *     - `payload_too_large`（413）：请求体或文件过大。
+         *     - `unsupported_media_type`（415）：JSON 请求体未以 `application/json` 发送。
+         *     - `content_rejected`（422）：评论未通过内容检查。
+         *     - `rate_limited`（429）：操作过于频繁，请在 `Retry-After` 秒后重试。
+         *     - `upstream_unavailable`（503）：依赖的服务（DynamoDB、S3、微信）繁忙或不可达，请在 `Retry-After` 秒后重试。
+         *
+         *     A stable code for the program (`message` is for the user):
+         *     - `bad_request` (400): the request is not valid; a JSON body's faults are listed in `fields`.
+         *     - `unauthorized` (401): no valid token: log in again.
+         *     - `consent_required` (403): the current identity agreement (for the questions: the current
+         *       informed consent) must be agreed first.
+         *     - `verification_required` (403): HCP verification must be approved first.
+         *     - `forbidden` (403): not allowed (another user's comment or credential).
+         *     - `muted` (403): commenting suspended by a moderator until `until` (null: no end).
+         *     - `not_found` (404): no such thing.
+         *     - `conflict` (409): conflicts with the current state (a new version, a pending submission, a
+         *       concurrent write), or an Idempotency-Key used for another request.
+         *     - `payload_too_large` (413): the body or a file is too large.
+         *     - `unsupported_media_type` (415): a JSON body sent with a Content-Type other than
+         *       `application/json`.
+         *     - `content_rejected` (422): a comment refused by the content check.
+         *     - `rate_limited` (429): too many requests: retry after `Retry-After` seconds.
+         *     - `upstream_unavailable` (503): a service we depend on (DynamoDB, S3, WeChat) is busy or
+         *       unreachable: retry after `Retry-After` seconds.
+         * @enum {string}
+         */
+        ErrorCode: "bad_request" | "unauthorized" | "consent_required" | "verification_required" | "forbidden" | "muted" | "not_found" | "conflict" | "payload_too_large" | "unsupported_media_type" | "content_rejected" | "rate_limited" | "upstream_unavailable";
+        /**
+         * @description 错误对象，总是放在响应体的 `error` 中：`{"error": {"code", "message", "fields"?, "until"?}}`；每个错误响应把 `code` 限定为它可能给出的错误码（如 ConflictError）。
+         *     The error object, always sent inside the body's `error`:
+         *     `{"error": {"code", "message", "fields"?, "until"?}}`; each error response narrows `code` to the
+         *     codes it can carry (ConflictError and the like).
+         */
         Error: {
-            error: {
-                code: string;
-                message: string;
+            code: components["schemas"]["ErrorCode"];
+            /** @description 给用户看的说明，可直接显示（简体中文；Accept-Language 偏好英文时为英文）/ For the user, shown as it is (Simplified Chinese; English when Accept-Language prefers it) */
+            message: string;
+            /**
+             * @description 仅在 JSON 请求体的 400 中出现：校验发现的每个出错字段一项（格式完全不对的请求体可能只指出第一个错误）。
+             *     Only on a 400 for a JSON body: one entry per field at fault that validation found (a body
+             *     that is not the right shape at all may name only the first fault).
+             */
+            fields?: components["schemas"]["FieldError"][];
+            /**
+             * Format: date-time
+             * @description 仅在 `muted` 中出现：恢复评论的时间，null 为无期限 / Only on `muted`; when commenting is allowed again, null for no end
+             */
+            until?: string | null;
+        };
+        FieldError: {
+            /** @description 出错的字段，用请求体中的名字 / The field at fault, named as in the request body */
+            field: string;
+            /**
+             * @description - `required`：缺少或为空 / missing or empty
+             *     - `too_long`：超过允许的长度 / longer than allowed
+             *     - `not_allowed`：不在允许的取值中，或没有这个字段 / a value not among the allowed ones, or a field that does not exist
+             *     - `invalid`：类型或格式不对 / the wrong type or format
+             * @enum {string}
+             */
+            code: "required" | "too_long" | "not_allowed" | "invalid";
+            /** @description 给用户看的说明，显示在该字段旁 / What is wrong, for the user, shown next to the field */
+            message: string;
+        };
+        /** @description `bad_request` (400) */
+        BadRequestError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "bad_request";
             };
         };
-        /** @enum {string} */
+        /** @description `unauthorized` (401) */
+        UnauthorizedError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "unauthorized";
+            };
+        };
+        /** @description `consent_required` (403) */
+        ConsentRequiredError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "consent_required";
+            };
+        };
+        /** @description `verification_required` (403) */
+        VerificationRequiredError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "verification_required";
+            };
+        };
+        /** @description `forbidden` (403) */
+        ForbiddenError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "forbidden";
+            };
+        };
+        /** @description `muted` (403, with `until`) */
+        MutedError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "muted";
+            };
+        };
+        /** @description `not_found` (404) */
+        NotFoundError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "not_found";
+            };
+        };
+        /** @description `conflict` (409) */
+        ConflictError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "conflict";
+            };
+        };
+        /** @description `payload_too_large` (413) */
+        PayloadTooLargeError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "payload_too_large";
+            };
+        };
+        /** @description `unsupported_media_type` (415) */
+        UnsupportedMediaTypeError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "unsupported_media_type";
+            };
+        };
+        /** @description `content_rejected` (422) */
+        ContentRejectedError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "content_rejected";
+            };
+        };
+        /** @description `rate_limited` (429, with Retry-After) */
+        RateLimitedError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "rate_limited";
+            };
+        };
+        /** @description `upstream_unavailable` (503, with Retry-After) */
+        UpstreamUnavailableError: {
+            error: components["schemas"]["Error"] & {
+                /** @constant */
+                code: "upstream_unavailable";
+            };
+        };
+        /**
+         * @description 小程序下一步应显示的页面，每次请求按用户状态和当前协议版本计算：
+         *     - `identity_agreement`：《身份认证协议》页，阅读并同意（或拒绝）当前版本；发布新版本或撤回同意后会再次出现。
+         *     - `refused`：已拒绝协议页：说明不同意协议则无法使用服务；提供“重新阅读协议”的入口，回到《身份认证协议》页，同意（POST /v1/consents，`decision: agree`）后继续。在此之前其他服务一律不提供（403 `consent_required`）。
+         *     - `informed_consent`：《知情同意书》页：同意，或“不同意并跳过”（`skip`）。
+         *     - `verify`：身份认证表单：填写姓名、医院、科室、职称、职业并上传证件，然后提交。
+         *     - `pending`：审核中：等待审核结果（用户允许时以订阅消息通知）。
+         *     - `rejected`：审核未通过：显示原因（`verification.reason`；GET /v1/verification 给出需重新上传的证件），修改后重新提交，回到 `pending`。
+         *     - `questions`：收集问题页（问卷）：仅当已同意当前《知情同意书》且有未回答的必答问题时出现。
+         *     - `done`：显示“您已通过HCP身份认证”，然后进入文章列表。
+         *
+         *     The page the app shows next, derived on every request from the user's state and the documents
+         *     in force:
+         *     - `identity_agreement`: the identity agreement (身份认证协议) page: read and agree to (or refuse)
+         *       the current version; it comes back when a new version is published or the agreement is withdrawn.
+         *     - `refused`: the "agreement refused" (已拒绝协议) page: without the agreement nothing else is
+         *       served (403 `consent_required`); the way back is a button that opens the agreement again,
+         *       and agreeing to it (POST /v1/consents, `decision: agree`) carries on.
+         *     - `informed_consent`: the informed consent (知情同意书) page: agree, or 不同意并跳过 (`skip`).
+         *     - `verify`: the verification (身份认证) form: name, hospital, department, title, profession
+         *       and the credential images, then submit.
+         *     - `pending`: under review (审核中): wait for the result (a subscribe message where allowed).
+         *     - `rejected`: rejected (审核未通过): show the reason (`verification.reason`; GET /v1/verification
+         *       names the documents to upload again), correct and resubmit, which goes back to `pending`.
+         *     - `questions`: the question collection (收集问题), only when the informed consent was agreed and
+         *       required questions are unanswered.
+         *     - `done`: 您已通过HCP身份认证, then the articles.
+         * @enum {string}
+         */
         NextStep: "identity_agreement" | "refused" | "informed_consent" | "verify" | "pending" | "rejected" | "questions" | "done";
+        /**
+         * @description 认证状态，以及申请人看到的内容：
+         *     - `none`：尚未提交：显示身份认证表单（`next_step` 为 `verify`）。
+         *     - `pending`：审核中：显示“审核中”，不能再次提交（409）。
+         *     - `approved`：已通过：显示“您已通过HCP身份认证”，可查看文章详情和评论。
+         *     - `rejected`：审核未通过：显示原因（`reason`）和需要重新上传的证件（`redo_documents`）；修改信息（完善信息）并只重传需要的证件后重新提交。
+         *     - `withdrawn`（即将提供）：申请人撤回了审核中的提交以便修改：回到身份认证表单（`next_step` 为 `verify`）。
+         *     - `revoked`（即将提供）：已通过的认证被撤销：与未通过相同，显示原因，可重新提交（`next_step` 为 `rejected`）。
+         *
+         *     The verification status, and what the applicant sees:
+         *     - `none`: nothing submitted: the verification form (`next_step` `verify`).
+         *     - `pending`: under review (审核中); submitting again is 409.
+         *     - `approved`: 您已通过HCP身份认证; article details and comments are open.
+         *     - `rejected`: 审核未通过: the reason (`reason`) and the documents to upload again
+         *       (`redo_documents`); the applicant corrects the fields (完善信息), uploads only what must
+         *       be redone, and resubmits (重新提交).
+         *     - `withdrawn` (coming): the applicant took back a pending submission to correct it: the form
+         *       again (`next_step` `verify`).
+         *     - `revoked` (coming): an approval was withdrawn by staff: shown like a rejection, with its
+         *       reason; the user resubmits (`next_step` `rejected`).
+         * @enum {string}
+         */
+        VerificationState: "none" | "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
         ConsentState: {
             version?: string | null;
             decision?: string | null;
@@ -403,8 +783,8 @@ export interface components {
             created_at: string;
             next_step: components["schemas"]["NextStep"];
             verification: {
-                /** @enum {string} */
-                status: "none" | "pending" | "approved" | "rejected";
+                status: components["schemas"]["VerificationState"];
+                /** @description After a rejection, its reason code (see VerificationStatus.reason) */
                 reason?: string | null;
             };
             /** @description How comments show the caller (PUT /v1/me/author) */
@@ -429,6 +809,11 @@ export interface components {
             required: boolean;
             /** Format: date-time */
             published_at?: string;
+            /** @description The documents the text refers to (the agreement names 《用户服务协议》 and 《隐私政策》) */
+            links?: {
+                title: string;
+                url: string;
+            }[];
         };
         ConsentRecord: {
             /** @description A ULID; records sort by it oldest first */
@@ -468,10 +853,11 @@ export interface components {
             next_step: components["schemas"]["NextStep"];
         };
         VerificationStatus: {
-            /** @enum {string} */
-            status: "none" | "pending" | "approved" | "rejected";
+            status: components["schemas"]["VerificationState"];
             /**
-             * @description The rejection's reason code
+             * @description 未通过的原因代码 / The rejection's reason code: `image_unreadable` 图片无法辨认,
+             *     `name_mismatch` 姓名与证件不符, `document_expired` 证件已过期, `not_hcp_document`
+             *     不是医疗卫生专业人员证件, `other` 其他原因
              * @enum {string|null}
              */
             reason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
@@ -504,6 +890,11 @@ export interface components {
         Article: components["schemas"]["ArticleSummary"] & {
             /** @description The Q&A parts, in order */
             sections: {
+                /**
+                 * @description `qa`: a Q&A block, whose heading is the question; `text`: any other section
+                 * @enum {string}
+                 */
+                kind?: "text" | "qa";
                 heading: string;
                 body: string;
             }[];
@@ -535,29 +926,50 @@ export interface components {
         };
     };
     responses: {
-        /** @description An error, with a stable code */
-        Error: {
+        /** @description `unauthorized`：没有令牌，或令牌无效、已过期、已退出登录，请重新登录 / No token, or it is malformed, expired or logged out: log in again */
+        Unauthorized: {
             headers: {
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["UnauthorizedError"];
             };
         };
-        /** @description `upstream_unavailable`: a service we depend on is busy or unreachable (any endpoint, under a fault); retry after Retry-After seconds */
-        Unavailable: {
+        /** @description `payload_too_large`：请求体超过 64 KB / The JSON body is over 64 KB */
+        PayloadTooLarge: {
             headers: {
-                "Retry-After"?: number;
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["Error"];
+                "application/json": components["schemas"]["PayloadTooLargeError"];
+            };
+        };
+        /** @description `unsupported_media_type`：请求体须以 Content-Type: application/json 发送 / A JSON body sent with another Content-Type */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+            };
+        };
+        /** @description `upstream_unavailable`：依赖的服务（DynamoDB、S3、微信）繁忙或不可达，请在 Retry-After 秒后重试 / A service we depend on (DynamoDB, S3, WeChat) is busy or unreachable: retry after Retry-After seconds */
+        Unavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UpstreamUnavailableError"];
             };
         };
     };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description 多少秒后可以重试 / Seconds to wait before sending the request again */
+        RetryAfter: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -571,6 +983,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "code": "0c3Xk1Ga1Lr7aK0Pq82Ga5bH8u3Xk1GG"
+                 *     }
+                 */
                 "application/json": {
                     code: string;
                 };
@@ -583,6 +1000,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "token": "01M8NGTGWNE7KJT16GD9AVQ7D8.9e9e45786576046e.n8A10uBA-SudgqYDC2YNEoL399HcoR03RO563QaRy6c",
+                     *       "expires_at": "2026-12-30T10:04:00+08:00",
+                     *       "user": {
+                     *         "id": "01M8NGTGWNE7KJT16GD9AVQ7D8",
+                     *         "created_at": "2026-11-30T10:04:00+08:00",
+                     *         "next_step": "identity_agreement",
+                     *         "verification": {
+                     *           "status": "none"
+                     *         },
+                     *         "author": {
+                     *           "style": "surname",
+                     *           "show_department": true
+                     *         },
+                     *         "consents": {
+                     *           "hcp-identity-agreement": {
+                     *             "version": null,
+                     *             "decision": null,
+                     *             "current_version": "2026-11-01"
+                     *           },
+                     *           "informed-consent": {
+                     *             "version": null,
+                     *             "decision": null,
+                     *             "current_version": "2026-11-01"
+                     *           }
+                     *         }
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         token: string;
                         /** Format: date-time */
@@ -591,13 +1038,55 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            403: components["responses"]["Error"];
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
-            429: components["responses"]["Error"];
-            503: components["responses"]["Error"];
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（如 `code` 为空或超过 128 个字符）/ (`code` empty or over 128 characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            /** @description `unauthorized`：登录凭证 code 无效或已使用，请重新调用 wx.login / The login code is invalid or was already used: call wx.login again */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnauthorizedError"];
+                };
+            };
+            /** @description `forbidden`：微信将此账号判定为高风险，拒绝登录 / WeChat blocked this account as high-risk */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ForbiddenError"];
+                };
+            };
+            /** @description `conflict`：同一用户的两次首次登录同时发生，请重试 / Two first logins of one user raced: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `rate_limited`：微信登录过于频繁，请在 Retry-After 秒后重试 / WeChat logins are too frequent: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     logout: {
@@ -615,12 +1104,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "logged_out": true
+                     *     }
+                     */
                     "application/json": {
                         logged_out: boolean;
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -642,7 +1136,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -661,6 +1155,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "deleted": true,
+                     *       "erased": [
+                     *         "consents",
+                     *         "answers",
+                     *         "verification",
+                     *         "comments",
+                     *         "account"
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** @constant */
                         deleted: true;
@@ -669,7 +1175,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -688,6 +1194,42 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "key": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "title": "医疗卫生专业人士身份认证协议",
+                     *           "body": "# 医疗卫生专业人士身份认证协议\n\n**版本：2026-11-01**\n\n欢迎使用本小程序。本小程序面向医疗卫生专业人士（以下简称“HCP”）提供医学学术内容的分享与交流。请您在同意前仔细阅读本协议及《用户服务协议》《隐私政策》。\n",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "required": true,
+                     *           "published_at": "2026-11-01T00:00:00+08:00",
+                     *           "links": [
+                     *             {
+                     *               "title": "用户服务协议",
+                     *               "url": "https://www.example.com/legal/user-agreement"
+                     *             },
+                     *             {
+                     *               "title": "隐私政策",
+                     *               "url": "https://www.example.com/legal/privacy"
+                     *             }
+                     *           ]
+                     *         },
+                     *         {
+                     *           "key": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "title": "执业背景问卷知情同意书",
+                     *           "body": "# 执业背景问卷知情同意书\n\n**版本：2026-11-01**\n\n在您通过 HCP 身份认证后，我们希望邀请您填写一份简短的执业背景问卷。\n",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "required": false,
+                     *           "published_at": "2026-11-01T00:00:00+08:00",
+                     *           "links": []
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ConsentDocument"][];
                         next_cursor: null;
@@ -712,13 +1254,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *           "document": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:12+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTH1W2CNZ0JQWAN9P8P9J",
+                     *           "document": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:40+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ConsentRecord"][];
                         next_cursor: null;
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -731,6 +1300,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "document": "hcp-identity-agreement",
+                 *       "version": "2026-11-01",
+                 *       "decision": "agree"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     document: "hcp-identity-agreement" | "informed-consent";
@@ -747,48 +1323,59 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *       "document": "hcp-identity-agreement",
+                     *       "version": "2026-11-01",
+                     *       "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *       "decision": "agree",
+                     *       "decided_at": "2026-11-30T10:05:12+08:00",
+                     *       "next_step": "informed_consent"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
-            /** @description A decision not allowed for that document, or a malformed body */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault，或该文件不允许此决定 / or a decision not allowed for that document */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (the informed consent before the agreement) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：须先同意《身份认证协议》，才能对《知情同意书》作出决定 / The informed consent needs the identity agreement agreed first */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
-            /** @description No such document, or not published */
+            /** @description `not_found`：没有这份文件，或尚未发布 / No such document, or not published */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description Not the current version, or a concurrent decision won */
+            /** @description `conflict`：不是当前版本（请重新获取文本），或并发的决定先生效 / Not the current version (fetch the text again), or a concurrent decision won */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -809,26 +1396,37 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTJJZ8P8MQN04P3S7SEKH",
+                     *       "document": "informed-consent",
+                     *       "version": "2026-11-01",
+                     *       "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *       "decision": "withdraw",
+                     *       "decided_at": "2026-11-30T11:02:00+08:00",
+                     *       "next_step": "done"
+                     *     }
+                     */
                     "application/json": components["schemas"]["ConsentDecided"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description No such document */
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`：没有这份文件 / No such document */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
-            /** @description Nothing agreed to withdraw, or a concurrent decision won */
+            /** @description `conflict`：没有可撤回的同意，或并发的决定先生效 / Nothing agreed to withdraw, or a concurrent decision won */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -851,6 +1449,71 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "receipt": "eyJhbGciOiJFUzI1NiIsImN0eSI6ImthbnRhcmEtY29uc2VudC1yZWNlaXB0K2pzb24iLCJraWQiOiJRWXY5Z0pKMlB3X3FmNHQtNmVZcXhFUVlwQVdMR1Q0cFkwb3BXQkFYRmxjIiwidHlwIjoiSldUIn0.eyJjb2xsZWN0aW9uTWV0aG9kIjoiV2VDaGF0IG1pbmktcHJvZ3JhbSBjb25zZW50IHBhZ2UiLCJjb25zZW50UmVjZWlwdElEIjoiMDFNOE5HVEdYVEIwUktSRzM5WEpXMFhFTTkifQ.3q9mB1kXc2TqW8yZ0aPf5Lr7Hs4Nd6Vb2Jc8Ke1Gt0Ru3Yw5Xi9Op7As2Df4Gh6Jk8Lz0Qx1Cv3Bn5Mm7Nq9Wr1Ey3Tu5Io7Pa9Sd2Fg4Hj6Kl8Zx0",
+                     *       "claims": {
+                     *         "version": "KI-CR-v1.1.0",
+                     *         "jurisdiction": "CN",
+                     *         "consentTimestamp": 1796011512,
+                     *         "collectionMethod": "WeChat mini-program consent page (explicit tap on the shown text)",
+                     *         "consentReceiptID": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *         "publicKey": "QYv9gJJ2Pw_qf4t-6eYqxEQYpAWLGT4pY0opWBAXFlc",
+                     *         "language": "zh-CN",
+                     *         "piiPrincipalId": "00ba72e98a26ed35c4e7523eef6984ce",
+                     *         "piiControllers": [
+                     *           {
+                     *             "piiController": "HCP学术分享平台运营方",
+                     *             "contact": "privacy@example.com",
+                     *             "email": "privacy@example.com",
+                     *             "onBehalf": false
+                     *           }
+                     *         ],
+                     *         "policyUrl": "https://api.example.com/v1/consents/documents",
+                     *         "services": [
+                     *           {
+                     *             "service": "HCP身份认证 (HCP identity verification)",
+                     *             "purposes": [
+                     *               {
+                     *                 "purpose": "确认使用者为医疗卫生专业人士，以提供仅限HCP的学术内容",
+                     *                 "purposeCategory": [
+                     *                   "Identity verification",
+                     *                   "Legal obligation (content restricted to HCPs)"
+                     *                 ],
+                     *                 "consentType": "EXPLICIT",
+                     *                 "piiCategory": [
+                     *                   "WeChat openid",
+                     *                   "real name",
+                     *                   "hospital",
+                     *                   "department",
+                     *                   "title",
+                     *                   "profession",
+                     *                   "licence and credential images",
+                     *                   "source IP",
+                     *                   "user agent"
+                     *                 ],
+                     *                 "primaryPurpose": true,
+                     *                 "termination": "account deletion or withdrawal of this agreement",
+                     *                 "thirdPartyDisclosure": false
+                     *               }
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "sensitive": true,
+                     *         "spiCat": [
+                     *           "professional credentials (PIPL Art. 28 sensitive personal information)"
+                     *         ],
+                     *         "iat": 1796011512,
+                     *         "document": {
+                     *           "key": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16"
+                     *         },
+                     *         "decision": "agree",
+                     *         "decidedAt": "2026-11-30T10:05:12+08:00"
+                     *       }
+                     *     }
+                     */
                     "application/json": {
                         /** @description compact JWS; verify with GET /v1/consents/receipt-key */
                         receipt: string;
@@ -858,14 +1521,14 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description Not one of the caller's records */
+            401: components["responses"]["Unauthorized"];
+            /** @description `not_found`：不是当前用户的同意记录 / Not one of the caller's records */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -923,6 +1586,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "keys": [
+                     *         {
+                     *           "kty": "EC",
+                     *           "crv": "P-256",
+                     *           "x": "IeuDua5o91IdO9w8Wpzwp9xmuXHg_MSnlXZU5EQyXbk",
+                     *           "y": "Aw5pgEbfwanboEKEePwTBed1I6txK8n1W0Zj4IO-HDQ",
+                     *           "kid": "QYv9gJJ2Pw_qf4t-6eYqxEQYpAWLGT4pY0opWBAXFlc",
+                     *           "alg": "ES256",
+                     *           "use": "sig"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         keys: {
                             /** @constant */
@@ -957,6 +1635,114 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "exported_at": "2026-11-30T11:20:00+08:00",
+                     *       "account": {
+                     *         "user_id": "01M8NGTGWNE7KJT16GD9AVQ7D8",
+                     *         "openid": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+                     *         "created_at": "2026-11-30T10:04:00+08:00",
+                     *         "agreement_version": "2026-11-01",
+                     *         "agreement_decision": "agree",
+                     *         "informed_version": "2026-11-01",
+                     *         "informed_decision": "agree",
+                     *         "verification_status": "approved",
+                     *         "verification_submission": "01M8NGTHSF3XBHDPT0CTD0EVZ7",
+                     *         "verification_revision": 2,
+                     *         "questions_answered": true,
+                     *         "author_name": "王医生",
+                     *         "author_department": "心内科",
+                     *         "author_style": "surname",
+                     *         "author_hide_department": false,
+                     *         "sessions": [
+                     *           {
+                     *             "id": "9e9e45786576046e",
+                     *             "expires_at": 1798600000
+                     *           }
+                     *         ]
+                     *       },
+                     *       "consents": [
+                     *         {
+                     *           "id": "01M8NGTGXTB0RKRG39XJW0XEM9",
+                     *           "document": "hcp-identity-agreement",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "c7e4e5c6152bf1a32198ad0c989a9e4b813449d8f0f54676681e965c09edfd16",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:12+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTH1W2CNZ0JQWAN9P8P9J",
+                     *           "document": "informed-consent",
+                     *           "version": "2026-11-01",
+                     *           "sha256": "d412f026a9f46f238666f38c1b7050c5eae329a37b5899f30ebe97c4e39395f6",
+                     *           "decision": "agree",
+                     *           "decided_at": "2026-11-30T10:05:40+08:00",
+                     *           "source_ip": "203.0.113.27",
+                     *           "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN"
+                     *         }
+                     *       ],
+                     *       "answers": {
+                     *         "answers": [
+                     *           {
+                     *             "question_id": "years_in_practice",
+                     *             "value": "11-20年"
+                     *           },
+                     *           {
+                     *             "question_id": "institution_level",
+                     *             "value": "三级医院"
+                     *           },
+                     *           {
+                     *             "question_id": "specialty_areas",
+                     *             "value": [
+                     *               "心血管",
+                     *               "内分泌与代谢"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "questions_version": "2026-11-01",
+                     *         "answered_at": "2026-11-30T10:40:00+08:00"
+                     *       },
+                     *       "verification": [
+                     *         {
+                     *           "submission_id": "01M8NGTHSF3XBHDPT0CTD0EVZ7",
+                     *           "revision": 2,
+                     *           "status": "approved",
+                     *           "real_name": "王建国",
+                     *           "hospital": "北京协和医院",
+                     *           "department": "心内科",
+                     *           "title": "主治医师",
+                     *           "profession": "doctor",
+                     *           "license_number": "110110105000123",
+                     *           "submitted_at": "2026-11-30T10:31:00+08:00",
+                     *           "decided_at": "2026-11-30T10:36:00+08:00",
+                     *           "reason": null,
+                     *           "redo_documents": [],
+                     *           "documents": [
+                     *             {
+                     *               "kind": "practice_license",
+                     *               "key": "credentials/01M8NGTGWNE7KJT16GD9AVQ7D8/01M8NGTHSF3XBHDPT0CTD0EVZ7/0.jpg",
+                     *               "sha256": "bcbba5b7f75f1406d887f3ee3140ba9fc2e3fdb15093a1cc6a38f3c033683ffd",
+                     *               "dhash": "585a5a1a5a841800"
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "comments": [
+                     *         {
+                     *           "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *           "article_id": "perioperative-anticoagulation",
+                     *           "text": "感谢分享，请问老年患者的起始剂量是多少？",
+                     *           "status": "visible",
+                     *           "reply_to": null,
+                     *           "created_at": "2026-11-30T10:50:00+08:00",
+                     *           "display_name": "王医生",
+                     *           "department": "心内科"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/json": {
                         /** Format: date-time */
                         exported_at: string;
@@ -969,7 +1755,7 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
+            401: components["responses"]["Unauthorized"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -988,20 +1774,93 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "years_in_practice",
+                     *           "question": "您的执业年限是？",
+                     *           "kind": "single",
+                     *           "options": [
+                     *             "不满3年",
+                     *             "3-10年",
+                     *             "11-20年",
+                     *             "20年以上"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "institution_level",
+                     *           "question": "您所在医疗机构的等级是？",
+                     *           "kind": "single",
+                     *           "options": [
+                     *             "三级医院",
+                     *             "二级医院",
+                     *             "一级医院/社区卫生服务中心",
+                     *             "民营/专科医疗机构",
+                     *             "其他"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "specialty_areas",
+                     *           "question": "您的主要专业领域（可多选）",
+                     *           "kind": "multi",
+                     *           "options": [
+                     *             "心血管",
+                     *             "肿瘤",
+                     *             "内分泌与代谢",
+                     *             "呼吸",
+                     *             "消化",
+                     *             "神经",
+                     *             "感染",
+                     *             "儿科",
+                     *             "妇产科",
+                     *             "药学",
+                     *             "护理",
+                     *             "其他"
+                     *           ],
+                     *           "required": true
+                     *         },
+                     *         {
+                     *           "id": "interest_topics",
+                     *           "question": "您希望看到哪些学术内容（可多选）",
+                     *           "kind": "multi",
+                     *           "options": [
+                     *             "临床指南解读",
+                     *             "最新研究进展",
+                     *             "病例讨论",
+                     *             "合理用药",
+                     *             "医学继续教育",
+                     *             "医患沟通"
+                     *           ],
+                     *           "required": false
+                     *         },
+                     *         {
+                     *           "id": "suggestions",
+                     *           "question": "您对本平台的内容有什么建议？",
+                     *           "kind": "text",
+                     *           "options": [],
+                     *           "required": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Question"][];
                         next_cursor: null;
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (agreement, or informed consent not agreed) or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》或当前《知情同意书》/ the current identity agreement or informed consent is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1019,6 +1878,27 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "answers": [
+                 *         {
+                 *           "question_id": "years_in_practice",
+                 *           "value": "11-20年"
+                 *         },
+                 *         {
+                 *           "question_id": "institution_level",
+                 *           "value": "三级医院"
+                 *         },
+                 *         {
+                 *           "question_id": "specialty_areas",
+                 *           "value": [
+                 *             "心血管",
+                 *             "内分泌与代谢"
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     answers: components["schemas"]["Answer"][];
                 };
@@ -1031,39 +1911,62 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "answers": [
+                     *         {
+                     *           "question_id": "years_in_practice",
+                     *           "value": "11-20年"
+                     *         },
+                     *         {
+                     *           "question_id": "institution_level",
+                     *           "value": "三级医院"
+                     *         },
+                     *         {
+                     *           "question_id": "specialty_areas",
+                     *           "value": [
+                     *             "心血管",
+                     *             "内分泌与代谢"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "answered_at": "2026-11-30T10:40:00+08:00",
+                     *       "next_step": "done"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Answers"];
                 };
             };
-            /** @description A required question unanswered, an unknown question, or a value that does not fit its kind and options */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：必答问题未答、问题不存在，或答案与题型、选项不符；或 Idempotency-Key 格式不对 / a required question unanswered, an unknown question, a value that does not fit its kind and options; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required (agreement, or informed consent not agreed) or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》或当前《知情同意书》/ the current identity agreement or informed consent is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            /** @description The Idempotency-Key was used with other answers, or the consent changed meanwhile */
+            /** @description `conflict`：Idempotency-Key 已用于其他答案，或同意状态同时发生了变化 / The Idempotency-Key was used with other answers, or the consent changed meanwhile */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1076,6 +1979,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "kind": "practice_license",
+                 *       "content_type": "image/jpeg",
+                 *       "size": 1843200
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     kind: "practice_license" | "qualification" | "work_badge";
@@ -1092,6 +2002,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "url": "https://hcp-prod-credentials.s3.cn-northwest-1.amazonaws.com.cn/",
+                     *       "fields": {
+                     *         "Content-Type": "image/jpeg",
+                     *         "key": "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                     *         "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                     *         "x-amz-credential": "ASIAEXAMPLE7Q2RZ3KD5/20261130/cn-northwest-1/s3/aws4_request",
+                     *         "x-amz-date": "20261130T020400Z",
+                     *         "x-amz-security-token": "IQoJb3JpZ2luX2VjEEXAMPLE…",
+                     *         "policy": "eyJleHBpcmF0aW9uIjogIjIwMjYtMTEtMzBUMDI6MTQ6MDBaIiwgImNvbmRpdGlvbnMiOiBbLi4uXX0=",
+                     *         "x-amz-signature": "f157bd3b88006bdae1aac76445483d35ccee5661747fe376a679192910ea67e2"
+                     *       },
+                     *       "key": "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                     *       "expires_at": "2026-11-30T10:14:00+08:00"
+                     *     }
+                     */
                     "application/json": {
                         url: string;
                         fields: {
@@ -1104,36 +2031,44 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（证件类型、图片类型或大小不对）/ (a kind, content type or size not allowed) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
-            /** @description A submission is pending or the verification is approved */
+            /** @description `conflict`：已有提交在审核中，或已通过认证 / A submission is pending, or the verification is approved */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            /** @description size over 10 MB (or the body too large) */
+            /** @description `payload_too_large`：`size` 超过 10 MB，或请求体超过 64 KB / `size` over 10 MB, or the body over 64 KB */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            415: components["responses"]["Error"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1155,14 +2090,14 @@ export interface operations {
                     "application/json": components["schemas"]["VerificationStatus"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1180,6 +2115,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "real_name": "王建国",
+                 *       "hospital": "北京协和医院",
+                 *       "department": "心内科",
+                 *       "title": "主治医师",
+                 *       "profession": "doctor",
+                 *       "license_number": "110110105000123",
+                 *       "documents": [
+                 *         "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/practice_license/01M8NGTH323TM78M6JCGTHVG2X.jpg",
+                 *         "uploads/01M8NGTGWNE7KJT16GD9AVQ7D8/work_badge/01M8NGTH4B6Q8S0V2X4Z6A8C0E.jpg"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     real_name: string;
                     hospital: string;
@@ -1200,6 +2149,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "pending",
+                     *       "submission_id": "01M8NGTH81QHFZTJP4GD3JYV2C"
+                     *     }
+                     */
                     "application/json": {
                         /** @constant */
                         status: "pending";
@@ -1207,45 +2162,65 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field out of bounds, a key that is not an upload, not uploaded, or not a readable image of its type */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：字段为空或过长、key 不是上传地址给出的、图片未上传或不是可读的该类型图片；或 Idempotency-Key 格式不对 / a field empty or too long, a key that is not an upload, not uploaded, or not a readable image of its type; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "bad_request",
+                     *         "message": "有 2 项需要修改，请检查标出的项目。",
+                     *         "fields": [
+                     *           {
+                     *             "field": "hospital",
+                     *             "code": "required",
+                     *             "message": "请填写所在医院。"
+                     *           },
+                     *           {
+                     *             "field": "title",
+                     *             "code": "too_long",
+                     *             "message": "职称不能超过 50 个字。"
+                     *           }
+                     *         ]
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required, or forbidden (a key of another account) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `forbidden`：某个 key 属于其他账号 / a key of another account */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
+            /** @description `conflict`：已有提交在审核中或已通过，并发的提交先生效，或 Idempotency-Key 已用于其他内容 / A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            /** @description An uploaded object over 10 MB (or the body too large) */
+            /** @description `payload_too_large`：某张已上传的图片超过 10 MB，或请求体超过 64 KB / An uploaded image over 10 MB, or the body over 64 KB */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
                 };
             };
-            415: components["responses"]["Error"];
-            503: components["responses"]["Error"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
         };
     };
     reviewPage: {
@@ -1262,16 +2237,22 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The page */
+            /** @description 审核页面（HTML，zh-CN）/ The page (HTML, zh-CN) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="zh-CN"><head><meta charset="utf-8"><title>HCP身份认证审核</title></head>
+                     *     <body><h1>HCP身份认证审核</h1><dl><dt>姓名</dt><dd>王建国</dd><dt>医院</dt><dd>北京协和医院</dd><dt>科室</dt><dd>心内科</dd><dt>职称</dt><dd>主治医师</dd></dl>
+                     *     <p>提交时间：2026-11-30 10:04</p><form method="post" action="/review/01M8NGTH81QHFZTJP4GD3JYV2C/decision">…</form></body></html>
+                     */
                     "text/html": string;
                 };
             };
-            /** @description The token is missing, tampered, expired, for another submission or revision, or its reviewer is inactive */
+            /** @description 链接令牌缺失、被篡改、已过期、属于其他提交或版本，或审核人员已停用（HTML 页面）/ The token is missing, tampered, expired, for another submission or revision, or its reviewer is inactive (an HTML page) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1280,7 +2261,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The submission no longer exists */
+            /** @description 该提交已不存在（HTML 页面）/ The submission no longer exists (an HTML page) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1289,9 +2270,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A service the page depends on is busy or unreachable; Retry-After says when to retry */
+            /** @description 依赖的服务繁忙或不可达，请在 Retry-After 秒后重试（HTML 页面）/ A service the page depends on is busy or unreachable: retry after Retry-After seconds (an HTML page) */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1311,6 +2293,18 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "t": "eyJyIjoicmV2LTAxIiwicyI6IjAxTThOR1RIODFRSEZaVEpQNEdEM0pZVjJDIiwidiI6MX0.Z0x2Kw.k3Jd8sQ1vX7nP2mR5tY9wB4cF6hL0aE",
+                 *       "csrf": "9f2c4e7a1b3d5f60718293a4b5c6d7e8f9012a3b4c5d6e7f8091a2b3c4d5e6f7",
+                 *       "decision": "reject",
+                 *       "reason": "image_unreadable",
+                 *       "note": "执业证书照片反光，姓名一栏无法辨认，请重新拍摄上传。",
+                 *       "redo": [
+                 *         "practice_license"
+                 *       ]
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": {
                     t: string;
                     /** @description The hidden field of the page, bound to the link token */
@@ -1325,16 +2319,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The decision that now stands */
+            /** @description 现行决定的页面（HTML）/ The page of the decision that now stands (HTML) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example <!DOCTYPE html>
+                     *     <html lang="zh-CN"><head><meta charset="utf-8"><title>审核决定</title></head>
+                     *     <body><h1>HCP身份认证审核</h1><p>审核决定已记录。</p>
+                     *     <p data-decision="rejected"><span class="no">未通过</span>（图片无法辨认） · 2026-11-30 10:30</p></body></html>
+                     */
                     "text/html": string;
                 };
             };
-            /** @description An unknown decision, a rejection without a known reason, a note over 500 characters */
+            /** @description 未知的决定、不通过但没有有效原因、意见超过 500 字，或表单无法读取（HTML 页面）/ An unknown decision, a rejection without a known reason, a note over 500 characters, or a form that cannot be read (an HTML page) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1343,7 +2343,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A bad or expired token, a bad CSRF field, or a foreign Origin/Referer */
+            /** @description 令牌无效或已过期、csrf 字段不对，或 Origin/Referer 不是本站（HTML 页面）/ A bad or expired token, a bad csrf field, or a foreign Origin/Referer (an HTML page) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1352,7 +2352,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The submission no longer exists */
+            /** @description 该提交已不存在（HTML 页面）/ The submission no longer exists (an HTML page) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1361,7 +2361,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A decision already stands (the page names it) */
+            /** @description 已有决定生效，页面显示该决定（HTML 页面）/ A decision already stands; the page names it (an HTML page) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1370,7 +2370,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The form is over 8 KB */
+            /** @description 表单超过 8 KB（HTML 页面）/ The form is over 8 KB (an HTML page) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1379,7 +2379,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Not a form post */
+            /** @description 不是表单提交（HTML 页面）/ Not a form post (an HTML page) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -1388,9 +2388,10 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A service the page depends on is busy or unreachable; Retry-After says when to retry */
+            /** @description 依赖的服务繁忙或不可达，请在 Retry-After 秒后重试（HTML 页面）/ A service the page depends on is busy or unreachable: retry after Retry-After seconds (an HTML page) */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1418,29 +2419,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "perioperative-anticoagulation",
+                     *           "title": "围手术期抗凝药物管理要点（演示内容）",
+                     *           "published_at": "2026-11-01T09:00:00+08:00",
+                     *           "author": "平台演示编辑组",
+                     *           "original": false,
+                     *           "source": "团队依据公开发表的临床指南要点改写整理（演示用途）",
+                     *           "summary": "择期手术前长期服用抗凝药物的患者如何评估出血与血栓风险、何时停药与恢复用药。本文为演示内容，不构成诊疗建议。",
+                     *           "comment_count": 12
+                     *         },
+                     *         {
+                     *           "id": "antibiotic-stewardship",
+                     *           "title": "门诊抗菌药物合理使用问答（演示内容）",
+                     *           "published_at": "2026-10-15T09:00:00+08:00",
+                     *           "author": "平台演示编辑组",
+                     *           "original": true,
+                     *           "source": null,
+                     *           "summary": "从急性上呼吸道感染、疗程确定与用药前评估三个方面，讨论门诊抗菌药物的合理使用。本文为演示内容，不构成诊疗建议。",
+                     *           "comment_count": 3
+                     *         }
+                     *       ],
+                     *       "next_cursor": ".eJyrVspWslIyMjAy0zU00DU0DTEwtDIwACJtMKmcmFeSmZSZX5KZrFtcklqeWJRSnJFZoKSjlJkC1IdDthYADIUa_w.j0x27KUTk3FDHF-FrxdLhO1M8nw"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["ArticleSummary"][];
                         next_cursor: string | null;
                     };
                 };
             };
-            /** @description A bad limit or a forged cursor */
+            /** @description `bad_request`：`limit` 不是 1 至 50 的整数，或 `cursor` 无效 / A bad limit or a forged cursor */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》（拒绝、撤回或有新版本）/ The current identity agreement is not agreed (refused, withdrawn, or a new version) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1463,20 +2491,58 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "perioperative-anticoagulation",
+                     *       "title": "围手术期抗凝药物管理要点（演示内容）",
+                     *       "published_at": "2026-11-01T09:00:00+08:00",
+                     *       "author": "平台演示编辑组",
+                     *       "original": false,
+                     *       "source": "团队依据公开发表的临床指南要点改写整理（演示用途）",
+                     *       "summary": "择期手术前长期服用抗凝药物的患者如何评估出血与血栓风险、何时停药与恢复用药。本文为演示内容，不构成诊疗建议。",
+                     *       "comment_count": 12,
+                     *       "sections": [
+                     *         {
+                     *           "kind": "qa",
+                     *           "heading": "问：术前评估应关注哪些方面？",
+                     *           "body": "答：需同时评估手术本身的出血风险和患者的血栓栓塞风险，包括抗凝指征（如心房颤动、机械瓣膜、近期静脉血栓）、肾功能、合用的抗血小板药物以及既往出血史。"
+                     *         },
+                     *         {
+                     *           "kind": "qa",
+                     *           "heading": "问：直接口服抗凝药（DOAC）术前何时停用？",
+                     *           "body": "答：停药时间取决于具体药物、肾功能和手术出血风险。多数情况下 DOAC 无需桥接治疗。"
+                     *         },
+                     *         {
+                     *           "kind": "text",
+                     *           "heading": "声明",
+                     *           "body": "本文为平台演示内容，仅用于展示文章与评论功能，不构成任何诊疗建议。"
+                     *         }
+                     *       ],
+                     *       "updated_at": "2026-11-01T09:00:00+08:00"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Article"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            404: components["responses"]["Error"];
+            /** @description `not_found`：文章不存在或未发布 / No such article, or not published */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1501,38 +2567,84 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "01M8NH3A9C2D4F6G8H0J2K4M6N.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "王医生",
+                     *             "verified": true,
+                     *             "department": "心内科"
+                     *           },
+                     *           "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                     *           "created_at": "2026-11-30T11:15:00+08:00",
+                     *           "reply_to": "01M8NH0Q7R5VBK3ZT2W9XD4E6F.perioperative-anticoagulation",
+                     *           "status": "held",
+                     *           "mine": true
+                     *         },
+                     *         {
+                     *           "id": "01M8NH0Q7R5VBK3ZT2W9XD4E6F.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "李医生",
+                     *             "verified": true,
+                     *             "department": "麻醉科"
+                     *           },
+                     *           "text": "椎管内麻醉前的停药时间也请一并考虑。",
+                     *           "created_at": "2026-11-30T10:58:00+08:00",
+                     *           "reply_to": null,
+                     *           "status": "visible",
+                     *           "mine": false
+                     *         },
+                     *         {
+                     *           "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *           "author": {
+                     *             "display_name": "认证医生",
+                     *             "verified": true,
+                     *             "department": null
+                     *           },
+                     *           "text": "感谢分享，请问老年患者的起始剂量是多少？",
+                     *           "created_at": "2026-11-30T10:04:00+08:00",
+                     *           "reply_to": null,
+                     *           "status": "visible",
+                     *           "mine": false
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Comment"][];
                         next_cursor: string | null;
                     };
                 };
             };
-            /** @description A bad limit, a forged cursor, or the cursor of another list */
+            /** @description `bad_request`：`limit` 不是 1 至 50 的整数，或 `cursor` 无效或属于其他列表 / A bad limit, a forged cursor, or the cursor of another list */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            /** @description A malformed article id */
+            /** @description `not_found`：文章 id 格式不对 / A malformed article id */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
                 };
             };
             503: components["responses"]["Unavailable"];
@@ -1552,6 +2664,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                 *       "reply_to": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation"
+                 *     }
+                 */
                 "application/json": {
                     text: string;
                     /** @description The id of a comment of the same article that is not deleted */
@@ -1566,67 +2684,90 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NH3A9C2D4F6G8H0J2K4M6N.perioperative-anticoagulation",
+                     *       "author": {
+                     *         "display_name": "王医生",
+                     *         "verified": true,
+                     *         "department": "心内科"
+                     *       },
+                     *       "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
+                     *       "created_at": "2026-11-30T11:15:00+08:00",
+                     *       "reply_to": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "status": "visible",
+                     *       "mine": true
+                     *     }
+                     */
                     "application/json": components["schemas"]["Comment"];
                 };
             };
-            /** @description The text is not 1 to 1,000 characters, or reply_to is not a live comment of this article */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：正文不是 1 至 1000 字，`reply_to` 不是本文未删除的评论；或 Idempotency-Key 格式不对 / the text is not 1 to 1,000 characters, `reply_to` is not a live comment of this article; or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["BadRequestError"];
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved; `muted`：评论功能已被管理员暂停，至 `until`（null 为无期限）/ commenting suspended by a moderator until `until` (null: no end) */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"] | components["schemas"]["MutedError"];
                 };
             };
-            404: components["responses"]["Error"];
-            /** @description The Idempotency-Key was used for another comment */
+            /** @description `not_found`：文章不存在 / No such article */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`：Idempotency-Key 已用于其他评论，或文章正忙，请重试 / The Idempotency-Key was used for another comment, or the article is busy: try again */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
-            413: components["responses"]["Error"];
-            415: components["responses"]["Error"];
-            /** @description content_rejected */
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `content_rejected`：评论含屏蔽词或未通过内容安全检查，未保存 / The comment holds a blocked word or was refused by the content check; nothing was stored */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ContentRejectedError"];
                 };
             };
-            /** @description rate_limited (at most 5 comments a minute and 50 a day) */
+            /** @description `rate_limited`：每分钟最多 5 条、每天最多 50 条，请在 Retry-After 秒后重试 / At most 5 comments a minute and 50 a day: retry after Retry-After seconds */
             429: {
                 headers: {
-                    /** @description Seconds until the window ends */
-                    "Retry-After"?: number;
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["RateLimitedError"];
                 };
             };
-            /** @description upstream_unavailable: the content check is down; nothing was stored */
+            /** @description `upstream_unavailable`：内容检查或存储暂不可用，未保存；请在 Retry-After 秒后用同一 Idempotency-Key 重试 / The content check or the store is unavailable; nothing was stored: retry after Retry-After seconds with the same Idempotency-Key */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["UpstreamUnavailableError"];
                 };
             };
         };
@@ -1640,6 +2781,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "style": "surname",
+                 *       "show_department": true
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     style: "surname" | "title";
@@ -1655,6 +2802,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "style": "surname",
+                     *       "show_department": true,
+                     *       "display_name": "王医生",
+                     *       "department": "心内科",
+                     *       "verified": true,
+                     *       "comments_updated": 3
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         style: "surname" | "title";
@@ -1666,18 +2823,27 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["Error"];
-            401: components["responses"]["Error"];
-            /** @description consent_required or verification_required */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault（`style` 不是 surname 或 title）/ (`style` is not surname or title) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"];
                 };
             };
-            413: components["responses"]["Error"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1698,6 +2864,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "deleted": true
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @constant */
@@ -1705,23 +2877,32 @@ export interface operations {
                     };
                 };
             };
-            401: components["responses"]["Error"];
-            /** @description consent_required, verification_required, or forbidden (a comment of another user) */
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved; `forbidden`：不是自己的评论 / a comment of another user */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"] | components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description No such comment, or it is already deleted */
+            /** @description `not_found`：评论不存在或已删除 / No such comment, or it is already deleted */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`：文章正忙，请重试 / The article is busy: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
                 };
             };
             503: components["responses"]["Unavailable"];
