@@ -810,8 +810,9 @@ export interface components {
             /** Format: date-time */
             published_at?: string;
             /** @description The documents the text refers to (the agreement names 《用户服务协议》 and 《隐私政策》) */
-            links?: {
+            links: {
                 title: string;
+                /** Format: uri */
                 url: string;
             }[];
         };
@@ -894,7 +895,7 @@ export interface components {
                  * @description `qa`: a Q&A block, whose heading is the question; `text`: any other section
                  * @enum {string}
                  */
-                kind?: "text" | "qa";
+                kind: "text" | "qa";
                 heading: string;
                 body: string;
             }[];
@@ -2020,6 +2021,7 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
+                        /** Format: uri */
                         url: string;
                         fields: {
                             [key: string]: string;
