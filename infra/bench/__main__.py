@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from infra.bench import coldstart, depth, journey, targets
+from infra.bench import coldstart, depth, hotkeys, journey, targets
 from infra.bench.cost import per_million
 from infra.routes import ROOT, routes
 
@@ -117,6 +117,26 @@ def depth_section(report: dict[str, Any], result: dict[str, Any]) -> bool:
     return bool(result["ok"])
 
 
+def hot_keys_section(report: dict[str, Any], profiles: dict[str, hotkeys.Profile]) -> bool:
+    rows = hotkeys.apply_mix(profiles)
+    report["hot_keys"] = {
+        "mix": [{"request": m.name, "per_second": m.per_second, "note": m.note} for m in hotkeys.MIX],
+        "not_measured": {name: p.missing for name, p in profiles.items() if p.missing},
+        "keys": [
+            {
+                "target": r.target,
+                "key": r.key,
+                "reads": round(r.reads, 1),
+                "writes": round(r.writes, 1),
+                "share": round(r.share, 3),
+            }
+            for r in rows
+        ],
+        "content_checks_per_minute": hotkeys.content_check_rate(profiles),
+    }
+    return hotkeys.report(profiles, queued=False)
+
+
 def main() -> int:
     report: dict[str, Any] = {}
     ok = cold_start_section(report)  # first: its interpreters must not inherit the stack's environment
@@ -125,8 +145,10 @@ def main() -> int:
         reader = journey.Client()
         journey.approved_hcp(reader, "deep-reader")
         deep = depth.measure(reader)
+        profiles = hotkeys.measure()
     ok &= calls_section(report, measured)
     ok &= depth_section(report, deep)
+    ok &= hot_keys_section(report, profiles)
     report["ok"] = ok
     out = VAR / "bench.json"
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

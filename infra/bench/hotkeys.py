@@ -1,0 +1,404 @@
+"""The hot-key report: per DynamoDB partition key, the read and write units a second the launch-day
+load mix puts on it, against DynamoDB's per-partition limits, and the content check against its
+quota, computed from the real code paths.
+
+Each request type of the mix is served once in-process against moto, warm (as a container serves
+it after its first request), and every DynamoDB call is recorded with its table or index, the
+partition key value it lands on and its units (by `infra.bench.capacity`'s rules). Key values are
+then made general: the caller's user id becomes `<user>` (the mix spreads over `USERS` users, so
+such a key gets the request's rate divided by them), the hot article's id `<hot>` (all of its
+share lands there), another article's id `<article>` (its share spread over `OTHER_ARTICLES`).
+What is left, constant keys such as a feed index's, takes the whole rate.
+
+The assumptions are stated here and printed: the mix, the number of users, how the detail reads
+that miss the hot article spread, and the limits.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, item_size
+
+# DynamoDB's throughput per partition (a single key value can never be spread wider).
+PARTITION_RCU = 3000
+PARTITION_WCU = 1000
+TARGET_SHARE = 0.5  # no key above half of its limit at the full mix
+# WeChat's msgSecCheck: about 4,000 calls a minute per app (../shared/docs/wechat.md).
+CONTENT_CHECK_PER_MINUTE = 4000
+BURST_SECONDS = 600
+
+USERS = 1_000_000
+HOT_SHARE = 0.8  # of the detail reads, on the hot article
+OTHER_ARTICLES = 100  # the rest of the detail reads spread evenly over this many articles
+
+
+@dataclass(frozen=True)
+class Load:
+    name: str
+    per_second: float
+    note: str = ""
+
+
+# The launch-day mix, per second.
+MIX = (
+    Load("detail", 20_000, f"{HOT_SHARE:.0%} on the hot article, the rest over {OTHER_ARTICLES} others"),
+    Load("feed", 2_000, "the first page of the feed"),
+    Load("comment_page", 5_000, "the first page of the hot article's comments"),
+    Load("comment_post", 1_000, "on the hot article"),
+    Load("report", 50, "reports of comments"),
+    Load("verification_submit", 100, "two images each"),
+    Load("me", 2_000, "GET /v1/me"),
+)
+
+
+@dataclass
+class KeyUse:
+    target: str  # a table, or table/index
+    key: str  # the partition key value
+    read: float = 0.0
+    write: float = 0.0
+    weight: float = 1.0  # the share of the type's requests that make this use
+
+
+@dataclass
+class Profile:
+    """What one request of a type puts on each key, with key values made general."""
+
+    name: str
+    uses: list[KeyUse] = field(default_factory=list)
+    content_checks: int = 0
+    missing: str = ""  # why the request type could not be measured (not built yet)
+
+
+class KeyMeter(CapacityMeter):
+    """CapacityMeter that also says which partition key each unit lands on."""
+
+    def __init__(self, region: str) -> None:
+        super().__init__(region)
+        self.uses: list[KeyUse] = []
+
+    def _hash(self, table: str, index: str | None = None) -> str:
+        found = self._tables.table(table)
+        if index is None:
+            return str(found.hash_key_attr)
+        for gsi in list(found.global_indexes or []) + list(found.indexes or []):
+            if gsi.name == index:
+                return str(gsi.schema_key_attrs[0])
+        raise KeyError(f"{table} has no index {index}")
+
+    @staticmethod
+    def _value(typed: dict[str, Any]) -> str:
+        ((_, raw),) = typed.items()
+        return str(raw)
+
+    def _charge(
+        self, operation: str, params: dict[str, Any], response: dict[str, Any], befores: list[Any]
+    ) -> tuple[float, float]:
+        read, write = super()._charge(operation, params, response, befores)
+        if write:
+            self._writes(operation, params, befores)
+        else:
+            self._reads(operation, params, response, read)
+        return read, write
+
+    def _writes(self, operation: str, params: dict[str, Any], befores: list[Any]) -> None:
+        transactional = operation == "TransactWriteItems"
+        for (kind, table, key), (before, before_gsi) in zip(
+            self._targets(operation, params), befores, strict=True
+        ):
+            after = self._tables.get(table, key)
+            size = max(item_size(before), item_size(_attrs(after)))
+            units = _units(size, 1024) * (2 if transactional else 1)
+            self.uses.append(KeyUse(table, self._value(key[self._hash(table)]), write=units))
+            if kind == "ConditionCheck":
+                continue
+            after_gsi = self._tables.gsi_entries(table, after)
+            for index in set(before_gsi) | set(after_gsi):
+                self._index_writes(f"{table}/{index}", before_gsi.get(index), after_gsi.get(index))
+
+    def _index_writes(self, target: str, old: Any, new: Any) -> None:
+        """What a write costs an index, on the index's own keys (as `capacity._gsi_units` counts)."""
+        if old == new:
+            return  # absent both times, or unchanged
+        if old is not None and new is not None and old[0] == new[0]:
+            size = max(item_size(old[1]), item_size(new[1]))
+            self.uses.append(KeyUse(target, _plain(new[0][0]), write=_units(size, 1024)))
+            return
+        for entry in (old, new):  # appeared, went, or moved (a delete and a put)
+            if entry is not None:
+                units = _units(item_size(entry[1]), 1024)
+                self.uses.append(KeyUse(target, _plain(entry[0][0]), write=units))
+
+    def _reads(self, operation: str, params: dict[str, Any], response: dict[str, Any], units: float) -> None:
+        if operation == "GetItem":
+            table = params["TableName"]
+            self.uses.append(KeyUse(table, self._value(params["Key"][self._hash(table)]), read=units))
+        elif operation in ("BatchGetItem", "TransactGetItems"):
+            specs = (
+                [
+                    (t, s.get("ConsistentRead"), k)
+                    for t, s in (params.get("RequestItems") or {}).items()
+                    for k in s["Keys"]
+                ]
+                if operation == "BatchGetItem"
+                else [(e["Get"]["TableName"], None, e["Get"]["Key"]) for e in params["TransactItems"]]
+            )
+            for table, consistent, key in specs:
+                size = item_size(_attrs(self._tables.get(table, key)))
+                factor = 2.0 if operation == "TransactGetItems" else 1.0 if consistent else 0.5
+                value = self._value(key[self._hash(table)])
+                self.uses.append(KeyUse(table, value, read=_units(size, READ_UNIT_BYTES) * factor))
+        elif operation == "Query":
+            table, index = params["TableName"], params.get("IndexName")
+            attribute = self._hash(table, index)
+            names = dict(params.get("ExpressionAttributeNames") or {})
+            value = "?"
+            for name, placeholder in re.findall(r"(#?\w+)\s*=\s*(:\w+)", params["KeyConditionExpression"]):
+                if names.get(name, name) == attribute:
+                    value = self._value(params["ExpressionAttributeValues"][placeholder])
+            self.uses.append(KeyUse(f"{table}/{index}" if index else table, value, read=units))
+        elif operation == "Scan":
+            self.uses.append(KeyUse(params["TableName"], "<every partition: a scan>", read=units))
+
+
+def _plain(typed: str) -> str:
+    """An index entry's key value as capacity's GSI entries hold it (`"{'S': 'x'}"`): `x`."""
+    try:
+        found = ast.literal_eval(typed)
+    except (ValueError, SyntaxError):
+        return typed
+    return str(next(iter(found.values()))) if isinstance(found, dict) and len(found) == 1 else typed
+
+
+@contextmanager
+def key_metering(region: str) -> Iterator[KeyMeter]:
+    from infra.bench.capacity import _dynamodb_clients
+
+    meter = KeyMeter(region)
+    clients = _dynamodb_clients()
+    uid = f"hotkeys-{id(meter)}"
+    for client in clients:
+        client.meta.events.register("before-parameter-build.dynamodb.*", meter.before, unique_id=f"{uid}-b")
+        client.meta.events.register("after-call.dynamodb.*", meter.after, unique_id=f"{uid}-a")
+    try:
+        yield meter
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build.dynamodb.*", unique_id=f"{uid}-b")
+            client.meta.events.unregister("after-call.dynamodb.*", unique_id=f"{uid}-a")
+
+
+# A fresh id or digest in a key (a new submission, an image's fingerprint): every request has its own.
+_FRESH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{16,}")
+
+
+def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> list[KeyUse]:
+    """The uses with the scene's ids replaced by what they stand for (`<user>`, `<hot>`...)."""
+    out = []
+    for use in uses:
+        key = use.key
+        for concrete, placeholder in names.items():
+            key = key.replace(concrete, placeholder)
+        key = _FRESH.sub("<new>", key)
+        out.append(KeyUse(use.target, key, use.read, use.write, weight))
+    return out
+
+
+def _spread(key: str, load: Load) -> float:
+    """The share of the type's rate that one concrete key of this general form gets."""
+    if "<new>" in key:
+        return 1 / load.per_second  # a key of its own per request: one request's worth a second
+    share = 1.0
+    if "<user>" in key:
+        share /= USERS
+    if "<article>" in key:
+        share /= OTHER_ARTICLES
+    return share
+
+
+@dataclass
+class Row:
+    target: str
+    key: str
+    reads: float = 0.0
+    writes: float = 0.0
+
+    @property
+    def share(self) -> float:
+        return max(self.reads / PARTITION_RCU, self.writes / PARTITION_WCU)
+
+
+def apply_mix(profiles: dict[str, Profile]) -> list[Row]:
+    rows: dict[tuple[str, str], Row] = {}
+    for load in MIX:
+        profile = profiles.get(load.name)
+        if profile is None or profile.missing:
+            continue
+        for use in profile.uses:
+            rate = load.per_second * use.weight * _spread(use.key, load)
+            row = rows.setdefault((use.target, use.key), Row(use.target, use.key))
+            row.reads += use.read * rate
+            row.writes += use.write * rate
+    return sorted(rows.values(), key=lambda r: r.share, reverse=True)
+
+
+def content_check_rate(profiles: dict[str, Profile]) -> float:
+    """Content-check calls a minute at the mix."""
+    return sum(
+        load.per_second * 60 * profiles[load.name].content_checks
+        for load in MIX
+        if load.name in profiles and not profiles[load.name].missing
+    )
+
+
+def drain_seconds(per_minute: float) -> float | None:
+    """After a burst of BURST_SECONDS at the mix, how long a queue paced at the quota takes to
+    empty; None when nothing queues (the calls are made inline, or never above the quota)."""
+    if per_minute <= CONTENT_CHECK_PER_MINUTE:
+        return 0.0
+    backlog = (per_minute - CONTENT_CHECK_PER_MINUTE) / 60 * BURST_SECONDS
+    return backlog / (CONTENT_CHECK_PER_MINUTE / 60)
+
+
+def report(profiles: dict[str, Profile], queued: bool, print_: Callable[[str], None] = print) -> bool:
+    rows = apply_mix(profiles)
+    print_("\n== hot keys at the launch-day mix (per partition key, from the real code paths)")
+    for load in MIX:
+        missing = profiles.get(load.name).missing if load.name in profiles else "not measured"
+        state = f"  NOT MEASURED: {missing}" if missing else ""
+        print_(f"   {load.per_second:>8,.0f}/s {load.name:20} {load.note}{state}")
+    limits = f"limits {PARTITION_RCU:,} RCU and {PARTITION_WCU:,} WCU a key"
+    print_(f"   over {USERS:,} users; {limits}; target <= {TARGET_SHARE:.0%}")
+    print_(f"   {'table or index':34} {'key':34} {'reads/s':>10} {'writes/s':>10} {'% limit':>8}")
+    ok = True
+    for row in rows[:15]:
+        over = row.share > TARGET_SHARE
+        ok &= not over
+        print_(
+            f"   {row.target[:34]:34} {row.key[:34]:34} {row.reads:>10,.1f} {row.writes:>10,.1f} "
+            f"{row.share:>7.0%}{'  MISSED' if over else ''}"
+        )
+    ok &= all(not r.share > TARGET_SHARE for r in rows)
+    per_minute = content_check_rate(profiles)
+    within = per_minute <= CONTENT_CHECK_PER_MINUTE or queued
+    drain = drain_seconds(per_minute) if queued else None
+    how = (
+        f"queued and paced: a {BURST_SECONDS // 60}-minute burst drains in {drain:,.0f} s"
+        if queued
+        else "called inline with each post: above the quota, posts fail"
+    )
+    print_(
+        f"   content check: {per_minute:,.0f} calls a minute against a quota of {CONTENT_CHECK_PER_MINUTE:,} "
+        f"({how}): {'met' if within else 'MISSED'}"
+    )
+    return ok and within
+
+
+# ---- the scene: each request type of the mix, served warm and metered by key ----
+
+
+@contextmanager
+def _counting_checks() -> Iterator[list[int]]:
+    """Counts the content-check calls to WeChat (one per chunk of text)."""
+    from shared.adapters.wechat import WeChatMessaging
+
+    seen = [0]
+    original = WeChatMessaging._check_chunk
+
+    def counted(self: WeChatMessaging, openid: str, chunk: str) -> Any:
+        seen[0] += 1
+        return original(self, openid, chunk)
+
+    WeChatMessaging._check_chunk = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        WeChatMessaging._check_chunk = original  # type: ignore[method-assign]
+
+
+def _rater(user_id: str) -> str:
+    """The digest a user's rate windows are keyed by (`shared.domain.comments.rate_key`)."""
+    return hashlib.sha256(f"rate\n{user_id}".encode()).hexdigest()[:32]
+
+
+def _metered(profile: Profile, call: Callable[[], Any], names: dict[str, str], weight: float = 1.0) -> Any:
+    from shared import config
+
+    with key_metering(config.current().region) as meter, _counting_checks() as checks:
+        result = call()
+    profile.uses.extend(general(meter.uses, names, weight))
+    profile.content_checks += checks[0]
+    return result
+
+
+def measure() -> dict[str, Profile]:
+    """Every request type of the mix, once, warm, in the bench's stack (after the journey)."""
+    from infra.bench.journey import ARTICLE, DEEP_ARTICLE, BenchError, Client, approved_hcp, seed_comments
+
+    reader = Client()
+    user_id = approved_hcp(reader, "hot-key-reader")
+    names = {user_id: "<user>", _rater(user_id): "<user>", ARTICLE: "<hot>", DEEP_ARTICLE: "<article>"}
+    seed_comments(ARTICLE, 30)
+
+    def ok(reply: Any, status: int = 200) -> Any:
+        if reply.status != status:
+            raise BenchError(f"hot keys: {reply.status} {reply.text[:200]}")
+        return reply
+
+    profiles = {load.name: Profile(load.name) for load in MIX}
+    detail = profiles["detail"]
+    for article, weight in ((ARTICLE, HOT_SHARE), (DEEP_ARTICLE, 1 - HOT_SHARE)):
+        ok(reader.call("GET", f"/v1/articles/{article}"))  # warm
+        _metered(detail, lambda a=article: ok(reader.call("GET", f"/v1/articles/{a}")), names, weight)
+    ok(reader.call("GET", "/v1/articles"))
+    _metered(profiles["feed"], lambda: ok(reader.call("GET", "/v1/articles")), names)
+    comments = f"/v1/articles/{ARTICLE}/comments"
+    ok(reader.call("GET", comments))
+    _metered(profiles["comment_page"], lambda: ok(reader.call("GET", comments)), names)
+    ok(reader.call("POST", comments, {"text": "第一条：缓存作者显示"}), 201)
+    post = {"text": "直播问答：请问这一剂量是否适用于肾功能不全的患者？"}
+    _metered(profiles["comment_post"], lambda: ok(reader.call("POST", comments, post), 201), names)
+    ok(reader.call("GET", "/v1/me"))
+    _metered(profiles["me"], lambda: ok(reader.call("GET", "/v1/me")), names)
+    profiles["report"].missing = "POST /v1/comments/{id}/reports is not built yet"
+    _verification_submit(profiles["verification_submit"], names)
+    return profiles
+
+
+def _verification_submit(profile: Profile, names: dict[str, str]) -> None:
+    from infra.bench.journey import APPLICANT, BenchError, Client, image_bytes
+    from shared import wiring
+    from shared.domain.consent import AGREEMENT, INFORMED
+
+    app = wiring.services()
+    applicant = Client()
+    login = applicant.call("POST", "/v1/auth/login", {"code": "dev:hot-key-applicant"})
+    applicant.token = login.body["token"]
+    applicant_id = str(login.body["user"]["id"])
+    names = {**names, applicant_id: "<user>", _rater(applicant_id): "<user>"}
+    for doc in applicant.call("GET", "/v1/consents/documents").body["items"]:
+        if doc["key"] in (AGREEMENT, INFORMED):
+            decision = {"document": doc["key"], "version": doc["version"], "decision": "agree"}
+            applicant.call("POST", "/v1/consents", decision)
+    keys = []
+    for kind, color in (("practice_license", (20, 130, 60)), ("qualification", (150, 20, 160))):
+        data = image_bytes(color)
+        body = {"kind": kind, "content_type": "image/jpeg", "size": len(data)}
+        key = str(applicant.call("POST", "/v1/verification/uploads", body).body["key"])
+        app.storage.client.put_object(Bucket=app.cfg.bucket, Key=key, Body=data, ContentType="image/jpeg")
+        keys.append(key)
+    app.reviewers.active()  # warm
+
+    def submit() -> None:
+        reply = applicant.call("POST", "/v1/verification", {**APPLICANT, "documents": keys})
+        if reply.status != 201:
+            raise BenchError(f"hot keys: submit {reply.status} {reply.text[:200]}")
+
+    _metered(profile, submit, names)

@@ -1,0 +1,58 @@
+"""The hot-key report's arithmetic: how a request type's key uses become units a second per key."""
+
+from __future__ import annotations
+
+from infra.bench import hotkeys
+from infra.bench.hotkeys import KeyUse, Profile
+
+
+def _profiles(**uses: list[KeyUse]) -> dict[str, Profile]:
+    return {name: Profile(name, list(found)) for name, found in uses.items()}
+
+
+def test_constant_keys_take_the_whole_rate_and_user_keys_a_millionth() -> None:
+    me = [KeyUse("users", "<user>", read=0.5), KeyUse("catalog", "CURRENT", read=0.5)]
+    rows = {(r.target, r.key): r for r in hotkeys.apply_mix(_profiles(me=me))}
+    assert rows[("catalog", "CURRENT")].reads == 0.5 * 2000
+    assert rows[("users", "<user>")].reads == 0.5 * 2000 / hotkeys.USERS
+
+
+def test_the_detail_reads_split_between_the_hot_article_and_the_others() -> None:
+    detail = [
+        KeyUse("articles", "<hot>", read=1.0, weight=0.8),
+        KeyUse("articles", "<article>", read=1.0, weight=0.2),
+    ]
+    rows = {r.key: r for r in hotkeys.apply_mix(_profiles(detail=detail))}
+    assert rows["<hot>"].reads == 16_000
+    assert rows["<article>"].reads == 20_000 * 0.2 / hotkeys.OTHER_ARTICLES
+    assert rows["<hot>"].share == 16_000 / hotkeys.PARTITION_RCU
+
+
+def test_a_key_of_its_own_per_request_gets_one_requests_worth() -> None:
+    submit = [KeyUse("submissions", "<new>", write=2.0)]
+    (row,) = hotkeys.apply_mix(_profiles(verification_submit=submit))
+    assert row.writes == 2.0
+
+
+def test_keys_are_made_general() -> None:
+    found = hotkeys.general(
+        [
+            KeyUse("t", "rate#u1#m#1"),
+            KeyUse("t", "01J0BENCH0000000000000000A"),
+            KeyUse("t", "dhash:0123456789abcdef"),
+        ],
+        {"u1": "<user>"},
+    )
+    assert [u.key for u in found] == ["rate#<user>#m#1", "<new>", "dhash:<new>"]
+
+
+def test_the_content_check_rate_and_the_drain_of_a_burst() -> None:
+    profiles = _profiles(comment_post=[])
+    profiles["comment_post"].content_checks = 1
+    assert hotkeys.content_check_rate(profiles) == 60_000
+    assert hotkeys.drain_seconds(3_000) == 0.0
+    # 10 minutes at 8,000 a minute leave 40,000 checks, drained at 4,000 a minute: 10 minutes
+    assert hotkeys.drain_seconds(8_000) == 600
+    lines: list[str] = []
+    assert hotkeys.report(profiles, queued=False, print_=lines.append) is False
+    assert any("MISSED" in line and "content check" in line for line in lines)
