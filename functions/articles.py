@@ -22,15 +22,16 @@ class AuthorBody(msgspec.Struct, forbid_unknown_fields=True):
 @http_handler
 def articles(request: Request) -> Response:
     app = services()
-    app.access.consented(request)  # the list is a teaser: any caller under the agreement
-    return Response(200, app.articles.page(request.query.get("limit"), request.query.get("cursor")))
+    caller = app.access.consented(request)  # the list is a teaser: any caller under the agreement
+    query = request.query
+    return Response(200, app.articles.page(caller.user, query.get("limit"), query.get("cursor")))
 
 
 @http_handler
 def article(request: Request) -> Response:
     app = services()
-    app.access.verified(request)
-    return Response(200, app.articles.detail(request.path_params.get("id", "")))
+    caller = app.access.verified(request)
+    return Response(200, app.articles.detail(caller.user, request.path_params.get("id", "")))
 
 
 @http_handler

@@ -271,7 +271,7 @@ class Services:
         from shared.services.articles import ArticleService
         from shared.store.articles import ArticleRepository
 
-        return ArticleService(ArticleRepository(), self.cursors)
+        return ArticleService(ArticleRepository(), self.cursors, utcnow)
 
     @cached_property
     def comments(self) -> CommentService:
@@ -291,6 +291,7 @@ class Services:
             content,
             self.submissions.get,
             self.idempotency,
+            self.articles.exists,
             utcnow,
         )
 

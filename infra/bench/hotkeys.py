@@ -19,12 +19,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, item_size
+from shared.domain.articles import COUNT_SHARDS
 
 # DynamoDB's throughput per partition (a single key value can never be spread wider).
 PARTITION_RCU = 3000
@@ -35,6 +37,9 @@ CONTENT_CHECK_PER_MINUTE = 4000
 BURST_SECONDS = 600
 
 USERS = 1_000_000
+# A request's time in its function, for the containers a rate keeps busy (concurrency = rate x
+# duration): each container refreshes its caches on its own.
+REQUEST_SECONDS = 0.05
 HOT_SHARE = 0.8  # of the detail reads, on the hot article
 OTHER_ARTICLES = 100  # the rest of the detail reads spread evenly over this many articles
 
@@ -65,6 +70,7 @@ class KeyUse:
     read: float = 0.0
     write: float = 0.0
     weight: float = 1.0  # the share of the type's requests that make this use
+    period: float | None = None  # made once a period per container (a cache refresh), not per request
 
 
 @dataclass
@@ -199,6 +205,10 @@ def key_metering(region: str) -> Iterator[KeyMeter]:
 _FRESH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{16,}")
 
 
+# An article's count shard: a post picks one at random, a reader reads them all.
+_SHARD = re.compile(r"(#count#)\d+$")
+
+
 def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> list[KeyUse]:
     """The uses with the scene's ids replaced by what they stand for (`<user>`, `<hot>`...)."""
     out = []
@@ -207,8 +217,27 @@ def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> l
         for concrete, placeholder in names.items():
             key = key.replace(concrete, placeholder)
         key = _FRESH.sub("<new>", key)
-        out.append(KeyUse(use.target, key, use.read, use.write, weight))
+        key = _SHARD.sub(r"\1<shard>", key)
+        out.append(KeyUse(use.target, key, use.read, use.write, weight, use.period))
     return out
+
+
+def beyond(later: list[KeyUse], earlier: list[KeyUse], period: float) -> list[KeyUse]:
+    """What `later` reads or writes on each key beyond `earlier`: what a cache's refresh adds."""
+    seen: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for use in earlier:
+        seen[(use.target, use.key)][0] += use.read
+        seen[(use.target, use.key)][1] += use.write
+    extra: dict[tuple[str, str], KeyUse] = {}
+    for use in later:
+        target = (use.target, use.key)
+        found = extra.setdefault(target, KeyUse(use.target, use.key, 0.0, 0.0, use.weight, period))
+        found.read += use.read
+        found.write += use.write
+    for target, use in extra.items():
+        use.read = max(0.0, use.read - seen[target][0])
+        use.write = max(0.0, use.write - seen[target][1])
+    return [u for u in extra.values() if u.read or u.write]
 
 
 def _spread(key: str, load: Load) -> float:
@@ -216,6 +245,8 @@ def _spread(key: str, load: Load) -> float:
     if "<new>" in key:
         return 1 / load.per_second  # a key of its own per request: one request's worth a second
     share = 1.0
+    if "<shard>" in key:
+        share /= COUNT_SHARDS
     if "<user>" in key:
         share /= USERS
     if "<article>" in key:
@@ -243,6 +274,8 @@ def apply_mix(profiles: dict[str, Profile]) -> list[Row]:
             continue
         for use in profile.uses:
             rate = load.per_second * use.weight * _spread(use.key, load)
+            if use.period is not None:  # at most once a period in each busy container
+                rate = min(rate, load.per_second * REQUEST_SECONDS / use.period)
             row = rows.setdefault((use.target, use.key), Row(use.target, use.key))
             row.reads += use.read * rate
             row.writes += use.write * rate
@@ -271,11 +304,16 @@ def report(profiles: dict[str, Profile], queued: bool, print_: Callable[[str], N
     rows = apply_mix(profiles)
     print_("\n== hot keys at the launch-day mix (per partition key, from the real code paths)")
     for load in MIX:
-        missing = profiles.get(load.name).missing if load.name in profiles else "not measured"
+        found = profiles.get(load.name)
+        missing = found.missing if found is not None else "not measured"
         state = f"  NOT MEASURED: {missing}" if missing else ""
         print_(f"   {load.per_second:>8,.0f}/s {load.name:20} {load.note}{state}")
     limits = f"limits {PARTITION_RCU:,} RCU and {PARTITION_WCU:,} WCU a key"
     print_(f"   over {USERS:,} users; {limits}; target <= {TARGET_SHARE:.0%}")
+    print_(
+        f"   cached reads: once a period per busy container, {REQUEST_SECONDS * 1000:.0f} ms a request "
+        f"(e.g. detail: {20_000 * REQUEST_SECONDS:,.0f} containers)"
+    )
     print_(f"   {'table or index':34} {'key':34} {'reads/s':>10} {'writes/s':>10} {'% limit':>8}")
     ok = True
     for row in rows[:15]:
@@ -338,6 +376,41 @@ def _metered(profile: Profile, call: Callable[[], Any], names: dict[str, str], w
     return result
 
 
+def _uses(call: Callable[[], Any], names: dict[str, str], weight: float) -> list[KeyUse]:
+    from shared import config
+
+    with key_metering(config.current().region) as meter:
+        call()
+    return general(meter.uses, names, weight)
+
+
+def _cached(profile: Profile, reader: Any, path: str, names: dict[str, str], weight: float = 1.0) -> None:
+    """A GET served from the per-container caches: what each request costs (a warm hit), and what
+    each cache's refresh adds, measured by aging the caches past each period in turn."""
+    from infra.bench.journey import BenchError
+    from shared.services import articles, fresh
+
+    def get() -> None:
+        reply = reader.call("GET", path)
+        if reply.status != 200:
+            raise BenchError(f"hot keys: GET {path} {reply.status} {reply.text[:200]}")
+
+    get()  # warm: the caches hold it now
+    warm = _uses(get, names, weight)
+    clock, aged = fresh.clock, [0.0]
+    fresh.clock = lambda: clock() + aged[0]
+    try:
+        aged[0] += articles.COUNT_SECONDS + 1
+        counts = _uses(get, names, weight)
+        aged[0] += articles.TEXT_SECONDS + 1
+        texts = _uses(get, names, weight)
+    finally:
+        fresh.clock = clock
+    profile.uses.extend(warm)
+    profile.uses.extend(beyond(counts, warm, articles.COUNT_SECONDS))
+    profile.uses.extend(beyond(texts, counts, articles.TEXT_SECONDS))
+
+
 def measure() -> dict[str, Profile]:
     """Every request type of the mix, once, warm, in the bench's stack (after the journey)."""
     from infra.bench.journey import ARTICLE, DEEP_ARTICLE, BenchError, Client, approved_hcp, seed_comments
@@ -353,15 +426,11 @@ def measure() -> dict[str, Profile]:
         return reply
 
     profiles = {load.name: Profile(load.name) for load in MIX}
-    detail = profiles["detail"]
     for article, weight in ((ARTICLE, HOT_SHARE), (DEEP_ARTICLE, 1 - HOT_SHARE)):
-        ok(reader.call("GET", f"/v1/articles/{article}"))  # warm
-        _metered(detail, lambda a=article: ok(reader.call("GET", f"/v1/articles/{a}")), names, weight)
-    ok(reader.call("GET", "/v1/articles"))
-    _metered(profiles["feed"], lambda: ok(reader.call("GET", "/v1/articles")), names)
+        _cached(profiles["detail"], reader, f"/v1/articles/{article}", names, weight)
+    _cached(profiles["feed"], reader, "/v1/articles", names)
     comments = f"/v1/articles/{ARTICLE}/comments"
-    ok(reader.call("GET", comments))
-    _metered(profiles["comment_page"], lambda: ok(reader.call("GET", comments)), names)
+    _cached(profiles["comment_page"], reader, comments, names)
     ok(reader.call("POST", comments, {"text": "第一条：缓存作者显示"}), 201)
     post = {"text": "直播问答：请问这一剂量是否适用于肾功能不全的患者？"}
     _metered(profiles["comment_post"], lambda: ok(reader.call("POST", comments, post), 201), names)

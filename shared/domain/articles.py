@@ -11,6 +11,10 @@ from shared import errors
 
 MAX_ARTICLE_ID_CHARS = 64
 MAX_SECTIONS = 50
+# An article's comment count is the count kept on its head before counters were sharded (moved no
+# more) plus the sum of COUNT_SHARDS counter items: a post adds one to a shard picked at random,
+# so the writes of a busy article spread over this many keys, and a reader sums them.
+COUNT_SHARDS = 8
 ARTICLE_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{MAX_ARTICLE_ID_CHARS - 1}}}$")
 
 
@@ -38,7 +42,7 @@ class ArticleHead(msgspec.Struct, frozen=True):
     source: str | None
     summary: str
     published_at: datetime
-    comment_count: int = 0
+    comment_count: int = 0  # as read from the store: see COUNT_SHARDS
     content_sha256: str = ""
     updated_at: datetime | None = None
 

@@ -62,6 +62,11 @@ def normalize_text(raw: str) -> str:
     return text
 
 
+def shown_to(comment: Comment, viewer_id: str) -> bool:
+    """A visible comment to everyone; a held one to its author alone; a tombstone to nobody."""
+    return comment.status == VISIBLE or (comment.status == HELD and comment.author_id == viewer_id)
+
+
 def blocked_word(text: str, words: frozenset[str]) -> str | None:
     """The first blocked word `text` contains (case-insensitive), if any."""
     folded = text.casefold()

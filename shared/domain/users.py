@@ -44,6 +44,8 @@ class User(msgspec.Struct, frozen=True):
     author_source: str | None = None
     author_style: str | None = None  # surname (default) | title: the user's choice
     author_hide_department: bool = False
+    # when they last wrote a comment: for a while they read around the readers' caches
+    wrote_at: datetime | None = None
 
     @property
     def gate(self) -> GateState:

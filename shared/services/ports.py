@@ -117,7 +117,12 @@ class Notifications(Protocol):
 
 
 class Articles(Protocol):
-    def get(self, article_id: str) -> Article | None: ...
+    def get(self, article_id: str, fresh: bool = False) -> tuple[Article, int] | None:
+        """The article (its head's count the base) and the sum of its counters."""
+
+    def counts(self, article_ids: list[str], fresh: bool = False) -> dict[str, int]:
+        """The sum of each article's counters (add its head's base for the count)."""
+
     def feed_page(
         self, limit: int, after: FeedPosition | None
     ) -> tuple[list[ArticleHead], FeedPosition | None]: ...
@@ -125,8 +130,10 @@ class Articles(Protocol):
 
 class Comments(Protocol):
     def page(
-        self, article_id: str, limit: int, after: str | None, viewer_id: str
-    ) -> tuple[list[Comment], str | None]: ...
+        self, article_id: str, limit: int, after: str | None, fresh: bool = False
+    ) -> tuple[list[Comment], str | None]:
+        """Every comment of the page, tombstones and held ones included (the reader filters)."""
+
     def get(self, ref: CommentRef) -> Comment | None: ...
     def post(
         self,
@@ -136,7 +143,8 @@ class Comments(Protocol):
         guard: Guard | None,
         author: AuthorCache | None,
     ) -> Outcome:
-        """`Refused`: "reply", "article", "comment", "guard", a window's name, "author"."""
+        """`Refused`: "reply", "comment", "guard", a window's name, "author". The article's
+        existence is the caller's to check (it writes a counter of any id)."""
 
     def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
         """`Refused`: "comment" (none, or already deleted), "author" (not theirs)."""

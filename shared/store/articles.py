@@ -3,16 +3,21 @@
 Access patterns (no Scan anywhere):
 - article list: one Query of the GSI `feed` (a constant partition: articles are few), newest
   first, projecting the list fields (comment_count included);
-- article detail: one BatchGetItem of the article's two items: the head (every field but the
-  sections, the count included; in the feed) and the body (the sections; key `<id>#body`, no
-  feed attributes, so not in the index). The count moves on the head alone (see comments.py),
-  and DynamoDB charges an update by the size of the whole item: a post costs the same for a long
-  article as a short;
-- import: one TransactWriteItems: the head and the body, or neither.
+- article detail: one BatchGetItem of the article's items: the head (every field but the
+  sections; in the feed), the body (the sections; key `<id>#body`, no feed attributes, so not in
+  the index) and its COUNT_SHARDS counters (`<id>#count#<k>`, a number each: a post adds one to a
+  shard at random, see comments.py, so a busy article's count spreads its writes over that many
+  keys, and neither the head nor the feed index is written by a post; a counter an article
+  imported before them lacks is created by its first ADD). The count is the head's
+  `comment_count` (what it held before counters were sharded; no longer moved) plus the shards;
+- import: one TransactWriteItems: the head, the body and the counters, or none.
+Readers may get these through a short per-container cache (see the article service): reads are
+eventually consistent unless `fresh` (a caller who has just written reads their own writes).
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -29,12 +34,14 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from shared.domain.articles import Article, ArticleHead, FeedPosition, Section
+from shared.domain.articles import COUNT_SHARDS, Article, ArticleHead, FeedPosition, Section
 from shared.domain.outcomes import Contended, Written
 from shared.store.base import Transaction, connection_for, table
 
 FEED = "published"  # the one partition of the `feed` index
 BODY_SUFFIX = "#body"  # an article's body item: `<article id>#body` (ids never hold a "#")
+COUNT_INFIX = "#count#"  # its counters: `<article id>#count#<shard>`
+MAX_BATCH_KEYS = 100  # BatchGetItem's limit
 LIST_FIELDS = ("title", "author", "original", "source", "summary", "published_at", "comment_count")
 
 Saved = Literal["created", "updated", "unchanged"]
@@ -90,8 +97,33 @@ class ArticleBodyItem(Model):
     sections = ListAttribute(of=SectionAttribute)
 
 
+@table("articles", creates=False)
+class CountShardItem(Model):
+    """One of an article's comment counters, beside its head (outside the feed index)."""
+
+    class Meta:
+        table_name = "articles"
+
+    article_id = UnicodeAttribute(hash_key=True)  # "<article id>#count#<shard>"
+    delta = NumberAttribute(default=0)
+
+
 def body_key(article_id: str) -> str:
     return f"{article_id}{BODY_SUFFIX}"
+
+
+def count_key(article_id: str, shard: int) -> str:
+    return f"{article_id}{COUNT_INFIX}{shard}"
+
+
+def counter(article_id: str) -> CountShardItem:
+    """A counter of the article, picked at random: concurrent posts spread over the shards."""
+    return CountShardItem(count_key(article_id, secrets.randbelow(COUNT_SHARDS)))
+
+
+def counters_actions() -> list[Action]:
+    """What creates a counter that is missing and leaves one that exists as it is."""
+    return [CountShardItem.delta.add(0)]
 
 
 def feed_key(head: ArticleHead) -> str:
@@ -131,11 +163,23 @@ def _head_item(head: ArticleHead) -> ArticleItem:
 
 
 class ArticleRepository:
-    def get(self, article_id: str) -> Article | None:
-        """The head and the body, in one BatchGetItem (strongly consistent, as the count moves)."""
-        head, body = self._items(article_id)
+    def get(self, article_id: str, fresh: bool = False) -> tuple[Article, int] | None:
+        """The article (its head's `comment_count` the pre-shard base) and its counters' sum, in
+        one BatchGetItem; strongly consistent when `fresh`."""
+        counters = [count_key(article_id, k) for k in range(COUNT_SHARDS)]
+        found = self._batch([article_id, body_key(article_id), *counters], fresh)
+        head, body = found.get(article_id), found.get(body_key(article_id))
         if head is None:
             return None
+        return self._article(head, body), sum(_delta(found.get(key)) for key in counters)
+
+    def counts(self, article_ids: list[str], fresh: bool = False) -> dict[str, int]:
+        """Each article's counters' sum (add its head's base for the count)."""
+        keys = [count_key(a, k) for a in article_ids for k in range(COUNT_SHARDS)]
+        found = self._batch(keys, fresh)
+        return {a: sum(_delta(found.get(count_key(a, k))) for k in range(COUNT_SHARDS)) for a in article_ids}
+
+    def _article(self, head: dict[str, Any], body: dict[str, Any] | None) -> Article:
         # An article imported before heads and bodies were split keeps its sections on the head
         # until it is imported again.
         raw_sections = ArticleBodyItem.from_raw_data(body if body is not None else head).sections or []
@@ -143,22 +187,27 @@ class ArticleRepository:
         return Article(to_head(ArticleItem.from_raw_data(head)), sections)
 
     def _items(self, article_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        """The raw head and body items (None when absent)."""
-        # pynamodb's batch_get reads one model; both items are in one table, so the head model's
-        # connection asks for both keys and each item is read by its own model.
+        """The raw head and body items (None when absent), strongly consistent."""
+        found = self._batch([article_id, body_key(article_id)], fresh=True)
+        return found.get(article_id), found.get(body_key(article_id))
+
+    def _batch(self, ids: list[str], fresh: bool) -> dict[str, dict[str, Any]]:
+        """Raw items of the articles table by key, in BatchGetItems of at most 100 keys."""
+        # pynamodb's batch_get reads one model; heads, bodies and counters share the table, so
+        # the head model's connection asks for the keys and each item is read by its own model.
         table_name = ArticleItem.Meta.table_name
         connection = connection_for(ArticleItem)
-        keys: list[dict[str, Any]] = [
-            {"article_id": {"S": article_id}},
-            {"article_id": {"S": body_key(article_id)}},
-        ]
         found: dict[str, dict[str, Any]] = {}
-        while keys:  # as pynamodb's batch_get: unprocessed keys (throttling) are asked for again
-            reply = connection.batch_get_item(table_name, keys, consistent_read=True)
-            for item in reply.get("Responses", {}).get(table_name, []):
-                found[item["article_id"]["S"]] = item
-            keys = reply.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", [])
-        return found.get(article_id), found.get(body_key(article_id))
+        for start in range(0, len(ids), MAX_BATCH_KEYS):
+            keys: list[dict[str, Any]] = [
+                {"article_id": {"S": key}} for key in ids[start : start + MAX_BATCH_KEYS]
+            ]
+            while keys:  # as pynamodb's batch_get: unprocessed keys (throttling) are asked for again
+                reply = connection.batch_get_item(table_name, keys, consistent_read=fresh)
+                for item in reply.get("Responses", {}).get(table_name, []):
+                    found[item["article_id"]["S"]] = item
+                keys = reply.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", [])
+        return found
 
     def feed_page(
         self, limit: int, after: FeedPosition | None
@@ -194,6 +243,7 @@ class ArticleRepository:
             tx = Transaction(ArticleItem)
             tx.put("head", _head_item(head), ArticleItem.article_id.does_not_exist())
             tx.put("body", body)
+            _enlist_counters(tx, head.article_id)
             outcome = tx.commit()
             if isinstance(outcome, Written):
                 return "created"
@@ -211,9 +261,19 @@ class ArticleRepository:
                 "head", ArticleItem(head.article_id), _head_actions(head), ArticleItem.article_id.exists()
             )
             tx.put("body", body)
+            _enlist_counters(tx, head.article_id)
             if isinstance(tx.commit(), Written):
                 return "updated"
         raise RuntimeError(f"{head.article_id} kept changing during the import: run it again")
+
+
+def _delta(raw: dict[str, Any] | None) -> int:
+    return 0 if raw is None else int(CountShardItem.from_raw_data(raw).delta or 0)
+
+
+def _enlist_counters(tx: Transaction, article_id: str) -> None:
+    for shard in range(COUNT_SHARDS):
+        tx.update(f"count{shard}", CountShardItem(count_key(article_id, shard)), counters_actions())
 
 
 def _head_actions(head: ArticleHead) -> list[Action]:

@@ -3,11 +3,12 @@
 Access patterns (no Scan anywhere):
 - comments page: one Query of the article's partition, newest first (ULID sort keys), from the
   signed cursor's key; a filter hides tombstones and other users' held comments;
-- post: one TransactWriteItems: put the comment, +1 on the article head's count, +1 on the
+- post: one TransactWriteItems: put the comment, +1 on one of the article's count shards (at
+  random; see articles.py), +1 on the
   user's minute and day windows (conditioned under the limits), the parent's state when replying,
   the Idempotency-Key's guard when one is given, and the author display on the user item the
   first time after a verification;
-- delete: one TransactWriteItems: the tombstone (conditioned on author and state) and -1;
+- delete: one TransactWriteItems: the tombstone (conditioned on author and state) and -1 on a shard;
 - export and erasure: one Query of the GSI `by_author` (keys only), then per comment.
 """
 
@@ -39,7 +40,7 @@ from shared.domain.comments import (
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome, Refused, refused
 from shared.domain.users import AuthorCache
-from shared.store.articles import ArticleItem
+from shared.store.articles import CountShardItem, counter
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.idempotency import IdempotencyRepository
 from shared.store.users import UserRepository
@@ -116,22 +117,20 @@ class CommentRepository:
         self._guards = guards
 
     def page(
-        self, article_id: str, limit: int, after: str | None, viewer_id: str
+        self, article_id: str, limit: int, after: str | None, fresh: bool = False
     ) -> tuple[list[Comment], str | None]:
-        """One Query, newest first, after the comment id `after`; tombstones and others' held
-        comments filtered out. The page and the id it ended at (None at the end)."""
-        shown = (CommentItem.status == VISIBLE) | (
-            (CommentItem.status == HELD) & (CommentItem.author_id == viewer_id)
-        )
+        """One Query, newest first, after the comment id `after`: `limit` comments whatever their
+        state (the reader filters, as a filter expression would: the same items are read either
+        way, and a page read once serves every reader). The page and the id it ended at."""
         start = None
         if after is not None:
             start = {"article_id": {"S": article_id}, "comment_id": {"S": after}}
         pages = CommentItem.query(
             article_id,
-            filter_condition=shown,
             scan_index_forward=False,
             page_size=limit,
             last_evaluated_key=start,
+            consistent_read=fresh,
         ).page_iter
         page = next(pages)
         items = [to_comment(CommentItem.from_raw_data(raw)) for raw in page.get("Items", [])]
@@ -151,7 +150,7 @@ class CommentRepository:
         author: AuthorCache | None,
     ) -> Outcome:
         """Write the comment and everything that moves with it, or nothing. `Refused` names what
-        stopped it: "reply" (the parent is not a visible comment), "article" (no such article),
+        stopped it: "reply" (the parent is not a visible comment),
         "comment" (the id is taken), "guard" (the Idempotency-Key was used), a window's name
         ("minute", "day": its limit is reached), "author" (the user is gone)."""
         tx = Transaction(CommentItem)
@@ -164,8 +163,6 @@ class CommentRepository:
                 condition=CommentItem.status == VISIBLE,
             )
         counted = comment.status == VISIBLE
-        if not counted:
-            tx.check("article", ArticleItem, comment.article_id, condition=ArticleItem.article_id.exists())
         tx.put(
             "comment",
             CommentItem(
@@ -185,12 +182,7 @@ class CommentRepository:
         if guard is not None:
             self._guards.enlist(tx, guard)
         if counted:
-            tx.update(
-                "article",
-                ArticleItem(comment.article_id),
-                [ArticleItem.comment_count.add(1)],
-                ArticleItem.article_id.exists(),
-            )
+            tx.update("article", counter(comment.article_id), [CountShardItem.delta.add(1)])
         for window in windows:
             tx.update(
                 window.name,
@@ -203,8 +195,8 @@ class CommentRepository:
                 ],
                 RateWindowItem.used.does_not_exist() | (RateWindowItem.used < window.limit),
             )
-        if author is not None and comment.author_id is not None:
-            self._users.enlist_author(tx, comment.author_id, author)
+        if comment.author_id is not None:
+            self._users.enlist_wrote(tx, comment.author_id, comment.created_at, author)
         return tx.commit()
 
     def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
@@ -217,12 +209,8 @@ class CommentRepository:
             _tombstone(now),
             (CommentItem.author_id == author_id) & (CommentItem.status == VISIBLE),
         )
-        tx.update(
-            "article",
-            ArticleItem(ref.article_id),
-            [ArticleItem.comment_count.add(-1)],
-            ArticleItem.article_id.exists(),
-        )
+        tx.update("article", counter(ref.article_id), [CountShardItem.delta.add(-1)])
+        self._users.enlist_wrote(tx, author_id, now)
         outcome = tx.commit()
         if not isinstance(outcome, Refused):
             return outcome
@@ -296,10 +284,5 @@ class CommentRepository:
             [CommentItem.status.set(VISIBLE)],
             CommentItem.status == HELD,
         )
-        tx.update(
-            "article",
-            ArticleItem(ref.article_id),
-            [ArticleItem.comment_count.add(1)],
-            ArticleItem.article_id.exists(),
-        )
+        tx.update("article", counter(ref.article_id), [CountShardItem.delta.add(1)])
         return tx.commit()

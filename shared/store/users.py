@@ -14,6 +14,7 @@ from this module alone.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import (
@@ -61,6 +62,7 @@ class UserItem(Model):
     author_source = UnicodeAttribute(null=True)
     author_style = UnicodeAttribute(null=True)
     author_hide_department = BooleanAttribute(null=True)
+    wrote_at = UTCDateTimeAttribute(null=True)  # their last comment write: they read around caches
 
 
 @table("identities")
@@ -111,6 +113,7 @@ def to_user(item: UserItem) -> User:
         author_source=item.author_source,
         author_style=item.author_style,
         author_hide_department=bool(item.author_hide_department),
+        wrote_at=item.wrote_at,
     )
 
 
@@ -268,6 +271,10 @@ class UserRepository:
             actions.append(UserItem.verification_reason.set(reason))
         tx.update("user", UserItem(user_id), actions, UserItem.verification_submission == submission_id)
 
-    def enlist_author(self, tx: Transaction, user_id: str, display: AuthorCache) -> None:
-        """Remember the author display on the user item ("author")."""
-        tx.update("author", UserItem(user_id), _author_actions(display), UserItem.user_id.exists())
+    def enlist_wrote(
+        self, tx: Transaction, user_id: str, now: datetime, display: AuthorCache | None = None
+    ) -> None:
+        """Mark that the user has just written a comment (and remember their author display when
+        given) on the user item ("author"): for a while they read around the readers' caches."""
+        actions = [UserItem.wrote_at.set(now), *(_author_actions(display) if display else [])]
+        tx.update("author", UserItem(user_id), actions, UserItem.user_id.exists())

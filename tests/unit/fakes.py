@@ -336,16 +336,27 @@ class FakeReviewers:
 
 
 class FakeArticles:
+    """Heads keep the count they were made with (the base); posts move the counters' sum."""
+
     def __init__(self, *articles: Article) -> None:
         self.articles = {a.head.article_id: a for a in articles}
+        self.counted: dict[str, int] = {}
+        self.reads = 0
 
     def count(self, article_id: str, by: int) -> None:
-        article = self.articles[article_id]
-        head = replace(article.head, comment_count=article.head.comment_count + by)
-        self.articles[article_id] = replace(article, head=head)
+        self.counted[article_id] = self.counted.get(article_id, 0) + by
 
-    def get(self, article_id: str) -> Article | None:
-        return self.articles.get(article_id)
+    def total(self, article_id: str) -> int:
+        return self.articles[article_id].head.comment_count + self.counted.get(article_id, 0)
+
+    def get(self, article_id: str, fresh: bool = False) -> tuple[Article, int] | None:
+        self.reads += 1
+        found = self.articles.get(article_id)
+        return None if found is None else (found, self.counted.get(article_id, 0))
+
+    def counts(self, article_ids: list[str], fresh: bool = False) -> dict[str, int]:
+        self.reads += 1
+        return {a: self.counted.get(a, 0) for a in article_ids}
 
     def feed_page(
         self, limit: int, after: FeedPosition | None
@@ -374,10 +385,12 @@ class FakeComments:
     windows: dict[str, int] = field(default_factory=dict)
     contend: int = 0  # the next n posts meet a concurrent transaction
     posts: int = 0
+    reads: int = 0
 
     def page(
-        self, article_id: str, limit: int, after: str | None, viewer_id: str
+        self, article_id: str, limit: int, after: str | None, fresh: bool = False
     ) -> tuple[list[Comment], str | None]:
+        self.reads += 1
         newest = sorted(
             (c for (a, _), c in self.items.items() if a == article_id),
             key=lambda c: c.comment_id,
@@ -385,9 +398,8 @@ class FakeComments:
         )
         if after is not None:
             newest = [c for c in newest if c.comment_id < after]
-        page = newest[:limit]  # the Query reads `limit` items, then the filter drops some
-        shown = [c for c in page if c.status == VISIBLE or (c.status == HELD and c.author_id == viewer_id)]
-        return shown, page[-1].comment_id if len(page) == limit else None
+        page = newest[:limit]  # the Query reads `limit` items whatever their state
+        return page, page[-1].comment_id if len(page) == limit else None
 
     def get(self, ref: CommentRef) -> Comment | None:
         return self.items.get((ref.article_id, ref.comment_id))
@@ -409,8 +421,6 @@ class FakeComments:
             replied = self.get(parent)
             if replied is None or replied.status != VISIBLE:
                 failed.append("reply")
-        if comment.article_id not in self.articles.articles:
-            failed.append("article")
         if self.guards.taken(guard):
             failed.append("guard")
         failed += [w.name for w in windows if self.windows.get(w.key, 0) >= w.limit]
@@ -424,8 +434,11 @@ class FakeComments:
         for w in windows:
             self.windows[w.key] = self.windows.get(w.key, 0) + 1
         self.guards.put(guard)
-        if author is not None and comment.author_id is not None:
-            self.users.users[comment.author_id] = _remember(self.users.users[comment.author_id], author)
+        if comment.author_id is not None:
+            user = self.users.users[comment.author_id]
+            if author is not None:
+                user = _remember(user, author)
+            self.users.users[comment.author_id] = replace(user, wrote_at=comment.created_at)
         return WRITTEN
 
     def delete(self, ref: CommentRef, author_id: str, now: datetime) -> Outcome:
@@ -438,12 +451,11 @@ class FakeComments:
         if current.author_id != author_id:
             return refused("author")
         if current.status == VISIBLE:
-            if ref.article_id not in self.articles.articles:
-                return refused("article")
             self.articles.count(ref.article_id, -1)
         self.items[(ref.article_id, ref.comment_id)] = replace(
             current, status=DELETED, text=None, deleted_at=now
         )
+        self.users.users[author_id] = replace(self.users.users[author_id], wrote_at=now)
         return WRITTEN
 
     def refs_by_author(self, author_id: str) -> list[CommentRef]:

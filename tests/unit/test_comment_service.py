@@ -11,6 +11,7 @@ from shared.domain.articles import Article, ArticleHead, Section
 from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD, Comment
 from shared.domain.outcomes import Outcome, refused
 from shared.domain.verification import Submission
+from shared.services.articles import COUNT_SECONDS
 from shared.services.comments import CommentData, CommentService, ContentCheck
 from shared.services.cursors import Cursors
 from tests.unit.fakes import FakeArticles, FakeChecker, FakeComments
@@ -56,6 +57,7 @@ def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, Comm
         content,
         world.submissions.get,
         world.idempotency,
+        lambda article_id: article_id in comments.articles.articles,
         world.clock,
         sleep=lambda seconds: None,
     )
@@ -63,7 +65,7 @@ def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, Comm
 
 
 def count(comments: FakeComments) -> int:
-    return comments.articles.articles[ARTICLE].head.comment_count
+    return comments.articles.total(ARTICLE)
 
 
 def test_a_post_shows_the_author_as_surname_and_title_and_remembers_it() -> None:
@@ -135,7 +137,7 @@ def test_a_post_whose_first_attempt_landed_before_a_timeout_answers_the_comment(
     retried = Retried(world.users, world.guards, comments.articles)
     landed = CommentService(
         retried, world.users, Cursors(Signer), ContentCheck(frozenset, None), world.submissions.get,
-        world.idempotency, world.clock,
+        world.idempotency, lambda article_id: True, world.clock,
     )  # fmt: skip
     posted = landed.post(world.users.users[ALICE], ARTICLE, "网络抖动", None, None)
     assert [c.text for c in retried.items.values()] == ["网络抖动"] and posted["text"] == "网络抖动"
@@ -210,3 +212,25 @@ def test_a_new_author_style_restyles_every_comment_and_erasure_anonymises_them()
     data.erase(ALICE)
     assert {(c.author_name, c.author_id) for c in comments.items.values()} == {("已注销用户", None)}
     assert data.export(ALICE) == []
+
+
+def test_the_first_page_is_shared_for_a_few_seconds_and_each_reader_sees_their_own(
+    aged: list[float],
+) -> None:
+    world, comments, service = setup(FakeChecker("review"))
+    held = service.post(world.users.users[ALICE], ARTICLE, "待审", None, None)
+    world.clock.advance(minutes=5)  # Alice's write is old: she reads through the cache too
+    for _ in range(20):
+        assert service.page(world.users.users[BOB], ARTICLE, None, None)["items"] == []
+    reads = comments.reads
+    mine = service.page(world.users.users[ALICE], ARTICLE, None, None)["items"]
+    assert [c["id"] for c in mine] == [held["id"]] and comments.reads == reads  # the same page, hers shown
+    assert service.release(held["id"])
+    assert service.page(world.users.users[BOB], ARTICLE, None, None)["items"] == []  # a few seconds late
+    aged[0] += COUNT_SECONDS + 0.1
+    assert [c["id"] for c in service.page(world.users.users[BOB], ARTICLE, None, None)["items"]] == [
+        held["id"]
+    ]
+    posted = service.post(world.users.users[BOB], ARTICLE, "新评论", None, None)
+    seen = [c["id"] for c in service.page(world.users.users[BOB], ARTICLE, None, None)["items"]]
+    assert seen[0] == posted["id"]  # the writer sees their own write at once
