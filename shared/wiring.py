@@ -291,7 +291,7 @@ class Services:
             content,
             self.submissions.get,
             self.idempotency,
-            self.articles.exists,
+            self.articles.comment_shards,
             utcnow,
         )
 

@@ -205,8 +205,9 @@ def key_metering(region: str) -> Iterator[KeyMeter]:
 _FRESH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{16,}")
 
 
-# An article's count shard: a post picks one at random, a reader reads them all.
-_SHARD = re.compile(r"(#count#)\d+$")
+# An article's count shard or comment partition: a post picks one at random, a reader reads all.
+_SHARD = re.compile(r"^(<hot>|<article>)((?:#count)?#)\d+$")
+HOT_PARTITIONS = 8  # the hot article's comments spread as ops would spread them before the event
 
 
 def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> list[KeyUse]:
@@ -217,7 +218,7 @@ def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> l
         for concrete, placeholder in names.items():
             key = key.replace(concrete, placeholder)
         key = _FRESH.sub("<new>", key)
-        key = _SHARD.sub(r"\1<shard>", key)
+        key = _SHARD.sub(r"\1\2<shard>", key)
         out.append(KeyUse(use.target, key, use.read, use.write, weight, use.period))
     return out
 
@@ -246,7 +247,7 @@ def _spread(key: str, load: Load) -> float:
         return 1 / load.per_second  # a key of its own per request: one request's worth a second
     share = 1.0
     if "<shard>" in key:
-        share /= COUNT_SHARDS
+        share /= COUNT_SHARDS if "#count#" in key else HOT_PARTITIONS
     if "<user>" in key:
         share /= USERS
     if "<article>" in key:
@@ -361,6 +362,15 @@ def _counting_checks() -> Iterator[list[int]]:
         WeChatMessaging._check_chunk = original  # type: ignore[method-assign]
 
 
+def _spread_hot_article(article_id: str) -> None:
+    """As ops would before a live event (`python -m infra.ops articles spread`)."""
+    from shared import wiring
+    from shared.store.articles import ArticleRepository
+
+    ArticleRepository().spread_comments(article_id, HOT_PARTITIONS)
+    wiring.services().articles.forget()  # the containers take it within a minute
+
+
 def _rater(user_id: str) -> str:
     """The digest a user's rate windows are keyed by (`shared.domain.comments.rate_key`)."""
     return hashlib.sha256(f"rate\n{user_id}".encode()).hexdigest()[:32]
@@ -418,6 +428,7 @@ def measure() -> dict[str, Profile]:
     reader = Client()
     user_id = approved_hcp(reader, "hot-key-reader")
     names = {user_id: "<user>", _rater(user_id): "<user>", ARTICLE: "<hot>", DEEP_ARTICLE: "<article>"}
+    _spread_hot_article(ARTICLE)
     seed_comments(ARTICLE, 30)
 
     def ok(reply: Any, status: int = 200) -> Any:

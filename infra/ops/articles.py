@@ -1,5 +1,5 @@
 """`python -m infra.ops articles import <file.md>...`, `articles held <article id>`,
-`articles release <comment id>`.
+`articles release <comment id>`, `articles spread <article id> <partitions>`.
 
 An article file: YAML front matter (id, title, published_at with offset, author, original:
 true/false, source, summary), then the body, whose `## ` headings start the sections; a heading
@@ -22,6 +22,8 @@ import yaml
 
 from shared import errors, wiring
 from shared.domain.articles import ARTICLE_ID, MAX_SECTIONS, Article, ArticleHead, Section
+from shared.domain.comments import MAX_COMMENT_SHARDS
+from shared.domain.outcomes import Written
 from shared.store.articles import ArticleRepository, Saved
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "articles"
@@ -31,7 +33,8 @@ MAX_ARTICLE_BYTES = 200_000  # far under DynamoDB's 400 KB item limit
 USAGE = (
     "usage: python -m infra.ops articles import <file.md>...\n"
     "       python -m infra.ops articles held <article id>\n"
-    "       python -m infra.ops articles release <comment id>"
+    "       python -m infra.ops articles release <comment id>\n"
+    "       python -m infra.ops articles spread <article id> <partitions>"
 )
 
 
@@ -173,10 +176,29 @@ def import_seed(seed_dir: Path = SEED_DIR) -> dict[str, str]:
     return {path.name: import_article(path) for path in seed_files(seed_dir)}
 
 
+def spread(argv: list[str]) -> int:
+    """`articles spread <article id> <partitions>`: before a live event, let the article's comments
+    spread over more partitions (readers and posters take it within a minute; never lowered)."""
+    if len(argv) != 2 or not argv[1].isdigit() or not 1 <= int(argv[1]) <= MAX_COMMENT_SHARDS:
+        print(
+            f"usage: python -m infra.ops articles spread <article id> <1..{MAX_COMMENT_SHARDS}>",
+            file=sys.stderr,
+        )
+        return 2
+    wiring.services()  # binds the models to the stage
+    if not isinstance(ArticleRepository().spread_comments(argv[0], int(argv[1])), Written):
+        print(f"{argv[0]}: no such article, or its comments already spread wider", file=sys.stderr)
+        return 1
+    print(f"{argv[0]}: comments spread over {argv[1]} partitions")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or argv[0] not in ("import", "held", "release"):
+    if len(argv) < 2 or argv[0] not in ("import", "held", "release", "spread"):
         print(USAGE, file=sys.stderr)
         return 2
+    if argv[0] == "spread":
+        return spread(argv[1:])
     comments = wiring.services().comments
     if argv[0] == "held":
         try:

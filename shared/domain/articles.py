@@ -45,6 +45,7 @@ class ArticleHead(msgspec.Struct, frozen=True):
     comment_count: int = 0  # as read from the store: see COUNT_SHARDS
     content_sha256: str = ""
     updated_at: datetime | None = None
+    comment_shards: int = 1  # how many partitions its comments spread over (see domain.comments)
 
 
 class Article(msgspec.Struct, frozen=True):

@@ -81,20 +81,30 @@ def page_size(raw: str | None) -> int:
     return int(raw)
 
 
+# A busy article's comments spread over this many partitions at most (its `comment_shards`, raised
+# by ops before an event; a page reads them all, in parallel).
+MAX_COMMENT_SHARDS = 16
+
+
 class CommentRef(msgspec.Struct, frozen=True):
     article_id: str
     comment_id: str  # ULID
+    shard: int = 0  # which of the article's comment partitions holds it
 
     @property
     def public_id(self) -> str:
-        return f"{self.comment_id}.{self.article_id}"
+        base = f"{self.comment_id}.{self.article_id}"
+        return f"{base}.{self.shard}" if self.shard else base
 
 
 def parse_comment_id(public_id: str) -> CommentRef | None:
-    comment_id, _, article_id = public_id.partition(".")
+    comment_id, _, rest = public_id.partition(".")
+    article_id, _, shard = rest.partition(".")
     if not is_ulid(comment_id) or not ARTICLE_ID.fullmatch(article_id):
         return None
-    return CommentRef(article_id, comment_id)
+    if shard and not (shard.isdigit() and shard == str(int(shard)) and 0 < int(shard) < MAX_COMMENT_SHARDS):
+        return None
+    return CommentRef(article_id, comment_id, int(shard or 0))
 
 
 class AuthorDisplay(msgspec.Struct, frozen=True):
@@ -161,10 +171,11 @@ class Comment(msgspec.Struct, frozen=True):
     status: str  # visible | held | deleted
     created_at: datetime
     deleted_at: datetime | None = None
+    shard: int = 0
 
     @property
     def ref(self) -> CommentRef:
-        return CommentRef(self.article_id, self.comment_id)
+        return CommentRef(self.article_id, self.comment_id, self.shard)
 
 
 class RateWindow(msgspec.Struct, frozen=True):

@@ -66,6 +66,11 @@ class ArticleService:
         self._feeds: Fresh[tuple[list[ArticleHead], FeedPosition | None]] = Fresh(TEXT_SECONDS, size=60)
         self._counts: Fresh[int] = Fresh(COUNT_SECONDS)  # the counters' sum, by article
 
+    def forget(self) -> None:
+        """Empty this container's caches (the bench moves an article's settings under them)."""
+        for cache in (self._texts, self._feeds, self._counts):
+            cache.clear()
+
     def page(self, user: User, limit: str | None, cursor: str | None) -> dict[str, Any]:
         size = page_size(limit)
         start = self._cursors.load(ARTICLES_CURSOR, cursor, {"k", "id"})
@@ -100,15 +105,16 @@ class ArticleService:
                 self._counts.put(article_id, counted)
         return article_view(article, article.head.comment_count + counted)
 
-    def exists(self, article_id: str) -> bool:
-        """Whether readers may see the article (as they would, up to TEXT_SECONDS late)."""
-        if self._texts.get(article_id) is not None:
-            return True
-        found = self._articles.get(article_id)
-        if found is None:
-            return False
-        self._texts.put(article_id, found[0])  # not its count: a post is about to move it
-        return True
+    def comment_shards(self, article_id: str) -> int | None:
+        """How many partitions the article's comments spread over; None when readers may not see
+        it (both as readers would see them, up to TEXT_SECONDS late)."""
+        article = self._texts.get(article_id)
+        if article is None:
+            found = self._articles.get(article_id)
+            if found is None:
+                return None
+            article = self._texts.put(article_id, found[0])  # not its count: a post will move it
+        return article.head.comment_shards
 
     def _counted(self, article_ids: list[str], fresh: bool) -> dict[str, int]:
         """The counters' sum of each article: cached ones as they are, the rest in one read."""

@@ -108,7 +108,7 @@ class CommentService:
         content: ContentCheck,
         submission: Callable[[str], Submission | None],
         idempotency: Idempotency,
-        article_exists: Callable[[str], bool],
+        article_shards: Callable[[str], int | None],
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -119,7 +119,9 @@ class CommentService:
         self._content = content
         self._submission = submission  # a submission by id: the author display comes from it
         self._idempotency = idempotency
-        self._article_exists = article_exists  # through the article service's cache
+        # how many partitions an article's comments spread over (None: no such article), through
+        # the article service's cache
+        self._article_shards = article_shards
         self._clock = clock
         # the first page of each article's comments, for COUNT_SECONDS (as the counts)
         self._first_pages: Fresh[tuple[list[Comment], str | None]] = Fresh(COUNT_SECONDS, size=200)
@@ -134,12 +136,12 @@ class CommentService:
             raise errors.BadRequest("cursor")
         after = None if start is None else start["c"]
         fresh = wrote_lately(user, self._clock())
-        if after is None and not fresh:  # the first page: what most readers ask for, cached
-            found = self._first_pages.get((article_id, size))
-            if found is None:
-                found = self._first_pages.put((article_id, size), self._comments.page(article_id, size, None))
-        else:
-            found = self._comments.page(article_id, size, after, fresh)
+        found = None if after is not None or fresh else self._first_pages.get((article_id, size))
+        if found is None:  # the first page is what most readers ask for: it is kept a few seconds
+            shards = self._article_shards(article_id) or 1
+            found = self._comments.page(article_id, shards, size, after, fresh)
+            if after is None and not fresh:
+                self._first_pages.put((article_id, size), found)
         items, last = found
         next_cursor = (
             None if last is None else self._cursors.sign(COMMENTS_CURSOR, {"a": article_id, "c": last})
@@ -162,7 +164,8 @@ class CommentService:
             parent = rules.parse_comment_id(reply_to)
             if parent is None or parent.article_id != article_id:
                 raise errors.invalid("reply_to", "not_allowed", "reply_to")
-        if not self._article_exists(article_id):
+        shards = self._article_shards(article_id)
+        if shards is None:
             raise errors.NotFound("article")
         guard = self._idempotency.guard(
             user.user_id,
@@ -175,6 +178,7 @@ class CommentService:
         now = self._clock()
         comment = Comment(
             article_id=article_id,
+            shard=random.randrange(shards),  # noqa: S311 - spreading writes, not a secret
             comment_id=new_id(),
             author_id=user.user_id,
             author_name=display.name,
@@ -306,7 +310,7 @@ class CommentService:
     # ---- operators ----
     def held(self, article_id: str) -> list[Comment]:
         """The article's comments waiting for a human review."""
-        return self._comments.held(check_article_id(article_id))
+        return self._comments.held(check_article_id(article_id), self._article_shards(article_id) or 1)
 
     def release(self, public_id: str) -> bool:
         """Show a held comment to everyone and count it; False if it is not a held comment."""

@@ -130,9 +130,10 @@ class Articles(Protocol):
 
 class Comments(Protocol):
     def page(
-        self, article_id: str, limit: int, after: str | None, fresh: bool = False
+        self, article_id: str, shards: int, limit: int, after: str | None, fresh: bool = False
     ) -> tuple[list[Comment], str | None]:
-        """Every comment of the page, tombstones and held ones included (the reader filters)."""
+        """Every comment of the page over the article's `shards` partitions, tombstones and held
+        ones included (the reader filters)."""
 
     def get(self, ref: CommentRef) -> Comment | None: ...
     def post(
@@ -153,7 +154,7 @@ class Comments(Protocol):
     def batch(self, refs: list[CommentRef]) -> list[Comment]: ...
     def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome: ...
     def anonymize(self, ref: CommentRef, author_id: str) -> None: ...
-    def held(self, article_id: str) -> list[Comment]: ...
+    def held(self, article_id: str, shards: int = 1) -> list[Comment]: ...
     def release(self, ref: CommentRef) -> Outcome:
         """`Refused` ("comment") when it is not held."""
 

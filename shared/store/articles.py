@@ -35,8 +35,8 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from shared.domain.articles import COUNT_SHARDS, Article, ArticleHead, FeedPosition, Section
-from shared.domain.outcomes import Contended, Written
-from shared.store.base import Transaction, connection_for, table
+from shared.domain.outcomes import Contended, Outcome, Written
+from shared.store.base import Transaction, attempt, connection_for, table
 
 FEED = "published"  # the one partition of the `feed` index
 BODY_SUFFIX = "#body"  # an article's body item: `<article id>#body` (ids never hold a "#")
@@ -80,6 +80,7 @@ class ArticleItem(Model):
     comment_count = NumberAttribute(default=0)  # exact: moved only inside comment transactions
     content_sha256 = UnicodeAttribute(null=True)  # not projected into the feed
     updated_at = UTCDateTimeAttribute(null=True)  # idem
+    comment_shards = NumberAttribute(null=True)  # idem; absent: 1. Raised by ops, never lowered
     feed = UnicodeAttribute(default=FEED)
     feed_key = UnicodeAttribute()
 
@@ -142,6 +143,7 @@ def to_head(item: ArticleItem) -> ArticleHead:
         comment_count=int(item.comment_count or 0),
         content_sha256=str(item.content_sha256 or ""),
         updated_at=item.updated_at,
+        comment_shards=int(item.comment_shards or 1),
     )
 
 
@@ -178,6 +180,19 @@ class ArticleRepository:
         keys = [count_key(a, k) for a in article_ids for k in range(COUNT_SHARDS)]
         found = self._batch(keys, fresh)
         return {a: sum(_delta(found.get(count_key(a, k))) for k in range(COUNT_SHARDS)) for a in article_ids}
+
+    def spread_comments(self, article_id: str, shards: int) -> Outcome:
+        """Let the article's comments spread over `shards` partitions from now on; `Refused`
+        ("article") when there is no such article or it already spreads wider (never lowered:
+        the comments written in a partition stay there)."""
+        return attempt(
+            lambda: ArticleItem(article_id).update(
+                actions=[ArticleItem.comment_shards.set(shards)],
+                condition=ArticleItem.article_id.exists()
+                & (ArticleItem.comment_shards.does_not_exist() | (ArticleItem.comment_shards <= shards)),
+            ),
+            "article",
+        )
 
     def _article(self, head: dict[str, Any], body: dict[str, Any] | None) -> Article:
         # An article imported before heads and bodies were split keeps its sections on the head

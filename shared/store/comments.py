@@ -78,9 +78,26 @@ class CommentItem(Model):
     by_author = CommentsByAuthor()
 
 
+def partition(article_id: str, shard: int) -> str:
+    """The partition key of one of an article's comment partitions: the article id for the first
+    (every comment written before articles spread), `<article id>#<shard>` for the others."""
+    return f"{article_id}#{shard}" if shard else article_id
+
+
+def _located(key: str) -> tuple[str, int]:
+    article_id, _, shard = key.partition("#")
+    return article_id, int(shard or 0)
+
+
+def _item(ref: CommentRef) -> CommentItem:
+    return CommentItem(partition(ref.article_id, ref.shard), ref.comment_id)
+
+
 def to_comment(item: CommentItem) -> Comment:
+    article_id, shard = _located(str(item.article_id))
     return Comment(
-        article_id=str(item.article_id),
+        article_id=article_id,
+        shard=shard,
         comment_id=str(item.comment_id),
         author_id=item.author_id,
         author_name=str(item.author_name),
@@ -117,16 +134,35 @@ class CommentRepository:
         self._guards = guards
 
     def page(
-        self, article_id: str, limit: int, after: str | None, fresh: bool = False
+        self, article_id: str, shards: int, limit: int, after: str | None, fresh: bool = False
     ) -> tuple[list[Comment], str | None]:
-        """One Query, newest first, after the comment id `after`: `limit` comments whatever their
-        state (the reader filters, as a filter expression would: the same items are read either
-        way, and a page read once serves every reader). The page and the id it ended at."""
+        """Newest first, after the comment id `after`: `limit` comments whatever their state (the
+        reader filters, as a filter expression would: the same items are read either way, and a
+        page read once serves every reader), and the id the page ended at (None at the end).
+
+        One Query per partition of the article (`shards`), in parallel: each reads at most
+        `limit` items after `after`, and the newest `limit` of them all make the page. Ids are
+        ULIDs, so the cursor (the last id) is a position in every partition at once."""
+        if shards <= 1:
+            return self._partition_page(article_id, limit, after, fresh)
+        from concurrent.futures import ThreadPoolExecutor
+
+        keys = [partition(article_id, k) for k in range(shards)]
+        with ThreadPoolExecutor(max_workers=shards) as pool:
+            pages = list(pool.map(lambda key: self._partition_page(key, limit, after, fresh), keys))
+        merged = sorted((c for items, _ in pages for c in items), key=lambda c: c.comment_id, reverse=True)
+        page = merged[:limit]
+        more = len(merged) > limit or any(last is not None for _, last in pages)
+        return page, page[-1].comment_id if more and page else None
+
+    def _partition_page(
+        self, key: str, limit: int, after: str | None, fresh: bool
+    ) -> tuple[list[Comment], str | None]:
         start = None
         if after is not None:
-            start = {"article_id": {"S": article_id}, "comment_id": {"S": after}}
+            start = {"article_id": {"S": key}, "comment_id": {"S": after}}
         pages = CommentItem.query(
-            article_id,
+            key,
             scan_index_forward=False,
             page_size=limit,
             last_evaluated_key=start,
@@ -138,7 +174,7 @@ class CommentRepository:
         return items, None if last is None else str(last["comment_id"]["S"])
 
     def get(self, ref: CommentRef) -> Comment | None:
-        item = get_item(CommentItem, ref.article_id, ref.comment_id)
+        item = get_item(CommentItem, partition(ref.article_id, ref.shard), ref.comment_id)
         return None if item is None else to_comment(item)
 
     def post(
@@ -158,7 +194,7 @@ class CommentRepository:
             tx.check(
                 "reply",
                 CommentItem,
-                parent.article_id,
+                partition(parent.article_id, parent.shard),
                 parent.comment_id,
                 condition=CommentItem.status == VISIBLE,
             )
@@ -166,7 +202,7 @@ class CommentRepository:
         tx.put(
             "comment",
             CommentItem(
-                comment.article_id,
+                partition(comment.article_id, comment.shard),
                 comment.comment_id,
                 author_id=comment.author_id,
                 author_name=comment.author_name,
@@ -205,7 +241,7 @@ class CommentRepository:
         tx = Transaction(CommentItem)
         tx.update(
             "comment",
-            CommentItem(ref.article_id, ref.comment_id),
+            _item(ref),
             _tombstone(now),
             (CommentItem.author_id == author_id) & (CommentItem.status == VISIBLE),
         )
@@ -222,7 +258,7 @@ class CommentRepository:
             return refused("author")
         if current.status == HELD:  # never counted: the tombstone alone
             return attempt(
-                lambda: CommentItem(ref.article_id, ref.comment_id).update(
+                lambda: _item(ref).update(
                     actions=_tombstone(now),
                     condition=(CommentItem.author_id == author_id) & (CommentItem.status == HELD),
                 ),
@@ -231,19 +267,22 @@ class CommentRepository:
         return refused("comment")
 
     def refs_by_author(self, author_id: str) -> list[CommentRef]:
-        return [
-            CommentRef(str(c.article_id), str(c.comment_id)) for c in CommentItem.by_author.query(author_id)
-        ]
+        refs = []
+        for found in CommentItem.by_author.query(author_id):
+            article_id, shard = _located(str(found.article_id))
+            refs.append(CommentRef(article_id, str(found.comment_id), shard))
+        return refs
 
     def batch(self, refs: list[CommentRef]) -> list[Comment]:
         if not refs:
             return []
-        return [to_comment(i) for i in CommentItem.batch_get([(r.article_id, r.comment_id) for r in refs])]
+        keys = [(partition(r.article_id, r.shard), r.comment_id) for r in refs]
+        return [to_comment(i) for i in CommentItem.batch_get(keys)]
 
     def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome:
         """Show one of the author's comments with their current display; `Refused` if not theirs."""
         return attempt(
-            lambda: CommentItem(ref.article_id, ref.comment_id).update(
+            lambda: _item(ref).update(
                 actions=[
                     CommentItem.author_name.set(display.name),
                     CommentItem.author_department.set(display.department)
@@ -258,7 +297,7 @@ class CommentRepository:
     def anonymize(self, ref: CommentRef, author_id: str) -> None:
         """Show the comment as from a deleted user; it leaves the author index (idempotent)."""
         attempt(
-            lambda: CommentItem(ref.article_id, ref.comment_id).update(
+            lambda: _item(ref).update(
                 actions=[
                     CommentItem.author_name.set(DELETED_USER_NAME),
                     CommentItem.author_department.remove(),
@@ -269,10 +308,12 @@ class CommentRepository:
             )
         )
 
-    def held(self, article_id: str) -> list[Comment]:
-        """The article's comments waiting for a human review (a filtered Query; ops only)."""
+    def held(self, article_id: str, shards: int = 1) -> list[Comment]:
+        """The article's comments waiting for a human review (a filtered Query a partition; ops)."""
         return [
-            to_comment(i) for i in CommentItem.query(article_id, filter_condition=CommentItem.status == HELD)
+            to_comment(i)
+            for k in range(shards)
+            for i in CommentItem.query(partition(article_id, k), filter_condition=CommentItem.status == HELD)
         ]
 
     def release(self, ref: CommentRef) -> Outcome:
@@ -280,7 +321,7 @@ class CommentRepository:
         tx = Transaction(CommentItem)
         tx.update(
             "comment",
-            CommentItem(ref.article_id, ref.comment_id),
+            _item(ref),
             [CommentItem.status.set(VISIBLE)],
             CommentItem.status == HELD,
         )

@@ -454,6 +454,42 @@ def test_delete_drops_the_count_once_and_replies_stay(api: Api, alice: str) -> N
     assert refused.status == 400
 
 
+def test_a_spread_articles_comments_span_its_partitions_and_read_as_one(
+    api: Api, alice: str, atomic_moto: None, aged: list[float]
+) -> None:
+    assert article_ops.main(["spread", ARTICLE, "4"]) == 0
+    assert article_ops.main(["spread", ARTICLE, "2"]) == 1  # never lowered
+    assert article_ops.main(["spread", "no-such-article", "4"]) == 1
+    aged[0] += 61  # posters and readers take it within a minute
+    tokens = tokens_of(api, [f"spread{i}" for i in range(6)])
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def one(token: str, n: int) -> None:
+        reply = post(Api(), f"分区评论 {n}", token=token)
+        with lock:
+            results.append((reply.status, str((reply.body or {}).get("id"))))
+
+    threads = [threading.Thread(target=one, args=(tokens[n % 6], n)) for n in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [status for status, _ in results].count(201) == 24, results
+    partitions = {i.split(".")[2] if i.count(".") == 2 else "0" for _, i in results}
+    assert len(partitions) > 1  # the writes spread
+    listed = all_comments(api, limit=5)
+    assert [c["id"] for c in listed] == sorted((i for _, i in results), reverse=True)  # newest first
+    with metered() as meter:
+        assert api.get(f"/v1/articles/{ARTICLE}/comments", token=tokens[0]).status == 200
+    assert meter.calls.count("Query") <= 4  # at most one a partition (or the cached page)
+    assert count(api, token=tokens[0]) == 24
+    sharded = next(i for _, i in results if i.count(".") == 2)
+    owner = next(t for t in tokens if api.delete(f"/v1/comments/{sharded}", token=t).status == 200)
+    assert count(api, token=owner) == 23
+    assert api.delete(f"/v1/comments/{sharded}", token=owner).status == 404
+
+
 def test_only_the_author_deletes(api: Api, alice: str) -> None:
     comment = post(api, "甲的评论").body["id"]
     verified(api, "bob")

@@ -388,9 +388,9 @@ class FakeComments:
     reads: int = 0
 
     def page(
-        self, article_id: str, limit: int, after: str | None, fresh: bool = False
+        self, article_id: str, shards: int, limit: int, after: str | None, fresh: bool = False
     ) -> tuple[list[Comment], str | None]:
-        self.reads += 1
+        self.reads += shards
         newest = sorted(
             (c for (a, _), c in self.items.items() if a == article_id),
             key=lambda c: c.comment_id,
@@ -484,7 +484,7 @@ class FakeComments:
                 author_id=None,
             )
 
-    def held(self, article_id: str) -> list[Comment]:
+    def held(self, article_id: str, shards: int = 1) -> list[Comment]:
         return [c for (a, _), c in self.items.items() if a == article_id and c.status == HELD]
 
     def release(self, ref: CommentRef) -> Outcome:

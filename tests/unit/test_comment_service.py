@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 
 from shared import errors
 from shared.domain.articles import Article, ArticleHead, Section
-from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD, Comment
+from shared.domain.comments import COMMENTS_PER_DAY, COMMENTS_PER_MINUTE, HELD, Comment, parse_comment_id
 from shared.domain.outcomes import Outcome, refused
 from shared.domain.verification import Submission
 from shared.services.articles import COUNT_SECONDS
@@ -39,6 +41,14 @@ class Signer:
         return dict(pair.split("=", 1) for pair in rest.split("|"))
 
 
+def shards_of(articles: FakeArticles) -> Callable[[str], int | None]:
+    def shards(article_id: str) -> int | None:
+        found = articles.articles.get(article_id)
+        return None if found is None else found.head.comment_shards
+
+    return shards
+
+
 def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, CommentService]:
     world = World()
     head = ArticleHead(ARTICLE, "高血压", "编辑部", True, None, "摘要", NOW)
@@ -57,7 +67,7 @@ def setup(checker: FakeChecker | None = None) -> tuple[World, FakeComments, Comm
         content,
         world.submissions.get,
         world.idempotency,
-        lambda article_id: article_id in comments.articles.articles,
+        shards_of(comments.articles),
         world.clock,
         sleep=lambda seconds: None,
     )
@@ -137,7 +147,7 @@ def test_a_post_whose_first_attempt_landed_before_a_timeout_answers_the_comment(
     retried = Retried(world.users, world.guards, comments.articles)
     landed = CommentService(
         retried, world.users, Cursors(Signer), ContentCheck(frozenset, None), world.submissions.get,
-        world.idempotency, lambda article_id: True, world.clock,
+        world.idempotency, lambda article_id: 1, world.clock,
     )  # fmt: skip
     posted = landed.post(world.users.users[ALICE], ARTICLE, "网络抖动", None, None)
     assert [c.text for c in retried.items.values()] == ["网络抖动"] and posted["text"] == "网络抖动"
@@ -234,3 +244,23 @@ def test_the_first_page_is_shared_for_a_few_seconds_and_each_reader_sees_their_o
     posted = service.post(world.users.users[BOB], ARTICLE, "新评论", None, None)
     seen = [c["id"] for c in service.page(world.users.users[BOB], ARTICLE, None, None)["items"]]
     assert seen[0] == posted["id"]  # the writer sees their own write at once
+
+
+def test_a_busy_articles_comments_spread_over_its_partitions_and_read_as_one() -> None:
+    world, comments, service = setup()
+    article = comments.articles.articles[ARTICLE]
+    comments.articles.articles[ARTICLE] = msgspec.structs.replace(
+        article, head=msgspec.structs.replace(article.head, comment_shards=4)
+    )
+    posted = []
+    for n in range(12):
+        world.clock.advance(minutes=1)
+        posted.append(service.post(world.users.users[ALICE], ARTICLE, f"第{n}条", None, None)["id"])
+    refs = [parse_comment_id(p) for p in posted]
+    assert all(r is not None for r in refs) and len({r.shard for r in refs if r}) > 1  # spread
+    assert count(comments) == 12
+    first = service.page(world.users.users[BOB], ARTICLE, "5", None)
+    rest = service.page(world.users.users[BOB], ARTICLE, "50", first["next_cursor"])
+    assert [c["id"] for c in first["items"] + rest["items"]] == posted[::-1]
+    assert comments.reads == 8  # one Query a partition per page
+    assert service.delete(world.users.users[ALICE], posted[0])["deleted"] and count(comments) == 11

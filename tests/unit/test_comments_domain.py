@@ -83,3 +83,15 @@ def test_a_trailing_newline_is_not_a_valid_limit_or_id() -> None:
         check_article_id("hypertension-elderly\n")
     assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly\n") is None
     assert rules.parse_comment_id("01ARZ3NDEKTSV4RRFFQ69G5FAV.hypertension-elderly") is not None
+
+
+def test_a_comment_id_names_its_partition_when_not_the_first() -> None:
+    from shared.domain.comments import CommentRef, parse_comment_id
+
+    ulid = "01J0BENCH0000000000000000A"
+    assert parse_comment_id(f"{ulid}.hypertension") == CommentRef("hypertension", ulid, 0)
+    assert parse_comment_id(f"{ulid}.hypertension.3") == CommentRef("hypertension", ulid, 3)
+    assert CommentRef("hypertension", ulid, 3).public_id == f"{ulid}.hypertension.3"
+    assert CommentRef("hypertension", ulid).public_id == f"{ulid}.hypertension"
+    for bad in ("0", "03", "16", "x", "-1", "1.2"):
+        assert parse_comment_id(f"{ulid}.hypertension.{bad}") is None
