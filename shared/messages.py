@@ -59,6 +59,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("bad_request", "note_long"): Text(
         "审核意见不能超过 {max} 个字。", "The note may be at most {max} characters."
     ),
+    ("bad_request", "internal_note_long"): Text(
+        "内部备注不能超过 {max} 个字。", "The internal note may be at most {max} characters."
+    ),
     ("bad_request", "form_repeated"): Text(
         "表单中有重复的项目，请刷新页面后重新提交。", "A form field was sent twice."
     ),

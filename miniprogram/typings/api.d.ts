@@ -487,6 +487,8 @@ export interface components {
             }[];
             /** @description After a rejection, the document kinds the reviewer asks to upload again */
             redo_documents?: ("practice_license" | "qualification" | "work_badge")[];
+            /** @description What the reviewer wrote to the applicant (审核意见) */
+            note?: string | null;
         };
         ArticleSummary: {
             id: string;
@@ -1319,7 +1321,10 @@ export interface operations {
                     decision: "approve" | "reject";
                     /** @enum {string} */
                     reason?: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other";
+                    /** @description Shown to the applicant */
                     note?: string;
+                    /** @description For staff; never in a user-facing response, but part of the applicant's own export */
+                    internal_note?: string;
                     redo?: ("practice_license" | "qualification" | "work_badge")[];
                 };
             };
@@ -1370,7 +1375,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description The form is over 8 KB */
+            /** @description The form is over 16 KB */
             413: {
                 headers: {
                     [name: string]: unknown;

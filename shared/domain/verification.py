@@ -53,7 +53,7 @@ REASONS: dict[str, str] = {
     "not_hcp_document": "不是医疗卫生专业人员证件",
     "other": "其他原因",
 }
-MAX_NOTE_CHARS = 500
+MAX_NOTE_CHARS = 500  # each of the note to the applicant and the staff's internal note
 
 PROFESSION_LABELS = {"doctor": "医生", "nurse": "护士", "pharmacist": "药师", "other": "其他"}
 KIND_LABELS = {"practice_license": "执业证书", "qualification": "资格证书", "work_badge": "工牌"}
@@ -197,7 +197,9 @@ def can_submit(status: str | None) -> None:
         raise errors.Conflict("verification_approved")
 
 
-def check_decision(decision: str, reason: str | None, redo: list[str], note: str) -> None:
+def check_decision(
+    decision: str, reason: str | None, redo: list[str], note: str, internal_note: str = ""
+) -> None:
     if decision not in DECISIONS:
         raise errors.BadRequest("decision")
     if decision == "reject" and reason not in REASONS:
@@ -208,6 +210,8 @@ def check_decision(decision: str, reason: str | None, redo: list[str], note: str
         raise errors.BadRequest("redo_kinds")
     if len(note) > MAX_NOTE_CHARS:
         raise errors.BadRequest("note_long", max=MAX_NOTE_CHARS)
+    if len(internal_note) > MAX_NOTE_CHARS:
+        raise errors.BadRequest("internal_note_long", max=MAX_NOTE_CHARS)
 
 
 def decision_status(decision: str) -> Status:
@@ -262,7 +266,8 @@ class Submission(msgspec.Struct, frozen=True):
     decided_at: datetime | None = None
     decided_by: str | None = None  # reviewer id
     reason: str | None = None  # a code of REASONS
-    note: str | None = None
+    note: str | None = None  # the reviewer's words to the applicant (审核意见)
+    internal_note: str | None = None  # the reviewer's words to staff: never shown to the applicant
     redo: tuple[str, ...] = ()
     user_message: str | None = None  # sent | owed | failed | outbox | skipped | gone
 
@@ -274,7 +279,8 @@ class Decision(msgspec.Struct, frozen=True):
     reviewer_id: str
     decided_at: datetime
     reason: str | None = None
-    note: str | None = None
+    note: str | None = None  # to the applicant
+    internal_note: str | None = None  # to staff
     redo: tuple[str, ...] = ()
 
 

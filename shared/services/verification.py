@@ -58,7 +58,7 @@ class Submitted(msgspec.Struct, frozen=True):
 
 
 def status_view(user: User, latest: Submission | None) -> dict[str, Any]:
-    """What the applicant sees of their verification: never reviewer names or notes."""
+    """What the applicant sees of their verification: never reviewer names or the internal note."""
     view: dict[str, Any] = {
         "status": user.verification_status or Status.NONE.value,
         "reason": None,
@@ -77,6 +77,7 @@ def status_view(user: User, latest: Submission | None) -> dict[str, Any]:
         if latest.status == Status.REJECTED:
             view["reason"] = latest.reason
             view["redo_documents"] = list(latest.redo)
+        view["note"] = latest.note  # the reviewer's words to the applicant (审核意见)
     return view
 
 
@@ -251,6 +252,9 @@ class VerificationData:
                 "submitted_at": times.iso(s.submitted_at),
                 "decided_at": times.iso_or_none(s.decided_at),
                 "reason": s.reason,
+                # PIPL: the applicant may see everything held about them, the staff's note too
+                "note": s.note,
+                "internal_note": s.internal_note,
                 "redo_documents": list(s.redo),
                 "documents": [
                     {"kind": d.kind, "key": d.key, "sha256": d.sha256, "dhash": d.dhash} for d in s.documents

@@ -90,7 +90,10 @@ class SubmissionItem(Model):
     decided_at = UTCDateTimeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
-    note = UnicodeAttribute(null=True)
+    # Notes written before the applicant could see any were written for staff alone: the stored
+    # `note` stays the staff's internal note, and the words to the applicant have their own attribute.
+    internal_note = UnicodeAttribute(null=True, attr_name="note")
+    applicant_note = UnicodeAttribute(null=True, attr_name="note_to_applicant")
     redo = ListAttribute(of=UnicodeAttribute, null=True)
     user_message = UnicodeAttribute(null=True)
 
@@ -117,7 +120,8 @@ def to_submission(item: SubmissionItem) -> Submission:
         decided_at=item.decided_at,
         decided_by=item.decided_by,
         reason=item.reason,
-        note=item.note,
+        note=item.applicant_note,
+        internal_note=item.internal_note,
         redo=tuple(str(r) for r in item.redo or ()),
         user_message=item.user_message,
     )
@@ -301,7 +305,12 @@ class VerificationRepository:
             SubmissionItem.decided_at.set(decision.decided_at),
             SubmissionItem.decided_by.set(decision.reviewer_id),
             SubmissionItem.reason.set(decision.reason) if decision.reason else SubmissionItem.reason.remove(),
-            SubmissionItem.note.set(decision.note) if decision.note else SubmissionItem.note.remove(),
+            SubmissionItem.applicant_note.set(decision.note)
+            if decision.note
+            else SubmissionItem.applicant_note.remove(),
+            SubmissionItem.internal_note.set(decision.internal_note)
+            if decision.internal_note
+            else SubmissionItem.internal_note.remove(),
             SubmissionItem.redo.set(cast(Any, list(decision.redo)))
             if decision.redo
             else SubmissionItem.redo.remove(),

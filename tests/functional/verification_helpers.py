@@ -125,6 +125,7 @@ def post_decision(
     *,
     reason: str | None = None,
     note: str = "",
+    internal_note: str = "",
     redo: list[str] | None = None,
     headers: dict[str, str] | None = None,
     fields: dict[str, str] | None = None,
@@ -135,6 +136,8 @@ def post_decision(
         pairs.append(("reason", reason))
     if note:
         pairs.append(("note", note))
+    if internal_note:
+        pairs.append(("internal_note", internal_note))
     pairs += [("redo", kind) for kind in redo or []]
     submission_id = urlsplit(link).path.split("/")[2]
     return api.call(

@@ -303,6 +303,7 @@ class FakeSubmissions:
             decided_by=decision.reviewer_id,
             reason=decision.reason,
             note=decision.note,
+            internal_note=decision.internal_note,
             redo=decision.redo,
         )
         moved = replace(user, verification_status=decision.status.value)

@@ -13,7 +13,9 @@ from tests.unit.fakes import FakeMessages, FakeOutbox, FakeReviewers
 from tests.unit.services_setup import ALICE, BOB, NOW, World, consented
 
 SUBMISSION = "01JSSSSSSSSSSSSSSSSSSSSSS1"
-REJECT = DecisionForm("reject", "image_unreadable", "请上传第二页", ["qualification"])
+REJECT = DecisionForm(
+    "reject", "image_unreadable", "请上传第二页", ["qualification"], internal_note="与注册系统姓名不符"
+)
 APPROVE = DecisionForm("approve", None, "", [])
 
 
@@ -70,6 +72,8 @@ def test_the_first_decision_wins_and_a_later_one_sees_it() -> None:
     decided = review.decide(SUBMISSION, token, REJECT)
     assert not decided.conflict and decided.submission.status == "rejected"
     assert decided.submission.redo == ("qualification",) and decided.submission.note == "请上传第二页"
+    assert decided.submission.internal_note == "与注册系统姓名不符"
+    assert world.submissions.items[SUBMISSION].internal_note == "与注册系统姓名不符"
     user = world.users.users[ALICE]
     assert (user.verification_status, user.verification_reason) == ("rejected", "image_unreadable")
     late = review.decide(SUBMISSION, token, APPROVE)

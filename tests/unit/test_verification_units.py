@@ -94,12 +94,15 @@ def test_the_state_machine_allows_a_submit_only_from_none_or_rejected(status: st
 
 
 def test_decisions_need_a_listed_reason_to_reject() -> None:
-    v.check_decision("approve", None, [], "")
-    v.check_decision("reject", "document_expired", ["qualification"], "note")
+    v.check_decision("approve", None, [], "", "checked against the registry")
+    v.check_decision("reject", "document_expired", ["qualification"], "note", "n" * 500)
     for args in [("reject", None, [], ""), ("approve", "other", [], ""), ("x", None, [], ""),
                  ("reject", "other", ["selfie"], ""), ("reject", "other", [], "n" * 501)]:  # fmt: skip
         with pytest.raises(errors.BadRequest):
             v.check_decision(*args)
+    with pytest.raises(errors.BadRequest) as long_internal:
+        v.check_decision("reject", "other", [], "", "n" * 501)
+    assert long_internal.value.case == "internal_note_long"
 
 
 def _jpeg(color: tuple[int, int, int], size: int = 80, quality: int = 90) -> bytes:
