@@ -240,11 +240,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The status of the caller's latest submission and the reason of a rejection */
+        /** The submission in force, what the reviewer said, the submitted values and what may be kept; an approved user's update */
         get: operations["verificationStatus"];
         put?: never;
-        /** Submit, or resubmit after a rejection; informs the reviewers; idempotent with Idempotency-Key */
+        /**
+         * Submit, resubmit (after a rejection, withdrawal or revocation) or, approved, update the details; informs the reviewers; idempotent with Idempotency-Key
+         * @description `keep` names kinds whose images the latest submission holds (`keepable` in GET /v1/verification): they are copied into the new submission instead of uploaded again, so `documents` may hold fewer keys (1 to 5 images in all). An approved user's submission is an update: reviewed like any other while the approved details stay in force.
+         */
         post: operations["verificationSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verification/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Take back the pending submission to correct it (next_step verify), or an approved user's pending update (next_step stays done) */
+        post: operations["verificationWithdraw"];
         delete?: never;
         options?: never;
         head?: never;
@@ -404,7 +424,7 @@ export interface components {
             next_step: components["schemas"]["NextStep"];
             verification: {
                 /** @enum {string} */
-                status: "none" | "pending" | "approved" | "rejected";
+                status: "none" | "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
                 reason?: string | null;
             };
             /** @description How comments show the caller (PUT /v1/me/author) */
@@ -467,28 +487,73 @@ export interface components {
             answered_at: string;
             next_step: components["schemas"]["NextStep"];
         };
+        /** @description The submission in force (for an approved user the approved one, otherwise the latest) and, for an approved user who sent an update of their details, that update in `update`. */
         VerificationStatus: {
-            /** @enum {string} */
-            status: "none" | "pending" | "approved" | "rejected";
-            /**
-             * @description The rejection's reason code
-             * @enum {string|null}
-             */
-            reason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
+            status: components["schemas"]["VerificationState"];
             submission_id: string | null;
             /** Format: date-time */
             submitted_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was decided (or withdrawn)
+             */
             decided_at: string | null;
+            reason: components["schemas"]["RejectionReason"];
+            /** @description The reason in Chinese (图片无法辨认 ...) */
+            reason_text: string | null;
+            /** @description What the reviewer wrote to the applicant (审核意见) */
+            note: string | null;
+            /** @description After a rejection, the document kinds the reviewer asks to upload again */
+            redo_documents: components["schemas"]["DocumentKind"][];
+            fields: components["schemas"]["SubmittedFields"] | null;
+            /** @description The submission's images; `keepable` ones may be named in `keep` instead of uploaded again */
+            documents: components["schemas"]["SubmittedDocument"][];
+            /** @description null, or an approved user's latest update (pending, rejected or withdrawn; an approved one becomes the submission in force). `keep` reuses the images of this update when there is one. */
+            update: components["schemas"]["VerificationUpdate"] | null;
             /** @description How many submissions the user made */
             revision: number;
-            documents?: {
-                kind?: string;
-            }[];
-            /** @description After a rejection, the document kinds the reviewer asks to upload again */
-            redo_documents?: ("practice_license" | "qualification" | "work_badge")[];
-            /** @description What the reviewer wrote to the applicant (审核意见) */
-            note?: string | null;
+        };
+        VerificationUpdate: {
+            /** @enum {string} */
+            status: "pending" | "rejected" | "withdrawn";
+            submission_id: string;
+            /** Format: date-time */
+            submitted_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            reason: components["schemas"]["RejectionReason"];
+            reason_text: string | null;
+            note: string | null;
+            redo_documents: components["schemas"]["DocumentKind"][];
+            fields: components["schemas"]["SubmittedFields"];
+            documents: components["schemas"]["SubmittedDocument"][];
+        };
+        /**
+         * @description withdrawn: taken back by the applicant (next_step verify); revoked: an approval staff withdrew (next_step rejected)
+         * @enum {string}
+         */
+        VerificationState: "none" | "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
+        /**
+         * @description The reason code of a rejection or revocation
+         * @enum {string|null}
+         */
+        RejectionReason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
+        /** @enum {string} */
+        DocumentKind: "practice_license" | "qualification" | "work_badge";
+        /** @description The values submitted, to pre-fill 完善信息 */
+        SubmittedFields: {
+            real_name: string;
+            hospital: string;
+            department: string;
+            title: string;
+            /** @enum {string} */
+            profession: "doctor" | "nurse" | "pharmacist" | "other";
+            license_number: string | null;
+        };
+        SubmittedDocument: {
+            kind: components["schemas"]["DocumentKind"];
+            /** @description The image is stored and the reviewer did not ask to redo its kind */
+            keepable: boolean;
         };
         ArticleSummary: {
             id: string;
@@ -1117,7 +1182,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A submission is pending or the verification is approved */
+            /** @description A submission or an update is pending */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1191,7 +1256,10 @@ export interface operations {
                     profession: "doctor" | "nurse" | "pharmacist" | "other";
                     /** @description Optional practice licence number */
                     license_number?: string | null;
+                    /** @description With `keep`, new and kept images together count 1 to 5 */
                     documents: string[];
+                    /** @description Kinds whose images the latest submission holds, reused (not those the reviewer asked to redo) */
+                    keep?: components["schemas"]["DocumentKind"][];
                 };
             };
         };
@@ -1209,7 +1277,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field out of bounds, a key that is not an upload, not uploaded, or not a readable image of its type */
+            /** @description A field out of bounds, a key that is not an upload, not uploaded, or not a readable image of its type; `keep` naming a kind to redo or without an image (`fields` names keep) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1228,7 +1296,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
+            /** @description A submission or an update is pending, a racing submit won, or the Idempotency-Key was used for another body */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1248,6 +1316,50 @@ export interface operations {
             };
             415: components["responses"]["Error"];
             503: components["responses"]["Error"];
+        };
+    };
+    verificationWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn; its reviewer links show that and take no decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        status: "withdrawn";
+                        submission_id: string;
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            /** @description consent_required */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing is pending, or it was decided meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     reviewPage: {
@@ -1366,7 +1478,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description A decision already stands (the page names it) */
+            /** @description A decision already stands, or the applicant withdrew the submission (the page says which) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -2,8 +2,8 @@
 
 A link's token (itsdangerous, timed, salted for this purpose) names the reviewer, the submission
 and its revision; it is refused for any other submission, after `REVIEW_LINK_LIFETIME`, for a
-deactivated reviewer, and once a decision stands the review shows that decision and no form.
-A decision carries a note to the applicant and an internal note for
+deactivated reviewer, and once a decision stands (or the applicant withdrew the submission) the
+review shows that and no form. A decision carries a note to the applicant and an internal note for
 staff; only the first ever reaches the applicant's answers (both are in their own data export).
 The first decision wins through one conditional transaction (submission still pending, user item
 still naming it, audit entry put). The HTML, the form and its CSRF field are the page layer's

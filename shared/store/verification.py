@@ -9,6 +9,8 @@ Access patterns:
   `by_user`), one Query per fingerprint of the index (hash -> user ids);
 - decision: one TransactWriteItems (submission conditioned on pending, user item conditioned on
   still naming it, audit entry put);
+- withdrawal: one TransactWriteItems (submission conditioned on pending, user item conditioned on
+  still naming it as pending);
 - notifier retries: one Query of the sparse GSI `pending` (items leave it once delivered);
 - reviewers: one Query of the single `reviewers` partition (a handful of people).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from pynamodb.attributes import (
@@ -96,6 +99,7 @@ class SubmissionItem(Model):
     applicant_note = UnicodeAttribute(null=True, attr_name="note_to_applicant")
     redo = ListAttribute(of=UnicodeAttribute, null=True)
     user_message = UnicodeAttribute(null=True)
+    is_update = BooleanAttribute(null=True)
 
     by_user = SubmissionsByUser()
 
@@ -124,6 +128,7 @@ def to_submission(item: SubmissionItem) -> Submission:
         internal_note=item.internal_note,
         redo=tuple(str(r) for r in item.redo or ()),
         user_message=item.user_message,
+        is_update=bool(item.is_update),
     )
 
 
@@ -253,7 +258,9 @@ class VerificationRepository:
         they may not submit), "guard" (the Idempotency-Key was used meanwhile)."""
         s = submission
         tx = Transaction(SubmissionItem)
-        self._users.enlist_submission(tx, s.user_id, s.submission_id, s.revision, prior)
+        self._users.enlist_submission(
+            tx, s.user_id, s.submission_id, s.revision, prior, is_update=s.is_update
+        )
         tx.put(
             "submission",
             SubmissionItem(
@@ -274,6 +281,7 @@ class VerificationRepository:
                     for d in s.documents
                 ],
                 submitted_at=s.submitted_at,
+                is_update=s.is_update or None,
             ),
             SubmissionItem.submission_id.does_not_exist(),
         )
@@ -322,7 +330,14 @@ class VerificationRepository:
             actions,
             SubmissionItem.status == "pending",
         )
-        self._users.enlist_decision(tx, submission.user_id, submission.submission_id, status, decision.reason)
+        self._users.enlist_decision(
+            tx,
+            submission.user_id,
+            submission.submission_id,
+            status,
+            decision.reason,
+            is_update=submission.is_update,
+        )
         tx.put(
             "audit",
             AuditItem(
@@ -337,6 +352,21 @@ class VerificationRepository:
             ),
             AuditItem.submission_id.does_not_exist(),
         )
+        return tx.commit()
+
+    def withdraw(
+        self, user_id: str, submission_id: str, *, is_update: bool, withdrawn_at: datetime
+    ) -> Outcome:
+        """The applicant takes a pending submission (or update) back. `Refused`: "submission" (no
+        longer pending: decided meanwhile), "user" (no longer the user's pending one)."""
+        tx = Transaction(SubmissionItem)
+        tx.update(
+            "submission",
+            SubmissionItem(submission_id),
+            [SubmissionItem.status.set("withdrawn"), SubmissionItem.decided_at.set(withdrawn_at)],
+            SubmissionItem.status == "pending",
+        )
+        self._users.enlist_withdrawal(tx, user_id, submission_id, is_update=is_update)
         return tx.commit()
 
     def set_user_message(self, submission_id: str, outcome: str) -> None:

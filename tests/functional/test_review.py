@@ -95,7 +95,7 @@ def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> Non
     status = api.get("/v1/verification").body
     assert status["status"] == "rejected" and status["reason"] == "name_mismatch"
     assert status["redo_documents"] == ["practice_license"] and status["decided_at"]
-    assert status["note"] == "姓名不一致"
+    assert status["note"] == "姓名不一致" and status["reason_text"] == "姓名与证件不符"
     assert "与执业注册系统核对" not in json.dumps(status, ensure_ascii=False) and "decided_by" not in status
     assert SubmissionItem.get(sid).internal_note == "与执业注册系统核对"
     exported = api.get("/v1/me/export").body["verification"][0]  # but it is theirs to see (PIPL)

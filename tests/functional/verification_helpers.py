@@ -78,8 +78,17 @@ def upload(
     return key
 
 
-def submit(api: Api, keys: list[str], headers: dict[str, str] | None = None, **fields: Any) -> Reply:
-    return api.post("/v1/verification", {**FIELDS, **fields, "documents": keys}, headers=headers)
+def submit(
+    api: Api,
+    keys: list[str],
+    headers: dict[str, str] | None = None,
+    keep: list[str] | None = None,
+    **fields: Any,
+) -> Reply:
+    body = {**FIELDS, **fields, "documents": keys}
+    if keep is not None:
+        body["keep"] = keep
+    return api.post("/v1/verification", body, headers=headers)
 
 
 def add_reviewer(name: str = "审核员甲", **kw: Any) -> str:
