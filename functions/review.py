@@ -27,6 +27,10 @@ def decide(request: Request) -> Response:
     token = form.one("t")
     app.review_csrf.check(token, form.one("csrf"))
     decision = DecisionForm(
-        form.one("decision"), form.one("reason") or None, form.one("note"), form.many("redo")
+        form.one("decision"),
+        form.one("reason") or None,
+        form.one("note"),
+        form.many("redo"),
+        internal_note=form.one("internal_note"),
     )
     return standing_page(app.review.decide(request.path_params.get("submission_id", ""), token, decision))

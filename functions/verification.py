@@ -1,4 +1,5 @@
-"""POST /v1/verification/uploads, POST /v1/verification, GET /v1/verification."""
+"""POST /v1/verification/uploads, POST /v1/verification, GET /v1/verification,
+POST /v1/verification/withdraw."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class SubmitBody(msgspec.Struct, forbid_unknown_fields=True):
     profession: str
     documents: list[str]
     license_number: str | None = None
+    keep: list[str] = []  # kinds whose image the latest submission holds, reused instead of uploaded
 
 
 @http_handler
@@ -38,9 +40,9 @@ def submit(request: Request) -> Response:
     caller = app.access.consented(request)
     body = json_body(request, SubmitBody)
     fields = msgspec.structs.asdict(body)
-    documents = fields.pop("documents")
+    documents, keep = fields.pop("documents"), fields.pop("keep")
     key = request.header("idempotency-key")
-    return Response(201, app.verification.submit(caller.user, fields, documents, key))
+    return Response(201, app.verification.submit(caller.user, fields, documents, key, keep))
 
 
 @http_handler
@@ -48,3 +50,10 @@ def status(request: Request) -> Response:
     app = services()
     caller = app.access.consented(request)
     return Response(200, app.verification.status(caller.user))
+
+
+@http_handler
+def withdraw(request: Request) -> Response:
+    app = services()
+    caller = app.access.consented(request)
+    return Response(200, app.verification.withdraw(caller.user))

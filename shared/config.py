@@ -48,6 +48,9 @@ ENV_RESULT_PAGE = "WECHAT_RESULT_PAGE"
 # The zone every time is shown in (responses, receipts, exports, pages): an offset such as +08:00,
 # UTC, or an IANA name; stored times stay UTC.
 ENV_TIME_ZONE = "TIME_ZONE"
+# How many days the bucket's lifecycle keeps the images of decided submissions (the stage's
+# imageRetentionDays): what an applicant may still keep in a resubmission.
+ENV_IMAGE_RETENTION_DAYS = "IMAGE_RETENTION_DAYS"
 # The base URL of the platform's own pages (用户服务协议, 隐私政策) that consent documents link to;
 # they open in the mini-program's web-view, so the host goes into its business-domain list.
 ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
@@ -84,6 +87,7 @@ class Config:
     time_zone: str = DEFAULT_ZONE
     result_page: str = "pages/verify/index"
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
+    image_retention_days: int = 180
 
     @property
     def is_local(self) -> bool:
@@ -155,6 +159,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
         result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
+        image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
     )
     _validate(cfg)
     return cfg
@@ -165,6 +170,8 @@ def _validate(cfg: Config) -> None:
         parse_zone(cfg.time_zone)
     except ValueError as exc:
         raise ConfigError(f"{ENV_TIME_ZONE}: {exc}") from exc
+    if cfg.image_retention_days < 2:
+        raise ConfigError(f"{ENV_IMAGE_RETENTION_DAYS} must be at least 2")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
     if cfg.is_local:

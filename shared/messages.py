@@ -59,6 +59,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("bad_request", "note_long"): Text(
         "审核意见不能超过 {max} 个字。", "The note may be at most {max} characters."
     ),
+    ("bad_request", "internal_note_long"): Text(
+        "内部备注不能超过 {max} 个字。", "The internal note may be at most {max} characters."
+    ),
     ("bad_request", "form_repeated"): Text(
         "表单中有重复的项目，请刷新页面后重新提交。", "A form field was sent twice."
     ),
@@ -149,8 +152,12 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("conflict", "verification_pending"): Text(
         "您的认证申请正在审核中，请等待审核结果。", "A submission is already waiting for review."
     ),
-    ("conflict", "verification_approved"): Text(
-        "您已通过HCP身份认证。", "Your HCP verification is already approved."
+    ("conflict", "update_pending"): Text(
+        "您的资料更新正在审核中，请等待审核结果或先撤回。",
+        "An update of your details is already waiting for review; wait for it or withdraw it.",
+    ),
+    ("conflict", "verification_not_pending"): Text(
+        "没有正在审核中的申请，无需撤回。", "Nothing is waiting for review, so there is nothing to withdraw."
     ),
     ("conflict", "decision_not_stored"): Text(
         "审核决定未能保存，请重试。", "The decision could not be stored; try again."
@@ -259,6 +266,15 @@ FIELD_MESSAGES: dict[str, Text] = {
     "document_type": Text(
         "证件图片的格式与上传时不符（应为 {content_type}），请重新上传。",
         "A document was not uploaded as {content_type}.",
+    ),
+    "keep_repeat": Text("同一类证件只需保留一次。", "keep may not name the same kind twice."),
+    "keep_redo": Text(
+        "审核人员要求重新上传这类证件，请上传新的图片。",
+        "The reviewer asked for this kind of document again; upload a new image.",
+    ),
+    "keep_missing": Text(
+        "上次提交中没有可保留的这类证件图片，请重新上传。",
+        "The latest submission holds no image of this kind that can be kept; upload one.",
     ),
     "same_image": Text("同一张图片不能作为两份证件提交。", "Documents may not hold the same image twice."),
     "image_small": Text(

@@ -198,7 +198,13 @@ class Services:
         from shared.services.verification import VerificationService
 
         return VerificationService(
-            self.submissions, self.storage, clean_image, lambda: self.notifier, self.idempotency, utcnow
+            self.submissions,
+            self.storage,
+            clean_image,
+            lambda: self.notifier,
+            self.idempotency,
+            utcnow,
+            self.cfg.image_retention_days,
         )
 
     @cached_property

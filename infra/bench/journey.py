@@ -1,7 +1,8 @@
 """Every endpoint once on its happy path, in-process against moto, with its AWS calls and units.
 
 One user goes the whole way (login, consents, verification with two images, the reviewer's
-approval, questions, articles and comments, export, withdrawal, logout, deletion), and each
+approval, an update of the approved details keeping both images and its withdrawal, questions,
+articles and comments, export, withdrawal, logout, deletion), and each
 request is metered: the calls through the botocore hook of `infra.metering.metered()` (the models'
 clients plus the S3 and SNS clients), the DynamoDB units by `infra.bench.capacity`.
 
@@ -238,6 +239,21 @@ class Journey:
             token="",
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
+        self._update()
+
+    def _update(self) -> None:
+        """The approved user updates their details keeping both images (copied, not uploaded
+        again), looks at it, and takes it back: the approval stands throughout."""
+        update = {
+            **APPLICANT,
+            "hospital": "北京大学第一医院",
+            "documents": [],
+            "keep": ["practice_license", "qualification"],
+        }
+        label = "POST /v1/verification (an update keeping two images)"
+        self.measure(label, "POST", "/v1/verification", update, expect=201)
+        self.measure("GET /v1/verification (an update pending)", "GET", "/v1/verification")
+        self.measure("POST /v1/verification/withdraw", "POST", "/v1/verification/withdraw")
 
     def _questions(self) -> None:
         questions = self.measure("GET /v1/questions", "GET", "/v1/questions").body["items"]

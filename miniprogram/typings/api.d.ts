@@ -346,26 +346,57 @@ export interface paths {
         };
         /**
          * 认证状态 / The verification status
-         * @description 当前用户最近一次提交的状态（各状态下申请人看到什么，见 VerificationState）；未通过时给出原因 `reason` 和需要重新上传的证件 `redo_documents`，供“审核未通过”页面使用。
+         * @description 现行的提交（已通过的用户为已通过的那次，否则为最近一次）：状态（各状态下申请人看到什么，见 VerificationState）、原因 `reason` 及其中文 `reason_text`、审核人员写给申请人的意见 `note`、需要重新上传的证件 `redo_documents`、提交过的资料 `fields`（供“完善信息”预填）和各证件能否保留 `documents [{kind, keepable}]`；已通过的用户更新资料时，该更新在 `update` 中。
          *
-         *     The status of the caller's latest submission (what the applicant sees in each, see
-         *     VerificationState); after a rejection the `reason` and the documents to upload again
-         *     (`redo_documents`), for the 审核未通过 page.
+         *     The submission in force (for an approved user the approved one, otherwise the latest): its
+         *     status (what the applicant sees in each, see VerificationState), the `reason` and its Chinese
+         *     `reason_text`, the reviewer's words to the applicant (`note`), the documents to upload again
+         *     (`redo_documents`), the submitted values (`fields`, to pre-fill 完善信息) and whether each
+         *     document may be kept (`documents [{kind, keepable}]`); an approved user's update in `update`.
          */
         get: operations["verificationStatus"];
         put?: never;
         /**
          * 提交身份认证 / Submit the verification
-         * @description 提交（或未通过后重新提交）身份认证：姓名、医院、科室、职称、职业，以及已上传证件图片的 `key`。服务器检查每个 key 属于本人、已上传且确为所声明类型的图片，去除元数据后保存，并通知审核人员。返回 201 `{status: "pending", submission_id}`，`next_step` 变为 `pending`。审核中或已通过时为 409。带同一 Idempotency-Key 的重试得到第一次的结果。
+         * @description 提交、重新提交（未通过、撤回或被撤销认证后）或在已通过后更新资料：姓名、医院、科室、职称、职业，以及已上传证件图片的 `key`。`keep` 列出最近一次提交中可保留的证件类型（见 GET /v1/verification 的 `keepable`），这些图片会复制到新提交，无需重新上传，因此 `documents` 可以少于所需张数（新旧合计 1 至 5 张）。服务器检查每个 key 属于本人、已上传且确为所声明类型的图片，去除元数据后保存，并通知审核人员。返回 201 `{status: "pending", submission_id}`。已通过的用户再次提交即为资料更新：审核期间仍按已通过的资料提供服务，`next_step` 保持 `done`。有提交或更新在审核中时为 409。带同一 Idempotency-Key 的重试得到第一次的结果。
          *
-         *     Submit, or resubmit after a rejection: name, hospital, department, title, profession and the keys
-         *     of the uploaded credential images. Every key must be the caller's own, uploaded, and a readable
-         *     image of its type; the images are re-encoded without metadata and the reviewers are informed.
-         *     Answers 201 `{status: "pending", submission_id}`; `next_step` becomes `pending`. While a
-         *     submission is pending, or once approved, 409. A retry with the same Idempotency-Key gets the first
-         *     answer.
+         *     Submit, resubmit (after a rejection, a withdrawal or a revocation) or, once approved, update the
+         *     details: name, hospital, department, title, profession and the keys of the uploaded credential
+         *     images. `keep` names kinds whose images the latest submission holds (`keepable` in GET
+         *     /v1/verification): they are copied into the new submission instead of uploaded again, so
+         *     `documents` may hold fewer keys (1 to 5 images in all). Every key must be the caller's own,
+         *     uploaded, and a readable image of its type; the images are re-encoded without metadata and the
+         *     reviewers are informed. Answers 201 `{status: "pending", submission_id}`. An approved user's
+         *     submission is an update, reviewed like any other while the approved details stay in force
+         *     (`next_step` stays `done`). While a submission or an update is pending, 409. A retry with the
+         *     same Idempotency-Key gets the first answer.
          */
         post: operations["verificationSubmit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/verification/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 撤回修改 / Withdraw the pending submission
+         * @description 申请人撤回审核中的提交以便修改：状态变为 `withdrawn`，`next_step` 回到 `verify`；已通过用户撤回审核中的资料更新时，`next_step` 仍为 `done`。审核人员的链接随之显示“申请人已撤回”，不再接受决定。没有审核中的提交时为 409。
+         *
+         *     The applicant takes back a pending submission to correct it: status `withdrawn`, `next_step`
+         *     back to `verify`; an approved user's pending update is withdrawn and `next_step` stays `done`.
+         *     The reviewers' links then show that it was withdrawn and take no decision. 409 unless something
+         *     is pending.
+         */
+        post: operations["verificationWithdraw"];
         delete?: never;
         options?: never;
         head?: never;
@@ -752,21 +783,23 @@ export interface components {
         /**
          * @description 认证状态，以及申请人看到的内容：
          *     - `none`：尚未提交：显示身份认证表单（`next_step` 为 `verify`）。
-         *     - `pending`：审核中：显示“审核中”，不能再次提交（409）。
+         *     - `pending`：审核中：显示“审核中”和“撤回修改”（POST /v1/verification/withdraw），不能再次提交（409）。
          *     - `approved`：已通过：显示“您已通过HCP身份认证”，可查看文章详情和评论。
-         *     - `rejected`：审核未通过：显示原因（`reason`）和需要重新上传的证件（`redo_documents`）；修改信息（完善信息）并只重传需要的证件后重新提交。
-         *     - `withdrawn`（即将提供）：申请人撤回了审核中的提交以便修改：回到身份认证表单（`next_step` 为 `verify`）。
+         *     - `rejected`：审核未通过：显示原因（`reason_text`）、审核意见（`note`）和需要重新上传的证件（`redo_documents`）；按 `fields` 预填的信息修改（完善信息），只重传需要的证件（其余用 `keep` 保留）后重新提交。
+         *     - `withdrawn`：申请人撤回了审核中的提交以便修改：回到身份认证表单（`next_step` 为 `verify`），可保留的证件见 `documents`。
          *     - `revoked`（即将提供）：已通过的认证被撤销：与未通过相同，显示原因，可重新提交（`next_step` 为 `rejected`）。
          *
          *     The verification status, and what the applicant sees:
          *     - `none`: nothing submitted: the verification form (`next_step` `verify`).
-         *     - `pending`: under review (审核中); submitting again is 409.
+         *     - `pending`: under review (审核中), with 撤回修改 (POST /v1/verification/withdraw); submitting
+         *       again is 409.
          *     - `approved`: 您已通过HCP身份认证; article details and comments are open.
-         *     - `rejected`: 审核未通过: the reason (`reason`) and the documents to upload again
-         *       (`redo_documents`); the applicant corrects the fields (完善信息), uploads only what must
-         *       be redone, and resubmits (重新提交).
-         *     - `withdrawn` (coming): the applicant took back a pending submission to correct it: the form
-         *       again (`next_step` `verify`).
+         *     - `rejected`: 审核未通过: the reason (`reason_text`), the reviewer's note (`note`) and the
+         *       documents to upload again (`redo_documents`); the applicant corrects the fields pre-filled
+         *       from `fields` (完善信息), uploads only what must be redone (keeping the rest with `keep`),
+         *       and resubmits (重新提交).
+         *     - `withdrawn`: the applicant took back a pending submission to correct it: the form again
+         *       (`next_step` `verify`), `documents` saying what may be kept.
          *     - `revoked` (coming): an approval was withdrawn by staff: shown like a rejection, with its
          *       reason; the user resubmits (`next_step` `rejected`).
          * @enum {string}
@@ -853,27 +886,68 @@ export interface components {
             answered_at: string;
             next_step: components["schemas"]["NextStep"];
         };
+        /** @description The submission in force (for an approved user the approved one, otherwise the latest) and, for an approved user who sent an update of their details, that update in `update`. */
         VerificationStatus: {
             status: components["schemas"]["VerificationState"];
-            /**
-             * @description 未通过的原因代码 / The rejection's reason code: `image_unreadable` 图片无法辨认,
-             *     `name_mismatch` 姓名与证件不符, `document_expired` 证件已过期, `not_hcp_document`
-             *     不是医疗卫生专业人员证件, `other` 其他原因
-             * @enum {string|null}
-             */
-            reason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
             submission_id: string | null;
             /** Format: date-time */
             submitted_at: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was decided (or withdrawn)
+             */
             decided_at: string | null;
+            reason: components["schemas"]["RejectionReason"];
+            /** @description The reason in Chinese (图片无法辨认 ...) */
+            reason_text: string | null;
+            /** @description What the reviewer wrote to the applicant (审核意见) */
+            note: string | null;
+            /** @description After a rejection, the document kinds the reviewer asks to upload again */
+            redo_documents: components["schemas"]["DocumentKind"][];
+            fields: components["schemas"]["SubmittedFields"] | null;
+            /** @description The submission's images; `keepable` ones may be named in `keep` instead of uploaded again */
+            documents: components["schemas"]["SubmittedDocument"][];
+            /** @description null, or an approved user's latest update (pending, rejected or withdrawn; an approved one becomes the submission in force). `keep` reuses the images of this update when there is one. */
+            update: components["schemas"]["VerificationUpdate"] | null;
             /** @description How many submissions the user made */
             revision: number;
-            documents?: {
-                kind?: string;
-            }[];
-            /** @description After a rejection, the document kinds the reviewer asks to upload again */
-            redo_documents?: ("practice_license" | "qualification" | "work_badge")[];
+        };
+        VerificationUpdate: {
+            /** @enum {string} */
+            status: "pending" | "rejected" | "withdrawn";
+            submission_id: string;
+            /** Format: date-time */
+            submitted_at: string;
+            /** Format: date-time */
+            decided_at: string | null;
+            reason: components["schemas"]["RejectionReason"];
+            reason_text: string | null;
+            note: string | null;
+            redo_documents: components["schemas"]["DocumentKind"][];
+            fields: components["schemas"]["SubmittedFields"];
+            documents: components["schemas"]["SubmittedDocument"][];
+        };
+        /**
+         * @description The reason code of a rejection or revocation
+         * @enum {string|null}
+         */
+        RejectionReason: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other" | null;
+        /** @enum {string} */
+        DocumentKind: "practice_license" | "qualification" | "work_badge";
+        /** @description The values submitted, to pre-fill 完善信息 */
+        SubmittedFields: {
+            real_name: string;
+            hospital: string;
+            department: string;
+            title: string;
+            /** @enum {string} */
+            profession: "doctor" | "nurse" | "pharmacist" | "other";
+            license_number: string | null;
+        };
+        SubmittedDocument: {
+            kind: components["schemas"]["DocumentKind"];
+            /** @description The image is stored and the reviewer did not ask to redo its kind */
+            keepable: boolean;
         };
         ArticleSummary: {
             id: string;
@@ -2052,7 +2126,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentRequiredError"];
                 };
             };
-            /** @description `conflict`：已有提交在审核中，或已通过认证 / A submission is pending, or the verification is approved */
+            /** @description `conflict`：已有提交或资料更新在审核中 / A submission or an update is pending */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2140,7 +2214,10 @@ export interface operations {
                     profession: "doctor" | "nurse" | "pharmacist" | "other";
                     /** @description Optional practice licence number */
                     license_number?: string | null;
+                    /** @description With `keep`, new and kept images together count 1 to 5 */
                     documents: string[];
+                    /** @description Kinds whose images the latest submission holds, reused (not those the reviewer asked to redo) */
+                    keep?: components["schemas"]["DocumentKind"][];
                 };
             };
         };
@@ -2164,7 +2241,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：字段为空或过长、key 不是上传地址给出的、图片未上传或不是可读的该类型图片；或 Idempotency-Key 格式不对 / a field empty or too long, a key that is not an upload, not uploaded, or not a readable image of its type; or a malformed Idempotency-Key */
+            /** @description JSON 请求体无效，`fields` 逐项指出出错的字段 / The JSON body is not valid; `fields` names each field at fault：字段为空或过长、key 不是上传地址给出的、图片未上传或不是可读的该类型图片、`keep` 列出要求重传或没有图片的证件类型；或 Idempotency-Key 格式不对 / a field empty or too long, a key that is not an upload, not uploaded, or not a readable image of its type, `keep` naming a kind to redo or without an image (`fields` names keep); or a malformed Idempotency-Key */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2203,7 +2280,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["ForbiddenError"];
                 };
             };
-            /** @description `conflict`：已有提交在审核中或已通过，并发的提交先生效，或 Idempotency-Key 已用于其他内容 / A submission is pending or approved, a racing submit won, or the Idempotency-Key was used for another body */
+            /** @description `conflict`：已有提交或资料更新在审核中，并发的提交先生效，或 Idempotency-Key 已用于其他内容 / A submission or an update is pending, a racing submit won, or the Idempotency-Key was used for another body */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2222,6 +2299,56 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verificationWithdraw: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn; its reviewer links show that and take no decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "withdrawn",
+                     *       "submission_id": "01M8NGTH81QHFZTJP4GD3JYV2C"
+                     *     }
+                     */
+                    "application/json": {
+                        /** @constant */
+                        status: "withdrawn";
+                        submission_id: string;
+                    };
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ The current identity agreement is not agreed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRequiredError"];
+                };
+            };
+            /** @description `conflict`：没有审核中的提交，或已被决定 / Nothing is pending, or it was decided meanwhile */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2315,7 +2442,10 @@ export interface operations {
                     decision: "approve" | "reject";
                     /** @enum {string} */
                     reason?: "image_unreadable" | "name_mismatch" | "document_expired" | "not_hcp_document" | "other";
+                    /** @description Shown to the applicant */
                     note?: string;
+                    /** @description For staff; never in a user-facing response, but part of the applicant's own export */
+                    internal_note?: string;
                     redo?: ("practice_license" | "qualification" | "work_badge")[];
                 };
             };
@@ -2363,7 +2493,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description 已有决定生效，页面显示该决定（HTML 页面）/ A decision already stands; the page names it (an HTML page) */
+            /** @description 已有决定生效，或申请人已撤回，页面说明是哪种（HTML 页面）/ A decision already stands, or the applicant withdrew the submission; the page says which (an HTML page) */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2372,7 +2502,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description 表单超过 8 KB（HTML 页面）/ The form is over 8 KB (an HTML page) */
+            /** @description 表单超过 16 KB（HTML 页面）/ The form is over 16 KB (an HTML page) */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -2,7 +2,8 @@
 
 Layout: `uploads/<user_id>/<kind>/<ulid>.<ext>` holds what the mini-program uploaded (expired by
 a lifecycle rule after a day if never submitted; deleted once sanitized), and
-`credentials/<user_id>/<submission_id>/<n>.jpg` the sanitized copies reviewers see. Everything
+`credentials/<user_id>/<submission_id>/<n>.jpg` the sanitized copies reviewers see (an image kept
+from an earlier submission is copied there under the new submission's key). Everything
 of a user lives under those two prefixes, which is what erasure deletes.
 """
 
@@ -113,6 +114,20 @@ class CredentialStorage:
             ServerSideEncryption="AES256",
             CacheControl="private, no-store",
         )
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy an image within the bucket (CopyObject: S3 reads the source, nothing passes through
+        the function). The copy starts untagged: the source's lifecycle tag is not the copy's."""
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                TaggingDirective="REPLACE",
+                ServerSideEncryption="AES256",
+            )
+        except self.client.exceptions.NoSuchKey as exc:
+            raise errors.invalid("keep", "invalid", "keep_missing") from exc
 
     def delete(self, keys: list[str]) -> None:
         """Delete these keys (one call per thousand); missing keys are fine."""

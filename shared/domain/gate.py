@@ -80,9 +80,9 @@ def next_step(state: GateState, docs: CurrentDocuments) -> Step:
     status = state.verification_status
     if status == "pending":
         return Step.PENDING
-    if status == "rejected":
+    if status in ("rejected", "revoked"):  # a revoked approval: the user resubmits, as after a rejection
         return Step.REJECTED
-    if status != "approved":
+    if status != "approved":  # none, or withdrawn to be corrected
         return Step.VERIFY
     if collection_agreed(state, docs) and docs.has_required_questions and not state.questions_answered:
         return Step.QUESTIONS

@@ -27,10 +27,14 @@ class User(msgspec.Struct, frozen=True):
     agreement_decision: str | None = None  # agree | refuse | withdraw
     informed_version: str | None = None
     informed_decision: str | None = None  # agree | skip | withdraw
-    verification_status: str | None = None  # pending | approved | rejected
+    # the submission in force: for an approved user the approved one, otherwise the latest
+    verification_status: str | None = None  # pending | approved | rejected | withdrawn | revoked
     verification_reason: str | None = None
     verification_submission: str | None = None
     verification_revision: int = 0  # how many submissions so far
+    # an approved user's latest update of their details, until an approval makes it the one in force
+    verification_update: str | None = None
+    verification_update_status: str | None = None  # pending | rejected | withdrawn
     questions_answered: bool = False
     # consent records name this random pseudonym, and seal their personal fields with this key:
     # deleting the user shreds both links

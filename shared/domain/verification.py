@@ -1,8 +1,11 @@
 """HCP verification: the rules, limits and states, with no I/O.
 
-A submission moves `pending → approved | rejected`; a user moves `none → pending`, and from
-`rejected` back to `pending` by resubmitting. Nothing else moves: a submit while pending or
-approved is a conflict, a decision on a decided submission is a conflict naming the one that stands.
+A submission moves `pending → approved | rejected | withdrawn` (the applicant takes it back); an
+approval may later be `revoked` by staff. A user moves `none → pending`, and from `rejected`,
+`withdrawn` or `revoked` back to `pending` by resubmitting. An approved user may submit an update of
+their details: it is reviewed like any submission while the user stays approved, and replaces the
+approved details only when it is approved. A submit while something is pending is a conflict, a
+decision on a decided submission is a conflict naming the one that stands.
 """
 
 from __future__ import annotations
@@ -53,7 +56,12 @@ REASONS: dict[str, str] = {
     "not_hcp_document": "不是医疗卫生专业人员证件",
     "other": "其他原因",
 }
-MAX_NOTE_CHARS = 500
+MAX_NOTE_CHARS = 500  # each of the note to the applicant and the staff's internal note
+# Images of decided submissions are tagged at the decision and expired by the bucket's lifecycle this
+# many days after they were written (a stage setting). An image is offered for keeping only while it
+# is surely still there: until a day before.
+DEFAULT_IMAGE_RETENTION_DAYS = 180
+KEEP_MARGIN = timedelta(days=1)
 
 PROFESSION_LABELS = {"doctor": "医生", "nurse": "护士", "pharmacist": "药师", "other": "其他"}
 KIND_LABELS = {"practice_license": "执业证书", "qualification": "资格证书", "work_badge": "工牌"}
@@ -64,6 +72,12 @@ class Status(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the applicant took a pending submission back
+    REVOKED = "revoked"  # staff withdrew an approval; behaves as a rejection
+
+
+# Whose rejection reason the applicant is shown.
+REFUSED = frozenset({Status.REJECTED, Status.REVOKED})
 
 
 _UPLOAD_KEY = re.compile(
@@ -176,11 +190,12 @@ def normalized_license(number: str) -> str:
     return re.sub(r"[\s\-]", "", number).upper()
 
 
-def check_documents(keys: list[str]) -> None:
-    if not MIN_DOCUMENTS <= len(keys) <= MAX_DOCUMENTS:
+def check_documents(keys: list[str], kept: int = 0) -> None:
+    """New upload keys, and `kept` images reused from the latest submission: 1 to 5 in all."""
+    if not MIN_DOCUMENTS <= len(keys) + kept <= MAX_DOCUMENTS:
         raise errors.invalid(
             "documents",
-            "required" if not keys else "invalid",
+            "required" if not keys and not kept else "invalid",
             "documents_count",
             min=MIN_DOCUMENTS,
             max=MAX_DOCUMENTS,
@@ -189,15 +204,18 @@ def check_documents(keys: list[str]) -> None:
         raise errors.invalid("documents", "invalid", "documents_repeat")
 
 
-def can_submit(status: str | None) -> None:
-    """none or rejected may (re)submit; pending and approved are conflicts."""
+def can_submit(status: str | None, update_status: str | None = None) -> None:
+    """none, rejected, withdrawn or revoked may (re)submit, approved may submit an update; a
+    pending submission or a pending update is a conflict."""
     if status == Status.PENDING:
         raise errors.Conflict("verification_pending")
-    if status == Status.APPROVED:
-        raise errors.Conflict("verification_approved")
+    if status == Status.APPROVED and update_status == Status.PENDING:
+        raise errors.Conflict("update_pending")
 
 
-def check_decision(decision: str, reason: str | None, redo: list[str], note: str) -> None:
+def check_decision(
+    decision: str, reason: str | None, redo: list[str], note: str, internal_note: str = ""
+) -> None:
     if decision not in DECISIONS:
         raise errors.BadRequest("decision")
     if decision == "reject" and reason not in REASONS:
@@ -208,6 +226,8 @@ def check_decision(decision: str, reason: str | None, redo: list[str], note: str
         raise errors.BadRequest("redo_kinds")
     if len(note) > MAX_NOTE_CHARS:
         raise errors.BadRequest("note_long", max=MAX_NOTE_CHARS)
+    if len(internal_note) > MAX_NOTE_CHARS:
+        raise errors.BadRequest("internal_note_long", max=MAX_NOTE_CHARS)
 
 
 def decision_status(decision: str) -> Status:
@@ -217,15 +237,20 @@ def decision_status(decision: str) -> Status:
 # The subscribe message of the review result. The template (chosen in the WeChat admin console)
 # has these four fields; `thing` values are at most 20 characters, so the reason is its label.
 RESULT_TITLE = "医护身份认证"
+UPDATE_TITLE = "医护认证资料更新"  # an approved user's update: their approval stands either way
 RESULT_WORDS = {"approved": "已通过", "rejected": "未通过"}
 APPROVED_REMARK = "欢迎进入学术分享"
+UPDATE_APPROVED_REMARK = "资料已更新"
 
 
-def result_message(status: str, reason: str | None, decided_at: datetime) -> dict[str, str]:
+def result_message(
+    status: str, reason: str | None, decided_at: datetime, *, is_update: bool = False
+) -> dict[str, str]:
     """The template data telling a user the result; names nothing the applicant typed."""
-    remark = APPROVED_REMARK if status == "approved" else REASONS.get(reason or "other", REASONS["other"])
+    approved = UPDATE_APPROVED_REMARK if is_update else APPROVED_REMARK
+    remark = approved if status == "approved" else REASONS.get(reason or "other", REASONS["other"])
     return {
-        "thing1": RESULT_TITLE,
+        "thing1": UPDATE_TITLE if is_update else RESULT_TITLE,
         "phrase2": RESULT_WORDS.get(status, status),
         "thing3": remark[:20],
         "time4": times.readable(decided_at),
@@ -250,7 +275,7 @@ class Submission(msgspec.Struct, frozen=True):
     submission_id: str  # ULID: time-ordered
     user_id: str
     revision: int  # the user's n-th submission
-    status: str  # pending | approved | rejected
+    status: str  # pending | approved | rejected | withdrawn | revoked
     real_name: str
     hospital: str
     department: str
@@ -259,12 +284,14 @@ class Submission(msgspec.Struct, frozen=True):
     license_number: str | None
     documents: tuple[CredentialImage, ...]
     submitted_at: datetime
-    decided_at: datetime | None = None
+    decided_at: datetime | None = None  # when it stopped being pending (decision or withdrawal)
     decided_by: str | None = None  # reviewer id
     reason: str | None = None  # a code of REASONS
-    note: str | None = None
+    note: str | None = None  # the reviewer's words to the applicant (审核意见)
+    internal_note: str | None = None  # the reviewer's words to staff: never shown to the applicant
     redo: tuple[str, ...] = ()
     user_message: str | None = None  # sent | owed | failed | outbox | skipped | gone
+    is_update: bool = False  # submitted by an approved user: approving it replaces their details
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -274,7 +301,8 @@ class Decision(msgspec.Struct, frozen=True):
     reviewer_id: str
     decided_at: datetime
     reason: str | None = None
-    note: str | None = None
+    note: str | None = None  # to the applicant
+    internal_note: str | None = None  # to staff
     redo: tuple[str, ...] = ()
 
 
@@ -321,6 +349,37 @@ class FingerprintUse(msgspec.Struct, frozen=True):
     fingerprint: str  # "sha256:<hex>", "dhash:<hex>", "license:<n>"
     user_id: str
     submission_id: str
+
+
+# ---- what the applicant may keep from their latest submission ----
+def keepable_kinds(submission: Submission, now: datetime, retention_days: int) -> frozenset[str]:
+    """The kinds whose image a resubmission may reuse: the submission holds one, the reviewer did
+    not ask to redo it, and the bucket's lifecycle cannot have expired it yet (the images of a
+    decided submission go `retention_days` after they were written, at its submission)."""
+    expires = submission.submitted_at + timedelta(days=retention_days) - KEEP_MARGIN
+    if submission.status != Status.PENDING and now >= expires:
+        return frozenset()
+    return frozenset(d.kind for d in submission.documents) - set(submission.redo)
+
+
+def kept_images(
+    keep: list[str], latest: Submission | None, now: datetime, retention_days: int
+) -> list[CredentialImage]:
+    """The latest submission's images of the kinds in `keep` (every image of each kind), or 400
+    naming `keep`: an unknown kind, a kind twice, one the reviewer asked to redo, one without an image."""
+    if not keep:
+        return []
+    if any(kind not in DOCUMENT_KINDS for kind in keep):
+        raise errors.invalid("keep", "not_allowed", "document_kind")
+    if len(set(keep)) != len(keep):
+        raise errors.invalid("keep", "invalid", "keep_repeat")
+    if latest is None:
+        raise errors.invalid("keep", "invalid", "keep_missing")
+    if set(keep) & set(latest.redo):
+        raise errors.invalid("keep", "not_allowed", "keep_redo")
+    if not set(keep) <= keepable_kinds(latest, now, retention_days):
+        raise errors.invalid("keep", "invalid", "keep_missing")
+    return [d for d in latest.documents if d.kind in keep]
 
 
 def fingerprints_of(submission: Submission) -> list[str]:

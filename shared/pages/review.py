@@ -9,7 +9,13 @@ from shared.edge import Response
 from shared.pages import render
 from shared.services.review import ReviewView, Standing
 
-STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "rejected": "未通过"}
+STATUS_LABELS = {
+    "pending": "待审核",
+    "approved": "已通过",
+    "rejected": "未通过",
+    "withdrawn": "申请人已撤回",
+    "revoked": "认证已撤销",
+}
 REUSED_LABELS = {
     "sha256": "相同的证件图片文件",
     "dhash": "高度相似的证件图片",

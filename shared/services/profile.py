@@ -12,7 +12,7 @@ from shared.domain.users import User
 def user_view(user: User, docs: CurrentDocuments) -> dict[str, Any]:
     """The caller's own account as the front end needs it. Never includes the openid."""
     verification: dict[str, Any] = {"status": user.verification_status or "none"}
-    if user.verification_status == "rejected":
+    if user.verification_status in ("rejected", "revoked"):
         verification["reason"] = user.verification_reason
     return {
         "id": user.user_id,

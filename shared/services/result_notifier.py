@@ -52,7 +52,10 @@ class ResultNotifier:
             if user is None:
                 return "gone"
             data = result_message(
-                submission.status, submission.reason, submission.decided_at or self._clock()
+                submission.status,
+                submission.reason,
+                submission.decided_at or self._clock(),
+                is_update=submission.is_update,
             )
             outcome = self._messages().send_subscribe_message(
                 user.openid, self._template_id, self._page, data

@@ -2,7 +2,9 @@
 
 A link's token (itsdangerous, timed, salted for this purpose) names the reviewer, the submission
 and its revision; it is refused for any other submission, after `REVIEW_LINK_LIFETIME`, for a
-deactivated reviewer, and once a decision stands the review shows that decision and no form.
+deactivated reviewer, and once a decision stands (or the applicant withdrew the submission) the
+review shows that and no form. A decision carries a note to the applicant and an internal note for
+staff; only the first ever reaches the applicant's answers (both are in their own data export).
 The first decision wins through one conditional transaction (submission still pending, user item
 still naming it, audit entry put). The HTML, the form and its CSRF field are the page layer's
 (`shared.pages`); this module answers in the domain's terms.
@@ -93,8 +95,9 @@ class Standing(msgspec.Struct, frozen=True):
 class DecisionForm(msgspec.Struct, frozen=True):
     decision: str
     reason: str | None
-    note: str
+    note: str  # shown to the applicant
     redo: list[str]
+    internal_note: str = ""  # for staff; never in a user-facing response (in the applicant's export)
 
 
 class ReviewService:
@@ -155,7 +158,7 @@ class ReviewService:
         claims, reviewer, submission = self._open(submission_id, token)
         if submission.status != "pending":
             return Standing(submission, conflict=True)
-        check_decision(form.decision, form.reason, form.redo, form.note)
+        check_decision(form.decision, form.reason, form.redo, form.note, form.internal_note)
         status = decision_status(form.decision)
         decision = Decision(
             status=status,
@@ -163,6 +166,7 @@ class ReviewService:
             decided_at=self._clock(),
             reason=form.reason if status == "rejected" else None,
             note=form.note or None,
+            internal_note=form.internal_note or None,
             redo=tuple(sorted(set(form.redo))),
         )
         audit = AuditEntry(
@@ -190,6 +194,7 @@ class ReviewService:
             decided_by=decision.reviewer_id,
             reason=decision.reason,
             note=decision.note,
+            internal_note=decision.internal_note,
             redo=decision.redo,
         )
         self._after_decision(decided)

@@ -1,11 +1,18 @@
-"""HCP verification for the applicant: upload links, submit and resubmit, status, their data.
+"""HCP verification for the applicant: upload links, submit, resubmit and update, withdraw,
+status, their data.
 
 Submit checks on the server what S3 would have enforced and more (the key is the caller's, the
 object exists, is within size, and decodes as the declared image type), re-encodes every image
-without metadata into `credentials/<user>/<submission>/`, and commits the submission, its
-fingerprints, its pending reviewer notification and the user's new gate state in ONE conditional
-transaction. The reviewers are notified after the commit; a failure there leaves the
-notification pending for the scheduled retry and never fails the submission.
+without metadata into `credentials/<user>/<submission>/`, copies there the images it keeps from
+the latest submission (`keep`: CopyObject, so the old submission's expiry or deletion cannot touch
+the new one), and only then commits the submission, its fingerprints, its pending reviewer
+notification and the user's new gate state in ONE conditional transaction; images written for a
+submission that does not commit are deleted (best effort: the lifecycle backs it up). The
+reviewers are notified after the commit; a failure there leaves the notification pending for the
+scheduled retry and never fails the submission.
+
+An approved user's submission is an update: reviewed like any other while the approved one stays
+in force (`update` in the status), replacing it only when approved.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+from msgspec.structs import replace
 
 from shared import errors
 from shared.domain import times
@@ -23,7 +31,10 @@ from shared.domain.ids import new_id
 from shared.domain.outcomes import Outcome, Refused, Written
 from shared.domain.users import User
 from shared.domain.verification import (
+    DEFAULT_IMAGE_RETENTION_DAYS,
     MAX_IMAGE_BYTES,
+    REASONS,
+    REFUSED,
     UPLOAD_URL_LIFETIME,
     Applicant,
     CredentialImage,
@@ -36,6 +47,8 @@ from shared.domain.verification import (
     check_documents,
     check_upload_request,
     clean_key,
+    keepable_kinds,
+    kept_images,
     parse_upload_key,
     upload_key,
     user_prefixes,
@@ -57,27 +70,68 @@ class Submitted(msgspec.Struct, frozen=True):
         return {"status": self.status, "submission_id": self.submission_id}
 
 
-def status_view(user: User, latest: Submission | None) -> dict[str, Any]:
-    """What the applicant sees of their verification: never reviewer names or notes."""
+def submission_view(
+    submission: Submission, status: str, now: datetime, retention_days: int, reason: str | None = None
+) -> dict[str, Any]:
+    """One submission as its applicant sees it: what they sent, the reviewer's words to them, what
+    they may keep. Never who reviewed it, nor the staff's internal note."""
+    reason = (submission.reason or reason) if status in REFUSED else None
+    keepable = keepable_kinds(submission, now, retention_days)
+    return {
+        "status": status,
+        "submission_id": submission.submission_id,
+        "submitted_at": times.iso(submission.submitted_at),
+        "decided_at": times.iso_or_none(submission.decided_at),
+        "reason": reason,
+        "reason_text": REASONS.get(reason) if reason else None,
+        "note": submission.note,
+        "redo_documents": list(submission.redo),
+        "fields": {
+            "real_name": submission.real_name,
+            "hospital": submission.hospital,
+            "department": submission.department,
+            "title": submission.title,
+            "profession": submission.profession,
+            "license_number": submission.license_number,
+        },
+        "documents": [{"kind": d.kind, "keepable": d.kind in keepable} for d in submission.documents],
+    }
+
+
+def status_view(
+    user: User,
+    current: Submission | None,
+    update: Submission | None,
+    now: datetime,
+    retention_days: int = DEFAULT_IMAGE_RETENTION_DAYS,
+) -> dict[str, Any]:
+    """The submission in force (for an approved user the approved one, else the latest) and, for
+    an approved user who sent an update, that update's state."""
+    status = user.verification_status or Status.NONE.value
     view: dict[str, Any] = {
-        "status": user.verification_status or Status.NONE.value,
-        "reason": None,
+        "status": status,
         "submission_id": None,
         "submitted_at": None,
         "decided_at": None,
+        "reason": None,
+        "reason_text": None,
+        "note": None,
+        "redo_documents": [],
+        "fields": None,
+        "documents": [],
+        "update": None,
         "revision": user.verification_revision,
     }
-    if latest is not None:
-        view.update(
-            submission_id=latest.submission_id,
-            submitted_at=times.iso(latest.submitted_at),
-            decided_at=times.iso_or_none(latest.decided_at),
-            documents=[{"kind": d.kind} for d in latest.documents],
-        )
-        if latest.status == Status.REJECTED:
-            view["reason"] = latest.reason
-            view["redo_documents"] = list(latest.redo)
+    if current is not None:
+        view.update(submission_view(current, status, now, retention_days, user.verification_reason))
+    if update is not None and status == Status.APPROVED and user.verification_update_status:
+        view["update"] = submission_view(update, user.verification_update_status, now, retention_days)
     return view
+
+
+def _update_shown(user: User) -> bool:
+    """Whether the user is approved and sent an update since (pending, rejected or withdrawn)."""
+    return bool(user.verification_status == Status.APPROVED and user.verification_update)
 
 
 class VerificationService:
@@ -89,6 +143,7 @@ class VerificationService:
         notifier: Callable[[], Notify],
         idempotency: Idempotency,
         clock: Callable[[], datetime],
+        retention_days: int = DEFAULT_IMAGE_RETENTION_DAYS,
     ) -> None:
         self._submissions = submissions
         self._clean = clean  # proves the bytes are an image of that type, strips it, hashes it
@@ -96,10 +151,11 @@ class VerificationService:
         self._notifier = notifier
         self._idempotency = idempotency
         self._clock = clock
+        self._retention_days = retention_days  # how long the lifecycle keeps decided images
 
     def upload(self, user: User, kind: str, content_type: str, size: int) -> dict[str, Any]:
         """A presigned POST for one credential image under the caller's own prefix."""
-        can_submit(user.verification_status)
+        can_submit(user.verification_status, user.verification_update_status)
         check_upload_request(kind, content_type, size)
         key = upload_key(user.user_id, kind, content_type, new_id()).key
         post = self._storage.presigned_post(
@@ -113,30 +169,50 @@ class VerificationService:
         }
 
     def status(self, user: User) -> dict[str, Any]:
-        latest = self._submissions.get(user.verification_submission) if user.verification_submission else None
-        return status_view(user, latest)
+        current = user.verification_submission
+        update = user.verification_update if _update_shown(user) else None
+        return status_view(
+            user,
+            self._submissions.get(current) if current else None,
+            self._submissions.get(update) if update else None,
+            self._clock(),
+            self._retention_days,
+        )
 
     def submit(
-        self, user: User, fields: dict[str, Any], documents: list[str], idempotency_key: str | None
+        self,
+        user: User,
+        fields: dict[str, Any],
+        documents: list[str],
+        idempotency_key: str | None,
+        keep: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Submit or resubmit; the view of the new submission (or of the first, to a replay)."""
-        guard = self._idempotency.guard(
-            user.user_id, OPERATION, idempotency_key, {"fields": fields, "documents": documents}
-        )
+        """Submit, resubmit or update; the view of the new submission (or of the first, to a replay).
+
+        `keep` names kinds whose images the latest submission holds: they are copied into this one
+        instead of being uploaded again.
+        """
+        keep = list(keep or [])
+        asked: dict[str, Any] = {"fields": fields, "documents": documents}
+        if keep:  # a request without `keep` digests as it did before `keep` existed
+            asked["keep"] = keep
+        guard = self._idempotency.guard(user.user_id, OPERATION, idempotency_key, asked)
         first = self._idempotency.first_response(guard)  # before the costly images: a replay skips them
         if first is not None:
             replayed: dict[str, Any] = first
             return replayed
-        can_submit(user.verification_status)
+        can_submit(user.verification_status, user.verification_update_status)
         applicant = check_applicant(**fields)
-        check_documents(documents)
+        latest = self._latest(user) if keep else None
+        kept = kept_images(keep, latest, self._clock(), self._retention_days)
+        check_documents(documents, len(kept))
         uploads = [parse_upload_key(key, user.user_id) for key in documents]
         submission_id = new_id()
         revision = user.verification_revision + 1
         submitted = Submitted(submission_id, Status.PENDING.value)
         written: list[str] = []
         try:
-            images = self._store_images(user.user_id, submission_id, uploads, written)
+            images = self._store_images(user.user_id, submission_id, uploads, kept, written)
             outcome = self._commit(user, submission_id, revision, applicant, images, guard, submitted)
         except Exception:
             self._discard(written)
@@ -159,14 +235,66 @@ class VerificationService:
             self._notifier().deliver_new(submission_id, revision)
         except Exception:  # the notification item stays pending: the scheduled retry delivers it
             logger.exception("reviewer notification deferred", extra={"submission_id": submission_id})
-        logger.info("verification submitted", extra={"submission_id": submission_id, "revision": revision})
+        logger.info(
+            "verification submitted",
+            extra={"submission_id": submission_id, "revision": revision, "kept": len(kept)},
+        )
         return submitted.view()
 
+    def _latest(self, user: User) -> Submission | None:
+        """The user's latest submission: an approved user's update, if they sent one."""
+        latest = user.verification_update if _update_shown(user) else user.verification_submission
+        return self._submissions.get(latest) if latest else None
+
+    def withdraw(self, user: User) -> dict[str, Any]:
+        """Take back the pending submission (to correct it) or an approved user's pending update."""
+        if user.verification_status == Status.APPROVED and user.verification_update_status == Status.PENDING:
+            submission_id, is_update = user.verification_update, True
+        elif user.verification_status == Status.PENDING:
+            submission_id, is_update = user.verification_submission, False
+        else:
+            raise errors.Conflict("verification_not_pending")
+        if submission_id is None:
+            raise errors.Conflict("verification_not_pending")
+        outcome = self._submissions.withdraw(
+            user.user_id, submission_id, is_update=is_update, withdrawn_at=self._clock()
+        )
+        withdrawn = None
+        if not isinstance(outcome, Written):
+            # a retry of a withdrawal whose answer was lost finds it withdrawn: that is the outcome asked for
+            withdrawn = self._submissions.get(submission_id)
+            if withdrawn is None or withdrawn.status != Status.WITHDRAWN:
+                raise errors.Conflict("verification_changed")
+        self._tag_withdrawn(submission_id, withdrawn)
+        logger.info("verification withdrawn", extra={"submission_id": submission_id, "update": is_update})
+        return {"status": Status.WITHDRAWN.value, "submission_id": submission_id}
+
+    def _tag_withdrawn(self, submission_id: str, withdrawn: Submission | None) -> None:
+        """Best effort, never undoing the withdrawal: tag its images for the bucket's lifecycle."""
+        try:
+            withdrawn = withdrawn or self._submissions.get(submission_id)
+            for doc in withdrawn.documents if withdrawn else ():
+                self._storage.tag(doc.key, {"verification": Status.WITHDRAWN.value})
+        except Exception:
+            logger.warning("images not tagged", extra={"submission_id": submission_id})
+
     def _store_images(
-        self, user_id: str, submission_id: str, uploads: list[UploadKey], written: list[str]
+        self,
+        user_id: str,
+        submission_id: str,
+        uploads: list[UploadKey],
+        kept: list[CredentialImage],
+        written: list[str],
     ) -> list[CredentialImage]:
+        """The new uploads cleaned, then the kept images copied, under the new submission's keys."""
+        copies: list[CredentialImage] = []
+        for offset, image in enumerate(kept):  # cheap, and a gone source fails before any decoding
+            key = clean_key(user_id, submission_id, len(uploads) + offset)
+            self._storage.copy(image.key, key)
+            written.append(key)
+            copies.append(replace(image, key=key))
         stored: list[CredentialImage] = []
-        seen: set[str] = set()
+        seen = {image.sha256 for image in kept}
         for index, upload in enumerate(uploads):
             obj = self._storage.read(upload.key, MAX_IMAGE_BYTES)
             if obj.content_type.split(";")[0].strip().lower() != upload.content_type:
@@ -183,7 +311,7 @@ class VerificationService:
             stored.append(
                 CredentialImage(upload.kind, key, clean.sha256, clean.dhash, clean.width, clean.height)
             )
-        return stored
+        return stored + copies
 
     def _commit(
         self,
@@ -209,6 +337,7 @@ class VerificationService:
             license_number=applicant.license_number,
             documents=tuple(images),
             submitted_at=now,
+            is_update=user.verification_status == Status.APPROVED,
         )
         notification = Notification(submission_id, revision, now, next_attempt_at=int(now.timestamp()))
         return self._submissions.submit(
@@ -251,7 +380,11 @@ class VerificationData:
                 "submitted_at": times.iso(s.submitted_at),
                 "decided_at": times.iso_or_none(s.decided_at),
                 "reason": s.reason,
+                # PIPL: the applicant may see everything held about them, the staff's note too
+                "note": s.note,
+                "internal_note": s.internal_note,
                 "redo_documents": list(s.redo),
+                "is_update": s.is_update,
                 "documents": [
                     {"kind": d.kind, "key": d.key, "sha256": d.sha256, "dhash": d.dhash} for d in s.documents
                 ],

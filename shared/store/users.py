@@ -53,6 +53,8 @@ class UserItem(Model):
     verification_reason = UnicodeAttribute(null=True)
     verification_submission = UnicodeAttribute(null=True)
     verification_revision = NumberAttribute(null=True)
+    verification_update = UnicodeAttribute(null=True)
+    verification_update_status = UnicodeAttribute(null=True)
     questions_answered = BooleanAttribute(null=True)
     consent_seq = NumberAttribute(null=True)
     consent_subject = UnicodeAttribute(null=True)
@@ -104,6 +106,8 @@ def to_user(item: UserItem) -> User:
         verification_reason=item.verification_reason,
         verification_submission=item.verification_submission,
         verification_revision=int(item.verification_revision or 0),
+        verification_update=item.verification_update,
+        verification_update_status=item.verification_update_status,
         questions_answered=bool(item.questions_answered),
         consent_seq=None if item.consent_seq is None else int(item.consent_seq),
         consent_subject=item.consent_subject,
@@ -239,37 +243,101 @@ class UserRepository:
         )
 
     def enlist_submission(
-        self, tx: Transaction, user_id: str, submission_id: str, revision: int, prior: str | None
+        self,
+        tx: Transaction,
+        user_id: str,
+        submission_id: str,
+        revision: int,
+        prior: str | None,
+        *,
+        is_update: bool = False,
     ) -> None:
-        """Pending on a new submission, if the user still names `prior` and may submit ("user")."""
+        """Pending on a new submission, if the user still names `prior` and may submit ("user").
+
+        An update (`is_update`: the user is approved) is pending beside the approved submission,
+        which stays the one in force; any other submission becomes the one in force, pending.
+        """
         names_prior = (
             UserItem.verification_submission.does_not_exist()
             if prior is None
             else UserItem.verification_submission == prior
         )
-        may_submit = UserItem.verification_status.does_not_exist() | (
-            UserItem.verification_status == "rejected"
-        )
-        tx.update(
-            "user",
-            UserItem(user_id),
-            [
+        actions: list[Action] = [UserItem.verification_revision.set(revision)]
+        if is_update:
+            may_submit: Condition = (UserItem.verification_status == "approved") & (
+                UserItem.verification_update_status.does_not_exist()
+                | (UserItem.verification_update_status != "pending")
+            )
+            actions += [
+                UserItem.verification_update.set(submission_id),
+                UserItem.verification_update_status.set("pending"),
+            ]
+        else:
+            may_submit = UserItem.verification_status.does_not_exist() | UserItem.verification_status.is_in(
+                "rejected", "withdrawn", "revoked"
+            )
+            actions += [
                 UserItem.verification_status.set("pending"),
                 UserItem.verification_reason.remove(),
                 UserItem.verification_submission.set(submission_id),
-                UserItem.verification_revision.set(revision),
-            ],
-            UserItem.user_id.exists() & names_prior & may_submit,
-        )
+                UserItem.verification_update.remove(),
+                UserItem.verification_update_status.remove(),
+            ]
+        tx.update("user", UserItem(user_id), actions, UserItem.user_id.exists() & names_prior & may_submit)
 
     def enlist_decision(
-        self, tx: Transaction, user_id: str, submission_id: str, status: str, reason: str | None
+        self,
+        tx: Transaction,
+        user_id: str,
+        submission_id: str,
+        status: str,
+        reason: str | None,
+        *,
+        is_update: bool = False,
     ) -> None:
-        """The decision's status (and reason), if the user still names that submission ("user")."""
-        actions: list[Action] = [UserItem.verification_status.set(status)]
-        if reason is not None:
-            actions.append(UserItem.verification_reason.set(reason))
-        tx.update("user", UserItem(user_id), actions, UserItem.verification_submission == submission_id)
+        """The decision's status (and reason), if the user still names that submission ("user").
+
+        On an update: an approval makes it the submission in force (comments posted from then on
+        show its details), a rejection is recorded beside the approval, which stands.
+        """
+        if not is_update:
+            actions: list[Action] = [UserItem.verification_status.set(status)]
+            if reason is not None:
+                actions.append(UserItem.verification_reason.set(reason))
+            tx.update("user", UserItem(user_id), actions, UserItem.verification_submission == submission_id)
+            return
+        if status == "approved":
+            actions = [
+                UserItem.verification_status.set("approved"),
+                UserItem.verification_reason.remove(),
+                UserItem.verification_submission.set(submission_id),
+                UserItem.verification_update.remove(),
+                UserItem.verification_update_status.remove(),
+            ]
+        else:
+            actions = [UserItem.verification_update_status.set(status)]
+        tx.update("user", UserItem(user_id), actions, UserItem.verification_update == submission_id)
+
+    def enlist_withdrawal(
+        self, tx: Transaction, user_id: str, submission_id: str, *, is_update: bool
+    ) -> None:
+        """Withdrawn, if that submission (or update) is still the user's pending one ("user")."""
+        if is_update:
+            tx.update(
+                "user",
+                UserItem(user_id),
+                [UserItem.verification_update_status.set("withdrawn")],
+                (UserItem.verification_update == submission_id)
+                & (UserItem.verification_update_status == "pending"),
+            )
+        else:
+            tx.update(
+                "user",
+                UserItem(user_id),
+                [UserItem.verification_status.set("withdrawn")],
+                (UserItem.verification_submission == submission_id)
+                & (UserItem.verification_status == "pending"),
+            )
 
     def enlist_wrote(
         self, tx: Transaction, user_id: str, now: datetime, display: AuthorCache | None = None

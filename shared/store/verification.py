@@ -9,6 +9,8 @@ Access patterns:
   `by_user`), one Query per fingerprint of the index (hash -> user ids);
 - decision: one TransactWriteItems (submission conditioned on pending, user item conditioned on
   still naming it, audit entry put);
+- withdrawal: one TransactWriteItems (submission conditioned on pending, user item conditioned on
+  still naming it as pending);
 - notifier retries: one Query of the sparse GSI `pending` (items leave it once delivered);
 - reviewers: one Query of the single `reviewers` partition (a handful of people).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
 from pynamodb.attributes import (
@@ -90,9 +93,13 @@ class SubmissionItem(Model):
     decided_at = UTCDateTimeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
-    note = UnicodeAttribute(null=True)
+    # Notes written before the applicant could see any were written for staff alone: the stored
+    # `note` stays the staff's internal note, and the words to the applicant have their own attribute.
+    internal_note = UnicodeAttribute(null=True, attr_name="note")
+    applicant_note = UnicodeAttribute(null=True, attr_name="note_to_applicant")
     redo = ListAttribute(of=UnicodeAttribute, null=True)
     user_message = UnicodeAttribute(null=True)
+    is_update = BooleanAttribute(null=True)
 
     by_user = SubmissionsByUser()
 
@@ -117,9 +124,11 @@ def to_submission(item: SubmissionItem) -> Submission:
         decided_at=item.decided_at,
         decided_by=item.decided_by,
         reason=item.reason,
-        note=item.note,
+        note=item.applicant_note,
+        internal_note=item.internal_note,
         redo=tuple(str(r) for r in item.redo or ()),
         user_message=item.user_message,
+        is_update=bool(item.is_update),
     )
 
 
@@ -249,7 +258,9 @@ class VerificationRepository:
         they may not submit), "guard" (the Idempotency-Key was used meanwhile)."""
         s = submission
         tx = Transaction(SubmissionItem)
-        self._users.enlist_submission(tx, s.user_id, s.submission_id, s.revision, prior)
+        self._users.enlist_submission(
+            tx, s.user_id, s.submission_id, s.revision, prior, is_update=s.is_update
+        )
         tx.put(
             "submission",
             SubmissionItem(
@@ -270,6 +281,7 @@ class VerificationRepository:
                     for d in s.documents
                 ],
                 submitted_at=s.submitted_at,
+                is_update=s.is_update or None,
             ),
             SubmissionItem.submission_id.does_not_exist(),
         )
@@ -301,7 +313,12 @@ class VerificationRepository:
             SubmissionItem.decided_at.set(decision.decided_at),
             SubmissionItem.decided_by.set(decision.reviewer_id),
             SubmissionItem.reason.set(decision.reason) if decision.reason else SubmissionItem.reason.remove(),
-            SubmissionItem.note.set(decision.note) if decision.note else SubmissionItem.note.remove(),
+            SubmissionItem.applicant_note.set(decision.note)
+            if decision.note
+            else SubmissionItem.applicant_note.remove(),
+            SubmissionItem.internal_note.set(decision.internal_note)
+            if decision.internal_note
+            else SubmissionItem.internal_note.remove(),
             SubmissionItem.redo.set(cast(Any, list(decision.redo)))
             if decision.redo
             else SubmissionItem.redo.remove(),
@@ -313,7 +330,14 @@ class VerificationRepository:
             actions,
             SubmissionItem.status == "pending",
         )
-        self._users.enlist_decision(tx, submission.user_id, submission.submission_id, status, decision.reason)
+        self._users.enlist_decision(
+            tx,
+            submission.user_id,
+            submission.submission_id,
+            status,
+            decision.reason,
+            is_update=submission.is_update,
+        )
         tx.put(
             "audit",
             AuditItem(
@@ -328,6 +352,21 @@ class VerificationRepository:
             ),
             AuditItem.submission_id.does_not_exist(),
         )
+        return tx.commit()
+
+    def withdraw(
+        self, user_id: str, submission_id: str, *, is_update: bool, withdrawn_at: datetime
+    ) -> Outcome:
+        """The applicant takes a pending submission (or update) back. `Refused`: "submission" (no
+        longer pending: decided meanwhile), "user" (no longer the user's pending one)."""
+        tx = Transaction(SubmissionItem)
+        tx.update(
+            "submission",
+            SubmissionItem(submission_id),
+            [SubmissionItem.status.set("withdrawn"), SubmissionItem.decided_at.set(withdrawn_at)],
+            SubmissionItem.status == "pending",
+        )
+        self._users.enlist_withdrawal(tx, user_id, submission_id, is_update=is_update)
         return tx.commit()
 
     def set_user_message(self, submission_id: str, outcome: str) -> None:

@@ -98,12 +98,17 @@ def test_a_reviewer_rejects_then_approves_in_chromium(browser: Any, stack: Runni
     page.screenshot(path=str(ARTIFACTS / "review-page.png"), full_page=True)
     page.select_option("select[name=reason]", "image_unreadable")
     page.check("input[name=redo][value=practice_license]")
-    page.fill("textarea[name=note]", "照片模糊，请重新拍摄")
+    rejecting = page.locator("form", has=page.locator("button.reject"))
+    rejecting.locator("textarea[name=note]").fill("照片模糊，请重新拍摄")
+    rejecting.locator("textarea[name=internal_note]").fill("与执业注册系统核对：姓名一致")
+    assert "导出" in rejecting.inner_text()  # the form says where the internal note may still appear
     page.click("button.reject")
     assert page.locator("[data-decision]").get_attribute("data-decision") == "rejected"
     assert "图片无法辨认" in page.content()
     me = client.call("GET", "/v1/me").json()
     assert me["next_step"] == "rejected" and me["verification"]["reason"] == "image_unreadable"
+    status = client.call("GET", "/v1/verification").json()
+    assert status["note"] == "照片模糊，请重新拍摄" and "执业注册系统" not in str(status)
 
     page.goto(_link(stack, _submit(client, (40, 40, 180))))
     assert "此前的提交" in page.content()

@@ -1,8 +1,8 @@
 """Schemathesis hooks: every generated request runs as the journey user at the step under test.
 
 The token is reused until a case may have moved the user (a logout, a consent decision, a
-submission, answers, a deletion, or any 401): then the next case logs in again and, where the
-user is no longer at the step, brings them back to it first. So every endpoint is exercised at
+submission or its withdrawal, answers, a deletion, or any 401): then the next case logs in again
+and, where the user is no longer at the step, brings them back to it first. So every endpoint is exercised at
 every step of the journey, at the cost of a login only where state may have changed.
 """
 
@@ -22,6 +22,7 @@ MOVING = {
     ("POST", "/v1/auth/logout"),
     ("POST", "/v1/consents"),
     ("POST", "/v1/verification"),
+    ("POST", "/v1/verification/withdraw"),
     ("POST", "/v1/answers"),
     ("DELETE", "/v1/me"),
 }

@@ -3,8 +3,8 @@
 Each test builds one caller state once (through the real endpoints and the reviewer links
 where it matters), then calls every route in a fixed order and compares each answer with its
 cell of `MATRIX`: the status and, for JSON errors, the error code of ../shared/docs/api.md.
-Writes that change the caller's state run late (withdrawal, logout of a second session, and
-account deletion last), so every cell sees the state its column names. The `another` column
+Writes that change the caller's state run late (consent withdrawal, logout of a second session,
+and account deletion last), so every cell sees the state its column names. The `another` column
 also checks that nothing of the other users changed, and that no answer showed their data.
 
 Cells: `200`/`201` success; `401` unauthorized; `403C` consent_required; `403V`
@@ -72,9 +72,10 @@ GET /v1/config                           200  200  200  200  200  200  200  200 
 GET /v1/me                               401  401  401  401  200  200  200  200  200  200  200
 GET /review/{submission_id}              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-POST /v1/verification/uploads            401  401  401  401  403C 403C 200  409  200  409  200
+POST /v1/verification/uploads            401  401  401  401  403C 403C 200  409  200  200  200
 GET /v1/verification                     401  401  401  401  403C 403C 200  200  200  200  200
-POST /v1/verification                    401  401  401  401  403C 403C 201  409  201  409  403F
+POST /v1/verification                    401  401  401  401  403C 403C 201  409  201  201  403F
+POST /v1/verification/withdraw           401  401  401  401  403C 403C 200  200  200  200  409
 GET /v1/consents                         401  401  401  401  200  200  200  200  200  200  200
 GET /v1/consents/{record_id}/receipt     401  401  401  401  200  200  200  200  200  200  404
 GET /v1/articles                         401  401  401  401  403C 403C 200  200  200  200  200
@@ -119,8 +120,9 @@ MATRIX = _parse(_TABLE)
 # The routes are called in the table's order: the state-changing ones come last.
 ORDER = tuple(MATRIX)
 # Between these two groups the `another` caller goes from rejected (so that a foreign upload key
-# meets the ownership check, not "already approved") to approved.
-VERIFICATION_PHASE_ENDS = "POST /v1/verification"
+# meets the ownership check, and a withdrawal finds nothing pending) to approved. The approved
+# caller's submission is an update of their details, withdrawn again: they are served throughout.
+VERIFICATION_PHASE_ENDS = "POST /v1/verification/withdraw"
 
 
 UNKNOWN_SUBMISSION = "01JBBBBBBBBBBBBBBBBBBBBBBB"
@@ -245,6 +247,7 @@ REQUESTS: dict[str, Request] = {
     "POST /v1/verification/uploads": _uploads,
     "GET /v1/verification": lambda api, c: api.get("/v1/verification", token=c.token),
     "POST /v1/verification": _submit,
+    "POST /v1/verification/withdraw": lambda api, c: api.post("/v1/verification/withdraw", token=c.token),
     "GET /v1/consents": lambda api, c: api.get("/v1/consents", token=c.token),
     "GET /v1/consents/{record_id}/receipt": _receipt,
     "GET /v1/articles": lambda api, c: api.get("/v1/articles", token=c.token),

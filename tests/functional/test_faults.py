@@ -13,7 +13,8 @@ services document as best effort after their commit:
   it (checked here) and the submitted originals may be left to the bucket's lifecycle rule
   (shared/services/verification.py);
 - a decision's user message is recorded as owed or not recorded, and images not tagged
-  (shared/services/review.py: "best effort, never undoing the decision");
+  (shared/services/review.py: "best effort, never undoing the decision"); a withdrawal's images
+  not tagged (shared/services/verification.py);
 - an account deletion that fails half-way is finished by the client's retry with the same token
   (shared/services/account.py): checked here by retrying.
 
@@ -66,6 +67,7 @@ from tests.functional.faults import (
 from tests.functional.verification_helpers import (
     add_reviewer,
     form_fields,
+    image_bytes,
     link_path,
     post_decision,
     reviewer_links,
@@ -204,6 +206,49 @@ def _decision(api: Api, ctx: dict[str, Any]) -> Reply:
     return post_decision(api, ctx["link"], "approve", fields=ctx["fields"])
 
 
+def _approved_with_link(h: Harness, api: Api) -> str:
+    """A consented user approved through a reviewer link on one image (a practice licence)."""
+    consented(api)
+    reply = submit(api, [upload(api)])
+    assert reply.status == 201, reply.body
+    link = reviewer_links(h.env["OUTBOX_PATH"], reply.body["submission_id"])[0]
+    assert post_decision(api, link, "approve").status == 200
+    return str(reply.body["submission_id"])
+
+
+def _update_keeping_setup(h: Harness, api: Api) -> dict[str, Any]:
+    assert h.robot is not None
+    email = add_reviewer("甲", email="a@example.com")
+    hook = add_reviewer("乙", webhook=h.robot.url)
+    _approved_with_link(h, api)
+    badge = upload(api, image_bytes(color=(20, 120, 220)), kind="work_badge")
+    return {"keys": [badge], "email_reviewer": email, "webhook_reviewer": hook}
+
+
+def _update_keeping(api: Api, ctx: dict[str, Any]) -> Reply:
+    return submit(api, ctx["keys"], keep=["practice_license"], hospital="华山医院")
+
+
+def _withdraw_setup(h: Harness, api: Api) -> dict[str, Any]:
+    add_reviewer()
+    consented(api)
+    assert submit(api, [upload(api)]).status == 201
+    return {}
+
+
+def _withdraw(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post("/v1/verification/withdraw")
+
+
+def _update_decision_setup(h: Harness, api: Api) -> dict[str, Any]:
+    add_reviewer()
+    _approved_with_link(h, api)
+    reply = submit(api, [], keep=["practice_license"], department="神经内科")
+    assert reply.status == 201, reply.body
+    link = reviewer_links(h.env["OUTBOX_PATH"], reply.body["submission_id"])[0]
+    return {"link": link, "fields": form_fields(api.get(link_path(link), token="").text, "approve")}
+
+
 def _answers_setup(h: Harness, api: Api) -> dict[str, Any]:
     publish_seed()
     user_id = api.login("alice")["user"]["id"]
@@ -268,6 +313,24 @@ PATHS = [
     WritePath(
         "review decision",
         _decision_setup,
+        _decision,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_user_message,),
+        html=True,
+        env=(("WECHAT_RESULT_TEMPLATE_ID", RESULT_TEMPLATE),),
+    ),
+    WritePath(
+        "verification update keeping an image",
+        _update_keeping_setup,
+        _update_keeping,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_table("notifications"), _without_uploads),
+        reviewers_notified=True,
+    ),
+    WritePath("verification withdrawal", _withdraw_setup, _withdraw, commit="dynamodb.TransactWriteItems"),
+    WritePath(
+        "update decision",
+        _update_decision_setup,
         _decision,
         commit="dynamodb.TransactWriteItems",
         after_commit=(_without_user_message,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import quote
@@ -79,7 +80,13 @@ def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> Non
     reviewer = add_reviewer()
     user_id, sid, link = _submitted(api, env)
     done = post_decision(
-        api, link, "reject", reason="name_mismatch", note="姓名不一致", redo=["practice_license"]
+        api,
+        link,
+        "reject",
+        reason="name_mismatch",
+        note="姓名不一致",
+        internal_note="与执业注册系统核对",
+        redo=["practice_license"],
     )
     assert done.status == 200, done.text
     assert 'data-decision="rejected"' in done.text
@@ -88,7 +95,11 @@ def test_reject_then_resubmit_then_approve(api: Api, env: dict[str, str]) -> Non
     status = api.get("/v1/verification").body
     assert status["status"] == "rejected" and status["reason"] == "name_mismatch"
     assert status["redo_documents"] == ["practice_license"] and status["decided_at"]
-    assert "note" not in status and "decided_by" not in status
+    assert status["note"] == "姓名不一致" and status["reason_text"] == "姓名与证件不符"
+    assert "与执业注册系统核对" not in json.dumps(status, ensure_ascii=False) and "decided_by" not in status
+    assert SubmissionItem.get(sid).internal_note == "与执业注册系统核对"
+    exported = api.get("/v1/me/export").body["verification"][0]  # but it is theirs to see (PIPL)
+    assert exported["internal_note"] == "与执业注册系统核对" and exported["note"] == "姓名不一致"
     audit = list(AuditItem.query(sid))
     assert [(a.reviewer_id, a.decision, a.reason, a.revision) for a in audit] == [
         (reviewer, "reject", "name_mismatch", 1)
@@ -300,3 +311,35 @@ def test_a_message_wechat_refuses_never_undoes_the_decision(
     stored = SubmissionItem.get(sid)
     assert stored.status == "approved" and stored.user_message == recorded
     assert api.get("/v1/verification").body["status"] == "approved"  # the app shows it anyway
+
+
+def test_a_note_written_before_applicants_could_see_notes_stays_internal(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    user_id = consented(api)
+    table = SubmissionItem._get_connection()
+    sid = "01JOLDNOTEAAAAAAAAAAAAAAAA"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")  # as pynamodb stores times
+    table.connection.put_item(
+        table.table_name,
+        sid,
+        attributes={
+            "user_id": {"S": user_id}, "revision": {"N": "1"}, "status": {"S": "rejected"},
+            "real_name": {"S": "张医生"}, "hospital": {"S": "协和"}, "department": {"S": "心内科"},
+            "title": {"S": "主治医师"}, "profession": {"S": "doctor"}, "documents": {"L": []},
+            "submitted_at": {"S": now}, "decided_at": {"S": now}, "reason": {"S": "other"},
+            "note": {"S": "旧备注：申请人疑似代他人提交"},
+        },
+    )  # fmt: skip
+    UserItem(user_id).update(
+        actions=[
+            UserItem.verification_status.set("rejected"),
+            UserItem.verification_submission.set(sid),
+            UserItem.verification_revision.set(1),
+        ]
+    )
+    view = api.get("/v1/verification").body
+    assert view["status"] == "rejected" and view["note"] is None
+    assert "旧备注" not in json.dumps(view, ensure_ascii=False)
+    assert SubmissionItem.get(sid).internal_note == "旧备注：申请人疑似代他人提交"
+    assert api.get("/v1/me/export").body["verification"][0]["internal_note"] == "旧备注：申请人疑似代他人提交"

@@ -78,8 +78,17 @@ def upload(
     return key
 
 
-def submit(api: Api, keys: list[str], headers: dict[str, str] | None = None, **fields: Any) -> Reply:
-    return api.post("/v1/verification", {**FIELDS, **fields, "documents": keys}, headers=headers)
+def submit(
+    api: Api,
+    keys: list[str],
+    headers: dict[str, str] | None = None,
+    keep: list[str] | None = None,
+    **fields: Any,
+) -> Reply:
+    body = {**FIELDS, **fields, "documents": keys}
+    if keep is not None:
+        body["keep"] = keep
+    return api.post("/v1/verification", body, headers=headers)
 
 
 def add_reviewer(name: str = "审核员甲", **kw: Any) -> str:
@@ -125,6 +134,7 @@ def post_decision(
     *,
     reason: str | None = None,
     note: str = "",
+    internal_note: str = "",
     redo: list[str] | None = None,
     headers: dict[str, str] | None = None,
     fields: dict[str, str] | None = None,
@@ -135,6 +145,8 @@ def post_decision(
         pairs.append(("reason", reason))
     if note:
         pairs.append(("note", note))
+    if internal_note:
+        pairs.append(("internal_note", internal_note))
     pairs += [("redo", kind) for kind in redo or []]
     submission_id = urlsplit(link).path.split("/")[2]
     return api.call(

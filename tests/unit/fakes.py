@@ -258,14 +258,25 @@ class FakeSubmissions:
     ) -> Outcome:
         user = self.users.get(submission.user_id)
         failed = []
-        if (
-            user is None
-            or user.verification_submission != prior
-            or user.verification_status not in (None, "rejected")
-        ):
+        if submission.is_update:
+            may_submit = (
+                user is not None
+                and user.verification_status == "approved"
+                and user.verification_update_status != "pending"
+            )
+        else:
+            may_submit = user is not None and user.verification_status in (
+                None,
+                "rejected",
+                "withdrawn",
+                "revoked",
+            )
+        if user is None or user.verification_submission != prior or not may_submit:
             failed.append("user")
         if self.guards.taken(guard):
             failed.append("guard")
+        if submission.submission_id in self.items:
+            failed.append("submission")
         if failed:
             return refused(*failed)
         assert user is not None
@@ -275,13 +286,24 @@ class FakeSubmissions:
             self.fingerprints[(fp, submission.user_id)] = FingerprintUse(
                 fp, submission.user_id, submission.submission_id
             )
-        self.users.users[user.user_id] = replace(
-            user,
-            verification_status="pending",
-            verification_reason=None,
-            verification_submission=submission.submission_id,
-            verification_revision=submission.revision,
-        )
+        if submission.is_update:
+            moved = replace(
+                user,
+                verification_update=submission.submission_id,
+                verification_update_status="pending",
+                verification_revision=submission.revision,
+            )
+        else:
+            moved = replace(
+                user,
+                verification_status="pending",
+                verification_reason=None,
+                verification_submission=submission.submission_id,
+                verification_revision=submission.revision,
+                verification_update=None,
+                verification_update_status=None,
+            )
+        self.users.users[user.user_id] = moved
         self.guards.put(guard)
         return WRITTEN
 
@@ -291,7 +313,12 @@ class FakeSubmissions:
         failed = []
         if stored is None or stored.status != "pending":
             failed.append("submission")
-        if user is None or user.verification_submission != submission.submission_id:
+        names = (
+            user.verification_update
+            if user and submission.is_update
+            else user and user.verification_submission
+        )
+        if user is None or names != submission.submission_id:
             failed.append("user")
         if failed:
             return refused(*failed)
@@ -303,13 +330,51 @@ class FakeSubmissions:
             decided_by=decision.reviewer_id,
             reason=decision.reason,
             note=decision.note,
+            internal_note=decision.internal_note,
             redo=decision.redo,
         )
-        moved = replace(user, verification_status=decision.status.value)
-        if decision.reason is not None:
-            moved = replace(moved, verification_reason=decision.reason)
+        if not submission.is_update:
+            moved = replace(user, verification_status=decision.status.value)
+            if decision.reason is not None:
+                moved = replace(moved, verification_reason=decision.reason)
+        elif decision.status.value == "approved":
+            moved = replace(
+                user,
+                verification_status="approved",
+                verification_reason=None,
+                verification_submission=submission.submission_id,
+                verification_update=None,
+                verification_update_status=None,
+            )
+        else:
+            moved = replace(user, verification_update_status=decision.status.value)
         self.users.users[user.user_id] = moved
         self.audit.append(audit)
+        return WRITTEN
+
+    def withdraw(
+        self, user_id: str, submission_id: str, *, is_update: bool, withdrawn_at: datetime
+    ) -> Outcome:
+        stored = self.items.get(submission_id)
+        user = self.users.get(user_id)
+        failed = []
+        if stored is None or stored.status != "pending":
+            failed.append("submission")
+        if user is None or (
+            (user.verification_update, user.verification_update_status) != (submission_id, "pending")
+            if is_update
+            else (user.verification_submission, user.verification_status) != (submission_id, "pending")
+        ):
+            failed.append("user")
+        if failed:
+            return refused(*failed)
+        assert stored is not None and user is not None
+        self.items[submission_id] = replace(stored, status="withdrawn", decided_at=withdrawn_at)
+        self.users.users[user_id] = (
+            replace(user, verification_update_status="withdrawn")
+            if is_update
+            else replace(user, verification_status="withdrawn")
+        )
         return WRITTEN
 
     def set_user_message(self, submission_id: str, outcome: str) -> None:
@@ -525,6 +590,8 @@ class FakeStorage:
         self.tags: dict[str, dict[str, str]] = {}
         self.reads = 0
         self.fail_put: int | None = None
+        self.fail_copy = False
+        self.copies: list[tuple[str, str]] = []
 
     def presigned_post(
         self, key: str, content_type: str, max_bytes: int, lifetime: timedelta, now: datetime
@@ -547,6 +614,16 @@ class FakeStorage:
             if self.fail_put <= 0:
                 raise ConnectionError("the bucket is unreachable")
         self.objects[key] = Stored(data, content_type)
+
+    def copy(self, source: str, target: str) -> None:
+        from shared import errors
+
+        if self.fail_copy:
+            raise ConnectionError("the bucket is unreachable")
+        if source not in self.objects:
+            raise errors.invalid("keep", "invalid", "keep_missing")
+        self.objects[target] = self.objects[source]
+        self.copies.append((source, target))
 
     def delete(self, keys: list[str]) -> None:
         for key in keys:

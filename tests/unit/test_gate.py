@@ -40,6 +40,8 @@ APPROVED = replace(INFORMED, verification_status="approved")
         (INFORMED, DOCS, Step.VERIFY),
         (replace(INFORMED, verification_status="pending"), DOCS, Step.PENDING),
         (replace(INFORMED, verification_status="rejected"), DOCS, Step.REJECTED),
+        (replace(INFORMED, verification_status="revoked"), DOCS, Step.REJECTED),  # resubmits, as rejected
+        (replace(INFORMED, verification_status="withdrawn"), DOCS, Step.VERIFY),  # to correct and resend
         (APPROVED, DOCS, Step.QUESTIONS),
         (replace(APPROVED, questions_answered=True), DOCS, Step.DONE),
         (APPROVED, replace(DOCS, has_required_questions=False), Step.DONE),

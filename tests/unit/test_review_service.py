@@ -13,7 +13,9 @@ from tests.unit.fakes import FakeMessages, FakeOutbox, FakeReviewers
 from tests.unit.services_setup import ALICE, BOB, NOW, World, consented
 
 SUBMISSION = "01JSSSSSSSSSSSSSSSSSSSSSS1"
-REJECT = DecisionForm("reject", "image_unreadable", "请上传第二页", ["qualification"])
+REJECT = DecisionForm(
+    "reject", "image_unreadable", "请上传第二页", ["qualification"], internal_note="与注册系统姓名不符"
+)
 APPROVE = DecisionForm("approve", None, "", [])
 
 
@@ -70,6 +72,8 @@ def test_the_first_decision_wins_and_a_later_one_sees_it() -> None:
     decided = review.decide(SUBMISSION, token, REJECT)
     assert not decided.conflict and decided.submission.status == "rejected"
     assert decided.submission.redo == ("qualification",) and decided.submission.note == "请上传第二页"
+    assert decided.submission.internal_note == "与注册系统姓名不符"
+    assert world.submissions.items[SUBMISSION].internal_note == "与注册系统姓名不符"
     user = world.users.users[ALICE]
     assert (user.verification_status, user.verification_reason) == ("rejected", "image_unreadable")
     late = review.decide(SUBMISSION, token, APPROVE)
@@ -150,3 +154,53 @@ def test_an_invalid_decision_is_refused_and_changes_nothing() -> None:
             SUBMISSION, links.sign("rev-1", SUBMISSION, 1), DecisionForm("reject", "nonsense", "", [])
         )
     assert world.submissions.items[SUBMISSION].status == "pending" and world.submissions.audit == []
+
+
+def test_a_withdrawn_submission_shows_so_and_takes_no_decision() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    token = links.sign("rev-1", SUBMISSION, 1)
+    world.submissions.items[SUBMISSION] = replace(world.submissions.items[SUBMISSION], status="withdrawn")
+    shown = review.show(SUBMISSION, token)
+    assert isinstance(shown, Standing) and shown.submission.status == "withdrawn" and not shown.conflict
+    late = review.decide(SUBMISSION, token, APPROVE)
+    assert late.conflict and late.submission.status == "withdrawn" and world.submissions.audit == []
+
+
+def _update(world: World) -> None:
+    """Alice approved on "01JAPPROVED...", with an update pending as SUBMISSION."""
+    pending(world)
+    world.submissions.items[SUBMISSION] = replace(world.submissions.items[SUBMISSION], is_update=True)
+    world.users.users[ALICE] = replace(
+        world.users.users[ALICE],
+        verification_status="approved",
+        verification_submission="01JAPPROVEDAAAAAAAAAAAAAA1",
+        verification_update=SUBMISSION,
+        verification_update_status="pending",
+    )
+
+
+def test_an_approved_update_becomes_the_submission_in_force() -> None:
+    world = World()
+    _update(world)
+    review, links = build(world)
+    decided = review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), APPROVE)
+    assert decided.submission.status == "approved"
+    user = world.users.users[ALICE]
+    assert (user.verification_status, user.verification_submission) == ("approved", SUBMISSION)
+    assert user.verification_update is None and user.verification_update_status is None
+
+
+def test_a_rejected_update_leaves_the_approval_as_it_was() -> None:
+    world = World()
+    _update(world)
+    review, links = build(world)
+    review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), REJECT)
+    user = world.users.users[ALICE]
+    assert (user.verification_status, user.verification_submission) == (
+        "approved",
+        "01JAPPROVEDAAAAAAAAAAAAAA1",
+    )
+    assert (user.verification_update, user.verification_update_status) == (SUBMISSION, "rejected")
+    assert user.verification_reason is None  # the reason belongs to the update, not to the approval

@@ -83,23 +83,106 @@ def test_applicant_fields_are_trimmed_and_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "ok"), [(None, True), ("rejected", True), ("pending", False), ("approved", False)]
+    ("status", "update", "ok"),
+    [
+        (None, None, True),
+        ("rejected", None, True),
+        ("withdrawn", None, True),
+        ("revoked", None, True),
+        ("approved", None, True),  # an update of their details
+        ("approved", "rejected", True),
+        ("approved", "withdrawn", True),
+        ("pending", None, False),
+        ("approved", "pending", False),  # one update at a time
+    ],
 )
-def test_the_state_machine_allows_a_submit_only_from_none_or_rejected(status: str | None, ok: bool) -> None:
+def test_the_state_machine_allows_a_submit_unless_something_is_pending(
+    status: str | None, update: str | None, ok: bool
+) -> None:
     if ok:
-        v.can_submit(status)
+        v.can_submit(status, update)
     else:
         with pytest.raises(errors.Conflict):
-            v.can_submit(status)
+            v.can_submit(status, update)
 
 
 def test_decisions_need_a_listed_reason_to_reject() -> None:
-    v.check_decision("approve", None, [], "")
-    v.check_decision("reject", "document_expired", ["qualification"], "note")
+    v.check_decision("approve", None, [], "", "checked against the registry")
+    v.check_decision("reject", "document_expired", ["qualification"], "note", "n" * 500)
     for args in [("reject", None, [], ""), ("approve", "other", [], ""), ("x", None, [], ""),
                  ("reject", "other", ["selfie"], ""), ("reject", "other", [], "n" * 501)]:  # fmt: skip
         with pytest.raises(errors.BadRequest):
             v.check_decision(*args)
+    with pytest.raises(errors.BadRequest) as long_internal:
+        v.check_decision("reject", "other", [], "", "n" * 501)
+    assert long_internal.value.case == "internal_note_long"
+
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def _decided(
+    status: str, age_days: int, redo: tuple[str, ...] = (), kinds: tuple[str, ...] = ()
+) -> v.Submission:
+    documents = tuple(
+        v.CredentialImage(kind, f"credentials/u/s/{n}.jpg", f"{n}" * 64, f"{n}" * 16, 9, 9)
+        for n, kind in enumerate(kinds or ("practice_license", "qualification", "qualification"))
+    )
+    return v.Submission(
+        "01JSSSSSSSSSSSSSSSSSSSSSS1", "u", 1, status, "张三", "协和", "心内科", "主治", "doctor", None,
+        documents, NOW - timedelta(days=age_days), redo=redo,
+    )  # fmt: skip
+
+
+def test_what_may_be_kept_is_what_exists_unasked_and_not_yet_expired() -> None:
+    rejected = _decided("rejected", 10, redo=("practice_license",))
+    assert v.keepable_kinds(rejected, NOW, 180) == {"qualification"}
+    kept = v.kept_images(["qualification"], rejected, NOW, 180)
+    assert [d.key for d in kept] == ["credentials/u/s/1.jpg", "credentials/u/s/2.jpg"]  # every image of it
+    assert v.keepable_kinds(_decided("rejected", 179), NOW, 180) == set()  # the lifecycle is about to act
+    assert v.keepable_kinds(_decided("pending", 400), NOW, 180) == {"practice_license", "qualification"}
+    assert v.kept_images([], None, NOW, 180) == []
+
+
+@pytest.mark.parametrize(
+    ("keep", "latest", "code", "case"),
+    [
+        (["selfie"], _decided("rejected", 1), "not_allowed", "document_kind"),
+        (["qualification", "qualification"], _decided("rejected", 1), "invalid", "keep_repeat"),
+        (
+            ["practice_license"],
+            _decided("rejected", 1, redo=("practice_license",)),
+            "not_allowed",
+            "keep_redo",
+        ),
+        (["work_badge"], _decided("rejected", 1), "invalid", "keep_missing"),
+        (["qualification"], None, "invalid", "keep_missing"),
+        (["qualification"], _decided("approved", 200), "invalid", "keep_missing"),
+    ],
+)
+def test_keeping_what_cannot_be_kept_is_a_400_naming_keep(
+    keep: list[str], latest: v.Submission | None, code: str, case: str
+) -> None:
+    with pytest.raises(errors.BadRequest) as refused:
+        v.kept_images(keep, latest, NOW, 180)
+    [fault] = refused.value.fields or ()
+    assert (fault.field, fault.code, fault.case) == ("keep", code, case)
+
+
+def test_the_document_count_counts_the_kept_images() -> None:
+    v.check_documents([], kept=1)
+    v.check_documents(["a", "b"], kept=3)
+    for keys, kept in [([], 0), (["a", "b", "c"], 3)]:
+        with pytest.raises(errors.BadRequest):
+            v.check_documents(keys, kept)
+
+
+def test_an_update_says_so_in_the_result_message() -> None:
+    first = v.result_message("approved", None, NOW)
+    update = v.result_message("approved", None, NOW, is_update=True)
+    assert first["thing1"] == "医护身份认证" and update["thing1"] == "医护认证资料更新"
+    assert update["thing3"] == "资料已更新"
+    assert all(len(value) <= 20 for value in update.values())
 
 
 def _jpeg(color: tuple[int, int, int], size: int = 80, quality: int = 90) -> bytes:
