@@ -59,6 +59,8 @@ def test_fuzz_every_endpoint_at_each_journey_step(stack: RunningStack, tmp_path:
     result = subprocess.run(
         [
             binary,
+            "--config-file",
+            str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             stack.url("/openapi.json"),
             "--url",
