@@ -111,7 +111,8 @@ def invoke(
     routes_: list[Route], method: str, path: str, headers: dict[str, str], body: bytes | str | None
 ) -> tuple[int, dict[str, str], str, Any]:
     """Call the handler of `method path` in-process with the v2 event API Gateway would send:
-    (status, headers, body text, body parsed as JSON or None)."""
+    (status, headers, body text, body parsed as JSON or None). The cookies a v2 result sets come
+    back as one `Set-Cookie` header, one cookie a line."""
     import json
 
     from infra.events import http_api_event
@@ -128,9 +129,12 @@ def invoke(
         body=body,
     )
     result = route.resolve()(event, None)
+    answer_headers = dict(result.get("headers") or {})
+    if result.get("cookies"):
+        answer_headers["Set-Cookie"] = "\n".join(result["cookies"])
     text = result.get("body") or ""
     try:
         parsed = json.loads(text) if text else None
     except ValueError:
         parsed = None
-    return int(result["statusCode"]), dict(result.get("headers") or {}), text, parsed
+    return int(result["statusCode"]), answer_headers, text, parsed
