@@ -38,12 +38,14 @@ if TYPE_CHECKING:
     from shared.services.questions import AnswerService
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
+    from shared.services.staff import StaffDirectory
     from shared.services.verification import VerificationService
     from shared.store.answers import AnswerRepository
     from shared.store.comments import CommentRepository
     from shared.store.consent import ConsentRepository
     from shared.store.idempotency import IdempotencyRepository
-    from shared.store.verification import ReviewerRepository, VerificationRepository
+    from shared.store.staff import ReviewerPool, SignInRepository, StaffRepository
+    from shared.store.verification import VerificationRepository
 
 
 def utcnow() -> datetime:
@@ -93,10 +95,23 @@ class Services:
         return VerificationRepository(self.users, self.guards)
 
     @cached_property
-    def reviewers(self) -> ReviewerRepository:
-        from shared.store.verification import ReviewerRepository
+    def staff(self) -> StaffRepository:
+        from shared.store.staff import StaffRepository
 
-        return ReviewerRepository()
+        return StaffRepository()
+
+    @cached_property
+    def reviewers(self) -> ReviewerPool:
+        """The active staff with the role `reviewer`, as the notifier and the review pages see them."""
+        from shared.store.staff import ReviewerPool
+
+        return ReviewerPool(self.staff)
+
+    @cached_property
+    def sign_in_links(self) -> SignInRepository:
+        from shared.store.staff import SignInRepository
+
+        return SignInRepository()
 
     @cached_property
     def comment_repo(self) -> CommentRepository:
@@ -257,6 +272,24 @@ class Services:
 
         return ReviewService(
             self.review_links, self.submissions, self.reviewers, self.storage, self.result_notifier, utcnow
+        )
+
+    # ---- the staff console ----
+    def _console_link(self, token: str) -> str:
+        return f"{self.cfg.public_base_url}/console/auth?t={token}"
+
+    @cached_property
+    def staff_directory(self) -> StaffDirectory:
+        from shared.services.staff import StaffDirectory
+
+        cfg = self.cfg
+        return StaffDirectory(
+            self.staff,
+            self.sign_in_links,
+            self.sns if cfg.topic_arn else None,
+            self._console_link,
+            utcnow,
+            local=cfg.is_local,
         )
 
     @cached_property

@@ -276,11 +276,11 @@ def set_scene() -> None:
     """The consent documents, the demo articles and one reviewer with an e-mail address."""
     from infra.ops import articles as article_ops
     from infra.ops import consent as consent_ops
-    from infra.ops import reviewers as reviewer_ops
+    from infra.ops import staff as staff_ops
 
     consent_ops.publish_seed()
     article_ops.import_seed()
-    reviewer_ops.add("审核员", email=REVIEWER_EMAIL)
+    staff_ops.add("审核员", "reviewer", email=REVIEWER_EMAIL)
 
 
 def reviewer_link(submission_id: str) -> str:

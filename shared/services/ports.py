@@ -17,6 +17,7 @@ from shared.domain.consent import ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.questions import Answers
+from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
     AuditEntry,
@@ -98,6 +99,34 @@ class Submissions(Protocol):
 class Reviewers(Protocol):
     def active(self) -> list[Reviewer]: ...
     def get(self, reviewer_id: str) -> Reviewer | None: ...
+
+
+class Staff(Protocol):
+    def get(self, staff_id: str, *, consistent: bool = True) -> StaffMember | None: ...
+    def find(self, handle: str) -> str | None:
+        """The staff id a handle's digest names (one read, whether or not it names anyone)."""
+
+    def all(self) -> list[StaffMember]: ...
+    def add(self, member: StaffMember, handles: dict[str, str], event: StaffEvent) -> Outcome:
+        """`Refused`: "id" or "id_handle" (the id is taken), "name", "email" (another member's)."""
+
+    def deactivate(self, staff_id: str, event: StaffEvent) -> Outcome:
+        """`Refused` ("member") when there is no such member."""
+
+    def forget_subscription(self, staff_id: str) -> None: ...
+    def open_session(
+        self, link: SignInLink, session_id: str, session: StaffSession, stale: list[str], event: StaffEvent
+    ) -> Outcome:
+        """`Refused`: "link" (used, expired or naming no one), "member" (not active)."""
+
+    def close_session(self, staff_id: str, session_id: str, secret_hash: str, event: StaffEvent) -> Outcome:
+        """`Refused` ("session") unless the caller holds that session's secret."""
+
+
+class SignInLinks(Protocol):
+    def get(self, digest: str) -> SignInLink | None: ...
+    def issue(self, link: SignInLink, windows: list[SignInWindow], event: StaffEvent) -> Outcome:
+        """`Refused`: a window's name ("who", "address"), "link"."""
 
 
 class Notifications(Protocol):
@@ -213,6 +242,16 @@ class ReviewerMail(Protocol):
 
     def send(self, reviewer_id: str, subject: str, text: str) -> None:
         """Raises `errors.ChannelFailed`."""
+
+
+class StaffMail(Protocol):
+    """E-mail to one member: the staff topic, each subscription filtered on its member's id."""
+
+    def send(self, reviewer_id: str, subject: str, text: str) -> None:
+        """Raises `errors.ChannelFailed`."""
+
+    def subscribe_email(self, reviewer_id: str, email: str) -> str: ...
+    def unsubscribe(self, subscription_arn: str) -> None: ...
 
 
 class Webhook(Protocol):

@@ -190,11 +190,11 @@ def owed_notification(journey: ContainerJourney, robot: FakeRobot) -> None:
     retry delivers both channels once the backoff has passed and SNS is back."""
     from functions.notifier import retry
     from infra.bench.journey import APPLICANT
-    from infra.ops import reviewers as reviewer_ops
+    from infra.ops import staff as staff_ops
 
     secret = f"{PARAMETERS}/reviewer-webhook/duty"
     resource_client("ssm").put_parameter(Name=secret, Value="SECiam", Type="SecureString")
-    reviewer_ops.add("值班群", webhook=robot.url, webhook_secret_param=secret)
+    staff_ops.add("值班群", "reviewer", webhook=robot.url, webhook_secret_param=secret)
     consented_user(journey, "owed-notification")
     good = uploaded(journey, (20, 160, 60))
     bad = uploaded(journey, (0, 0, 0), kind="qualification", data=b"\xff\xd8 not really a JPEG")
