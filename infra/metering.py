@@ -33,7 +33,7 @@ class Meter:
 
 def _clients(extra: list[Any]) -> list[Any]:
     seen: dict[int, Any] = {}
-    for model in base.registered().values():
+    for model in base.models():
         client = model._get_connection().connection.client
         seen[id(client)] = client
     for client in extra:
