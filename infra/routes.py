@@ -39,6 +39,12 @@ def load_serverless(path: Path = SERVERLESS_YML) -> dict[str, Any]:
     return dict(document)
 
 
+# The staff console's pages are HTML for the platform's staff, not the mini-program's contract:
+# the OpenAPI document (and the client types generated from it) leaves them out, and
+# ../shared/docs/api.md describes them ("Reviewers and the staff console").
+STAFF_CONSOLE = "/console"
+
+
 @dataclass(frozen=True)
 class Route:
     function: str
@@ -53,6 +59,11 @@ class Route:
     @property
     def flask_rule(self) -> str:
         return re.sub(r"\{(\w+)\+?\}", r"<\1>", self.path)
+
+    @property
+    def in_contract(self) -> bool:
+        """Is it part of the mini-program's contract (the OpenAPI document)? Not a console page."""
+        return not (self.path == STAFF_CONSOLE or self.path.startswith(f"{STAFF_CONSOLE}/"))
 
     def resolve(self) -> Callable[..., Any]:
         module_path, _, attr = self.handler.rpartition(".")

@@ -67,6 +67,7 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("unauthorized", "default"): Text(
         "登录已失效，请重新登录。", "Your session has ended; please log in again."
     ),
+    ("unauthorized", "console_session"): Text("请先登录控制台。", "Sign in to the console first."),
     ("unauthorized", "login_code"): Text(
         "微信登录凭证无效或已使用，请重新登录。",
         "The login code is invalid or was already used; log in again.",
@@ -103,6 +104,15 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("forbidden", "reviewer_inactive"): Text(
         "此审核链接的审核人已停用。", "This review link's reviewer is no longer active."
+    ),
+    ("forbidden", "console_session"): Text(
+        "登录已失效或尚未登录，操作未执行。请重新登录控制台。",
+        "You are not signed in (or your session ended); nothing was changed. Sign in again.",
+    ),
+    ("forbidden", "console_role"): Text("您的角色无权访问此页面。", "Your role may not open this page."),
+    ("forbidden", "sign_in_link"): Text(
+        "登录链接无效、已使用或已过期，请重新申请。",
+        "This sign-in link is not valid, was used, or has expired.",
     ),
     ("forbidden", "staff_inactive"): Text("该员工账号已停用。", "This staff member is deactivated."),
     ("forbidden", "form_origin"): Text(
@@ -169,6 +179,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("conflict", "staff_busy"): Text(
         "员工信息正在更新，请稍后重试。", "The staff member changed meanwhile; try again."
     ),
+    ("conflict", "sign_in_busy"): Text(
+        "登录请求正在处理，请稍后重试。", "The sign-in is being handled; try again in a moment."
+    ),
     ("conflict", "article_busy"): Text(
         "当前评论的人较多，请稍后重试。", "The article is busy; try again in a moment."
     ),
@@ -213,6 +226,17 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("rate_limited", "comments_day"): Text(
         "今天的评论已达上限（每天 {limit} 条），请明天再来。",
         "At most {limit} comments a day; try again tomorrow.",
+    ),
+    ("rate_limited", "sign_in_who"): Text(
+        "该账号的登录请求太频繁了，请 {minutes} 分钟后再试。",
+        "Too many sign-in requests for this account; try again in {minutes} minutes.",
+    ),
+    ("rate_limited", "sign_in_address"): Text(
+        "登录请求太频繁了，请 {minutes} 分钟后再试。",
+        "Too many sign-in requests from this address; try again in {minutes} minutes.",
+    ),
+    ("rate_limited", "sign_in_busy"): Text(
+        "登录请求正在处理，请稍后再试。", "The same sign-in is being handled; try again in a moment."
     ),
     ("rate_limited", "wechat_login"): Text(
         "登录太频繁了，请一分钟后再试。", "WeChat logins are too frequent; try again in a minute."
@@ -349,6 +373,7 @@ LABELS: dict[str, Text] = {
     "email": Text("邮箱", "email"),
     "webhook": Text("机器人地址", "webhook"),
     "role": Text("角色", "role"),
+    "who": Text("员工编号、邮箱或姓名", "who"),
     "id": Text("编号", "id"),
     "question_id": Text("问题", "question_id"),
     "value": Text("回答", "value"),

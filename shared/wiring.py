@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.services.account import AccountService
     from shared.services.articles import ArticleService
     from shared.services.comments import CommentService
+    from shared.services.console import ConsoleAccess, ConsoleDashboard, ConsoleSignIn
     from shared.services.cursors import Cursors
     from shared.services.idempotency import Idempotency
     from shared.services.notifier import Notifier
@@ -291,6 +292,40 @@ class Services:
             utcnow,
             local=cfg.is_local,
         )
+
+    @cached_property
+    def console_csrf(self) -> Csrf:
+        from shared.pages import Csrf
+
+        return Csrf(self.signing_key, "console-csrf")
+
+    @cached_property
+    def sign_in(self) -> ConsoleSignIn:
+        from shared.adapters.signing import keyed_digest
+        from shared.services.console import ConsoleSignIn, SignInMessages
+
+        cfg = self.cfg
+        return ConsoleSignIn(
+            self.staff,
+            self.sign_in_links,
+            SignInMessages(self.sns if cfg.topic_arn else None, self.outbox),
+            lambda text: keyed_digest(cfg, text),
+            self._console_link,
+            utcnow,
+        )
+
+    @cached_property
+    def console_access(self) -> ConsoleAccess:
+        from shared.services.console import ConsoleAccess
+
+        return ConsoleAccess(self.staff, utcnow)
+
+    @cached_property
+    def dashboard(self) -> ConsoleDashboard:
+        from shared.services.console import ConsoleDashboard
+        from shared.store.queue import ReviewQueue
+
+        return ConsoleDashboard(ReviewQueue(), lambda: None, self.current_documents, utcnow)
 
     @cached_property
     def cursors(self) -> Cursors:

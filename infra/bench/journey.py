@@ -55,6 +55,7 @@ class Reply:
     status: int
     body: Any
     text: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,8 +95,8 @@ class Client:
         if bearer:
             hdrs["authorization"] = f"Bearer {bearer}"
         payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
-        status, _, text, parsed = invoke(self.routes, method, path, hdrs, payload)
-        return Reply(status, parsed, text)
+        status, answer_headers, text, parsed = invoke(self.routes, method, path, hdrs, payload)
+        return Reply(status, parsed, text, answer_headers)
 
 
 def image_bytes(color: tuple[int, int, int]) -> bytes:

@@ -129,6 +129,13 @@ class SignInLinks(Protocol):
         """`Refused`: a window's name ("who", "address"), "link"."""
 
 
+class PendingQueue(Protocol):
+    """The submissions waiting for a decision, oldest first."""
+
+    def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
+        """(how many, when the oldest was submitted, whether there are more than `limit`)."""
+
+
 class Notifications(Protocol):
     def get(self, submission_id: str) -> Notification | None: ...
     def due(self, now_epoch: int, limit: int) -> list[str]: ...

@@ -27,7 +27,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from shared.domain.idempotency import Guard
@@ -68,6 +68,18 @@ class SubmissionsByUser(GlobalSecondaryIndex["SubmissionItem"]):
     submission_id = UnicodeAttribute(range_key=True)
 
 
+class SubmissionsByStatus(GlobalSecondaryIndex["SubmissionItem"]):
+    """Submissions by status, oldest first (ULIDs): the pending ones are the review queue. Keyed
+    on `status`, which every submission has, so DynamoDB fills it for the items already there."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = IncludeProjection(["submitted_at"])
+
+    status = UnicodeAttribute(hash_key=True)
+    submission_id = UnicodeAttribute(range_key=True)
+
+
 @table("submissions")
 class SubmissionItem(Model):
     class Meta:
@@ -93,6 +105,7 @@ class SubmissionItem(Model):
     user_message = UnicodeAttribute(null=True)
 
     by_user = SubmissionsByUser()
+    by_status = SubmissionsByStatus()
 
 
 def to_submission(item: SubmissionItem) -> Submission:
