@@ -105,6 +105,13 @@ def main(argv: list[str]) -> int:
     except errors.DomainError as exc:
         print(explain(exc), file=sys.stderr)
         return 2
+    except Exception as exc:
+        from shared.edge import upstream_error
+
+        if upstream_error(exc) is None:
+            raise
+        print(f"AWS is busy or unreachable ({type(exc).__name__}): run the command again", file=sys.stderr)
+        return 3
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -102,7 +102,14 @@ class StaffDirectory:
             subscription_arn=subscription,
         )
         handles = {field: handle_key(value) for field, value in member.handles().items()}
-        outcome = self._staff.add(member, handles, StaffEvent(STAFF_ADDED, actor, member_id, now, role=role))
+        try:
+            outcome = self._staff.add(
+                member, handles, StaffEvent(STAFF_ADDED, actor, member_id, now, role=role)
+            )
+        except Exception:
+            if subscription is not None:  # AWS failed the write: leave no subscription behind either
+                self._unsubscribe(member_id, subscription)
+            raise
         if isinstance(outcome, Written):
             logger.info("staff member added", extra={"staff_id": member_id, "role": role})
             return member
@@ -136,7 +143,10 @@ class StaffDirectory:
             logger.info("staff member deactivated", extra={"staff_id": staff_id})
         arn = member.subscription_arn
         if arn and self._mail is not None and arn.startswith("arn:") and self._unsubscribe(staff_id, arn):
-            self._staff.forget_subscription(staff_id)
+            try:  # best effort: a subscription still named is removed again by the next run
+                self._staff.forget_subscription(staff_id)
+            except Exception:
+                logger.warning("removed subscription still named", extra={"staff_id": staff_id})
         return replace(member, active=False, sessions={})
 
     def _unsubscribe(self, staff_id: str, arn: str) -> bool:
