@@ -187,6 +187,10 @@ def iam_requests(
     if service == "sns":
         target = params.get("TopicArn") or params.get("TargetArn") or "*"
         return [(f"sns:{operation}", str(target), ())]
+    if service == "streams.dynamodb":  # DynamoDB Streams: IAM's dynamodb actions on the stream
+        # a shard iterator starts with its stream's ARN ("<arn>|1|...")
+        stream = params.get("StreamArn") or str(params.get("ShardIterator", "*")).split("|", 1)[0]
+        return [(f"dynamodb:{operation}", str(stream), ())]
     return [(f"{service}:{operation}", "*", ())]
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shared.services.comments import CommentService
     from shared.services.console import ConsoleAccess, ConsoleDashboard, ConsoleSignIn
     from shared.services.cursors import Cursors
+    from shared.services.funnel import FunnelCounter
     from shared.services.idempotency import Idempotency
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
@@ -325,7 +326,14 @@ class Services:
         from shared.services.console import ConsoleDashboard
         from shared.store.queue import ReviewQueue
 
-        return ConsoleDashboard(ReviewQueue(), lambda: None, self.current_documents, utcnow)
+        return ConsoleDashboard(ReviewQueue(), self.funnel.counts, self.current_documents, utcnow)
+
+    @cached_property
+    def funnel(self) -> FunnelCounter:
+        from shared.services.funnel import FunnelCounter
+        from shared.store.funnel import FunnelRepository
+
+        return FunnelCounter(self.users, FunnelRepository())
 
     @cached_property
     def cursors(self) -> Cursors:

@@ -129,6 +129,14 @@ class SignInLinks(Protocol):
         """`Refused`: a window's name ("who", "address"), "link"."""
 
 
+class FunnelStore(Protocol):
+    def counted(self, user_id: str) -> str | None: ...
+    def move(self, user_id: str, before: str | None, after: str | None, shard: int) -> Outcome:
+        """`Refused` ("user") when the user is no longer counted in `before`."""
+
+    def counts(self) -> list[tuple[str, int]]: ...
+
+
 class PendingQueue(Protocol):
     """The submissions waiting for a decision, oldest first."""
 

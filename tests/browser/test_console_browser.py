@@ -1,5 +1,6 @@
 """A staff member signs in to the console in a real Chromium: the link from the outbox, the
-confirmation, the dashboard (at 375 px and on a desktop), sign-out. Screenshots in test-artifacts/.
+confirmation, the dashboard with its funnel (at 375 px and on a desktop), sign-out. Screenshots in
+test-artifacts/.
 
 Same requirements as tests/browser/test_review_browser.py (Debian's chromium, the playwright
 package, never `playwright install`); skipped, saying why, without them.
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 
 from tests.browser.test_review_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.conftest import RunningStack, start_stack, stop_stack, wait_for
+from tests.e2e.conftest import Client, RunningStack, start_stack, stop_stack, wait_for
+from tests.e2e.journey import consent
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +56,10 @@ def _sign_in_link(stack: RunningStack, staff_id: str, after: int) -> str:
 def test_a_member_signs_in_from_the_outbox_link_and_lands_on_the_dashboard(
     chromium: Any, stack: RunningStack
 ) -> None:
+    waiting, verifying = Client(stack), Client(stack)  # two mini-program users for the funnel
+    waiting.login("console-browser-a")
+    verifying.login("console-browser-b")
+    consent(verifying)
     context = chromium.new_context(viewport=PHONE)
     page = context.new_page()
     blocked: list[str] = []
@@ -76,6 +82,17 @@ def test_a_member_signs_in_from_the_outbox_link_and_lands_on_the_dashboard(
     page.wait_for_url(stack.url("/console"))
     assert page.locator("h1").inner_text() == "概览"
     assert page.locator("[data-number=pending]").inner_text() == "0"
+
+    def counted() -> bool:  # the users table's stream reaches the funnel within a second or so
+        page.reload()
+        return (
+            page.locator("[data-number=users]").count() == 1
+            and page.locator("[data-number=users]").inner_text() == "2"
+        )
+
+    wait_for(counted)
+    assert page.locator("svg.funnel g[data-step=verify]").get_attribute("data-users") == "1"
+    assert page.locator("svg.funnel g[data-step=identity_agreement]").get_attribute("data-users") == "1"
     assert "演示管理员（管理员）" in page.locator("nav").inner_text()
     session = next(c for c in context.cookies() if c["name"] == "hcp_console")
     assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/console"

@@ -331,6 +331,27 @@ def console_sign_in_and_out(journey: Journey) -> None:
     send("POST", "/console/logout", {"csrf": csrf(dashboard)}, expect=303)
 
 
+def funnel_counted(journey: ContainerJourney) -> None:
+    """The users table's stream, read as Lambda's event source mapping reads it with funnelCount's
+    role: every user who changed during the journeys recounted, then one more counted, deleted and
+    no longer counted."""
+    from functions.funnel import count
+    from infra.streams import StreamPump
+
+    pump = StreamPump(config.current(), config.current().table("users"), count)  # the operator's view
+
+    def deliver() -> None:
+        with journey.containers.serving("funnelCount"):
+            if not pump.drain():
+                raise AssertionError("the users table's stream held no new record")
+
+    deliver()
+    consented_user(journey, "counted-then-gone")
+    deliver()
+    journey.call("DELETE", "/v1/me")
+    deliver()
+
+
 def resource_client(service: str) -> Any:
     import boto3
 

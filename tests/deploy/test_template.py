@@ -177,6 +177,17 @@ def test_every_scheduled_function_has_a_rule_that_targets_it(packaged: Packaged)
         assert _logical(name) in targets, name
 
 
+def test_the_users_stream_feeds_the_funnel_count_and_reports_failed_records(packaged: Packaged) -> None:
+    (mapping,) = packaged.of_type("AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["UsersTable", "StreamArn"]}
+    assert _logical("funnelCount") in set(_refs(properties["FunctionName"]))
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["StartingPosition"] == "TRIM_HORIZON" and properties["MaximumRetryAttempts"] > 0
+    users = packaged.resources["UsersTable"]["Properties"]
+    assert users["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}  # keys: nothing personal
+
+
 # ---- IAM ----
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +14,13 @@ from tests.functional.conftest import Api, Reply
 from tests.functional.verification_helpers import outbox
 
 FORM = "application/x-www-form-urlencoded"
+_emails = itertools.count()
 
 
 def member(role: str, name: str | None = None, **kw: Any) -> str:
     """A new active member of `role` with an e-mail (their sign-in channel): their id."""
     name = name or f"{role}-成员"
-    kw.setdefault("email", f"{re.sub(r'[^a-z]', '', name.lower()) or role}.{role}@example.com")
+    kw.setdefault("email", f"{role}.{next(_emails)}@example.com")
     return staff_ops.add(name, role, **kw).staff_id
 
 
