@@ -14,7 +14,6 @@ presigned POST points) are the operator's or the client's, attributed to no func
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -285,50 +284,6 @@ def withdrawn_after_a_new_version(journey: Journey, folder: Path) -> None:
     if consent_ops.publish(newer) != "published":
         raise AssertionError("the new informed-consent version was not published")
     journey.call("POST", f"/v1/consents/{INFORMED}/withdraw", expect=201)
-
-
-def console_sign_in_and_out(journey: Journey) -> None:
-    """A member asks for a sign-in link (someone else for no one: the same calls), the link's page
-    is opened, the link confirmed; the dashboard and the staff list are shown; the member signs out."""
-    import re
-    from urllib.parse import urlencode, urlsplit
-
-    from infra.ops import staff as staff_ops
-
-    admin = staff_ops.add("首位管理员", "admin", email="first-admin@example.invalid").staff_id
-    origin = config.current().public_base_url
-    cookies: dict[str, str] = {}
-
-    def send(method: str, path: str, form: dict[str, str] | None = None, expect: int = 200) -> Any:
-        headers = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-        raw = None
-        if form is not None:
-            headers |= {"content-type": "application/x-www-form-urlencoded", "origin": origin}
-            raw = urlencode(form)
-        reply = journey.call(method, path, raw=raw, headers=headers, token="", expect=expect)
-        for line in reply.headers.get("Set-Cookie", "").splitlines():
-            name, _, rest = line.partition("=")
-            cookies[name] = rest.split(";", 1)[0]
-        return reply
-
-    def csrf(html: str, name: str = "csrf") -> str:
-        found = re.search(rf'name="{name}" value="([^"]*)"', html)
-        if found is None:
-            raise AssertionError(f"no {name} field on the page")
-        return found.group(1)
-
-    form = csrf(send("GET", "/console/login").text)
-    send("POST", "/console/login", {"csrf": form, "who": "nobody@example.invalid"})
-    send("POST", "/console/login", {"csrf": form, "who": admin})
-    path = config.current().outbox_path or ""
-    entries = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
-    link = next(e["link"] for e in reversed(entries) if e.get("kind") == "sign_in" and e["staff_id"] == admin)
-    parts = urlsplit(link)
-    page = send("GET", f"{parts.path}?{parts.query}").text
-    send("POST", "/console/auth", {"t": csrf(page, "t"), "csrf": csrf(page)}, expect=303)
-    dashboard = send("GET", "/console").text
-    send("GET", "/console/staff")
-    send("POST", "/console/logout", {"csrf": csrf(dashboard)}, expect=303)
 
 
 def funnel_counted(journey: ContainerJourney) -> None:
