@@ -8,7 +8,7 @@ form's CSRF field first; a page checks the session and the member's role.
 from __future__ import annotations
 
 from shared import errors
-from shared.domain.staff import CONSOLE_ROLES
+from shared.domain.staff import CONSOLE_ROLES, is_link_token
 from shared.edge import Request, Response
 from shared.pages import check_same_origin, read_form
 from shared.pages.console import (
@@ -26,7 +26,6 @@ from shared.pages.console import (
     sign_in_page,
     staff_page,
 )
-from shared.services.console import valid_link_token
 from shared.wiring import services
 
 
@@ -52,7 +51,7 @@ def request_link(request: Request) -> Response:
 def confirm(request: Request) -> Response:
     """The link's page: a button, and nothing used (mail scanners open links)."""
     token = request.query.get("t", "")
-    if not valid_link_token(token):
+    if not is_link_token(token):
         raise errors.Forbidden("sign_in_link")
     return confirm_page(token, services().console_csrf.token(f"auth.{token}"))
 

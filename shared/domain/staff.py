@@ -130,6 +130,15 @@ def handle_key(text: str) -> str:
     return hashlib.sha256(f"staff-handle\n{normalized_handle(text)}".encode()).hexdigest()
 
 
+_LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def is_link_token(token: str) -> bool:
+    """Is it shaped like a sign-in link's token (32 random bytes, base64url)? Anything else is
+    refused without a read."""
+    return bool(_LINK_TOKEN.fullmatch(token))
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

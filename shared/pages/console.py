@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import errors
 from shared.domain.gate import Step
@@ -25,7 +25,9 @@ from shared.domain.staff import (
 )
 from shared.edge import Request, Response
 from shared.pages import HTML, page_handler, render
-from shared.services.console import DashboardNumbers, StaffCaller
+
+if TYPE_CHECKING:
+    from shared.services.console import DashboardNumbers, StaffCaller
 
 SESSION_COOKIE = "hcp_console"
 PRE_COOKIE = "hcp_console_pre"  # binds the sign-in form's CSRF field before there is a session

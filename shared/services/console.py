@@ -47,6 +47,7 @@ from shared.domain.staff import (
     check_who,
     digest,
     handle_key,
+    is_link_token,
     normalized_handle,
     window_end,
 )
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 _COOKIE = re.compile(
     r"^(?P<staff>[A-Za-z0-9][A-Za-z0-9-]{0,39})\.(?P<sid>[0-9a-f]{16})\.(?P<secret>[A-Za-z0-9_-]{43})$"
 )
-_LINK_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 SUBJECT = "控制台登录链接"
 CONTENDED_RETRY_SECONDS = 5
 QUEUE_COUNT_LIMIT = 500  # the dashboard counts pending submissions up to this, then says "500+"
@@ -71,11 +71,6 @@ def sign_in_text(link: str) -> str:
         f"您申请登录HCP学术分享平台控制台。请在{minutes}分钟内打开以下链接并确认登录，链接仅可使用一次：\n"
         f"{link}\n如果不是您本人申请，请忽略此邮件。"
     )
-
-
-def valid_link_token(token: str) -> bool:
-    """Is it shaped like a link's token? (Anything else is refused without a read.)"""
-    return bool(_LINK_TOKEN.fullmatch(token))
 
 
 class StaffCaller(msgspec.Struct, frozen=True):
@@ -194,7 +189,7 @@ class ConsoleSignIn:
 
     def open_session(self, token: str) -> OpenedSession:
         """Use a link: a new session for its member, or 403 (used, expired, unknown, inactive)."""
-        if not valid_link_token(token):
+        if not is_link_token(token):
             raise errors.Forbidden("sign_in_link")
         now = self._clock()
         link = self._links.get(digest(token))
