@@ -234,6 +234,19 @@ def test_the_consent_records_are_append_only_for_every_role(packaged: Packaged) 
     assert granted == []
 
 
+def test_the_audit_trail_is_append_only_for_every_role_and_outlives_the_stack(packaged: Packaged) -> None:
+    granted = [
+        (role, action)
+        for role, statement in _statements(packaged)
+        if statement["Effect"] == "Allow" and "ReviewAuditTable" in set(_refs(statement["Resource"]))
+        for action in _as_list(statement["Action"])
+    ]
+    assert granted and {action for _, action in granted} == {"dynamodb:PutItem"}
+    for table in ("ReviewAuditTable", "ReviewersTable"):  # the trail; the reviewers until migrated
+        assert packaged.resources[table]["DeletionPolicy"] == "Retain"
+        assert packaged.resources[table]["UpdateReplacePolicy"] == "Retain"
+
+
 def test_each_role_reaches_only_resources_of_this_stack_or_its_own_parameters(packaged: Packaged) -> None:
     for role, statement in _statements(packaged):
         for resource in _as_list(statement["Resource"]):

@@ -188,3 +188,19 @@ def test_the_dashboard_sums_gate_states_into_steps_with_the_current_documents() 
     assert [*steps][::7] == ["identity_agreement", "done"]  # the funnel's order
     empty = ConsoleDashboard(Queue(0, None), lambda: None, lambda: docs, Clock(NOW)).numbers()
     assert empty.funnel is None and empty.queue.oldest_age is None
+
+
+def test_the_session_cookie_is_http_only_strict_scoped_and_secure_when_deployed() -> None:
+    from shared.pages.console import cleared_session_cookie, session_cookie
+
+    deployed = session_cookie("v", secure=True).split("; ")
+    assert deployed == [
+        "hcp_console=v",
+        "Max-Age=43200",
+        "Path=/console",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Secure",
+    ]
+    assert "Secure" not in session_cookie("v", secure=False)
+    assert cleared_session_cookie(secure=True).startswith("hcp_console=; Max-Age=0; Path=/console")
