@@ -2,7 +2,7 @@
 
     python -m infra.deploy requirements [PATH]   the Lambda zip's requirements, from pyproject.toml
     python -m infra.deploy check                 AWS credentials usable? (prints the account)
-    python -m infra.deploy outputs STAGE         the deployed stage's API URL and reviewer-link base
+    python -m infra.deploy outputs STAGE         the deployed stage's API, reviewer-link and console URLs
     python -m infra.deploy lint TEMPLATE [REGION] cfn-lint, less the documented framework findings
     python -m infra.deploy env STAGE [REGION]     `export` lines that point ops commands at a stage
 
@@ -165,6 +165,7 @@ def outputs(stage: str, region: str | None = None) -> int:
     print(f"API URL:            {values.get('HttpApiUrl', '(none)')}")
     print(f"Public base URL:    {values.get('PublicBaseUrl', '(none)')}")
     print(f"Reviewer-link base: {values.get('ReviewerLinkBase', '(none)')}")
+    print(f"Staff console:      {values.get('ConsoleUrl', '(none)')}")
     return 0
 
 

@@ -163,6 +163,8 @@ def _get_att(template: Mapping[str, Any], target: str, attribute: str, names: St
     p, region, account = names.partition, names.region, names.account
     if kind == "AWS::DynamoDB::Table" and attribute == "Arn":
         return f"arn:{p}:dynamodb:{region}:{account}:table/{_ref(template, target, names)}"
+    if kind == "AWS::DynamoDB::Table" and attribute == "StreamArn":  # its label is known once built
+        return f"arn:{p}:dynamodb:{region}:{account}:table/{_ref(template, target, names)}/stream/*"
     if kind == "AWS::S3::Bucket" and attribute == "Arn":
         return f"arn:{p}:s3:::{_ref(template, target, names)}"
     if kind == "AWS::SNS::Topic" and attribute == "TopicArn":

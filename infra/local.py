@@ -46,6 +46,8 @@ class LocalStack:
         self._moto: Any = None
         self._wechat: Any = None
         self._http: Any = None
+        self._stop_pump = threading.Event()
+        self._pump_thread: threading.Thread | None = None
 
     def start(self) -> str:
         for noisy in ("werkzeug", "botocore", "urllib3"):
@@ -95,6 +97,7 @@ class LocalStack:
         cfg = config.current()
         created = resources.ensure(cfg)
         seed.seed(cfg)
+        self._start_funnel(cfg)
         self.summary = {
             "api": env["PUBLIC_BASE_URL"],
             "openapi": f"{env['PUBLIC_BASE_URL']}/openapi.json",
@@ -104,10 +107,22 @@ class LocalStack:
         }
         return str(env["PUBLIC_BASE_URL"])
 
+    def _start_funnel(self, cfg: Any) -> None:
+        """The users table's stream to the funnel count, as Lambda's event source mapping would."""
+        from functions.funnel import count
+        from infra.streams import StreamPump
+
+        pump = StreamPump(cfg, cfg.table("users"), count)
+        self._pump_thread = threading.Thread(target=pump.run, args=(self._stop_pump,), daemon=True)
+        self._pump_thread.start()
+
     def serve_forever(self) -> None:
         self._http.serve_forever()
 
     def stop(self) -> None:
+        self._stop_pump.set()
+        if self._pump_thread is not None:
+            self._pump_thread.join(timeout=5)
         if self._http is not None:
             self._http.server_close()
         if self._wechat is not None:
@@ -130,7 +145,10 @@ def main() -> int:
     print(f"serving on {base_url}", flush=True)
     for name, value in stack.summary.items():
         print(f"  {name:15} {value}", flush=True)
-    print("  outbox          var/outbox.jsonl (reviewer links and user messages)", flush=True)
+    print("  outbox          var/outbox.jsonl (reviewer and sign-in links, user messages)", flush=True)
+    print(
+        f"  console         {base_url}/console (sign in as demo-admin: the link is in the outbox)", flush=True
+    )
     print("Ctrl-C stops everything.", flush=True)
     try:
         stack.serve_forever()

@@ -33,7 +33,7 @@ class Meter:
 
 def _clients(extra: list[Any]) -> list[Any]:
     seen: dict[int, Any] = {}
-    for model in base.registered().values():
+    for model in base.models():
         client = model._get_connection().connection.client
         seen[id(client)] = client
     for client in extra:
@@ -187,6 +187,10 @@ def iam_requests(
     if service == "sns":
         target = params.get("TopicArn") or params.get("TargetArn") or "*"
         return [(f"sns:{operation}", str(target), ())]
+    if service == "streams.dynamodb":  # DynamoDB Streams: IAM's dynamodb actions on the stream
+        # a shard iterator starts with its stream's ARN ("<arn>|1|...")
+        stream = params.get("StreamArn") or str(params.get("ShardIterator", "*")).split("|", 1)[0]
+        return [(f"dynamodb:{operation}", str(stream), ())]
     return [(f"{service}:{operation}", "*", ())]
 
 

@@ -39,6 +39,12 @@ def load_serverless(path: Path = SERVERLESS_YML) -> dict[str, Any]:
     return dict(document)
 
 
+# The staff console's pages are HTML for the platform's staff, not the mini-program's contract:
+# the OpenAPI document (and the client types generated from it) leaves them out, and
+# ../shared/docs/api.md describes them ("Reviewers and the staff console").
+STAFF_CONSOLE = "/console"
+
+
 @dataclass(frozen=True)
 class Route:
     function: str
@@ -53,6 +59,11 @@ class Route:
     @property
     def flask_rule(self) -> str:
         return re.sub(r"\{(\w+)\+?\}", r"<\1>", self.path)
+
+    @property
+    def in_contract(self) -> bool:
+        """Is it part of the mini-program's contract (the OpenAPI document)? Not a console page."""
+        return not (self.path == STAFF_CONSOLE or self.path.startswith(f"{STAFF_CONSOLE}/"))
 
     def resolve(self) -> Callable[..., Any]:
         module_path, _, attr = self.handler.rpartition(".")
@@ -111,7 +122,8 @@ def invoke(
     routes_: list[Route], method: str, path: str, headers: dict[str, str], body: bytes | str | None
 ) -> tuple[int, dict[str, str], str, Any]:
     """Call the handler of `method path` in-process with the v2 event API Gateway would send:
-    (status, headers, body text, body parsed as JSON or None)."""
+    (status, headers, body text, body parsed as JSON or None). The cookies a v2 result sets come
+    back as one `Set-Cookie` header, one cookie a line."""
     import json
 
     from infra.events import http_api_event
@@ -128,9 +140,12 @@ def invoke(
         body=body,
     )
     result = route.resolve()(event, None)
+    answer_headers = dict(result.get("headers") or {})
+    if result.get("cookies"):
+        answer_headers["Set-Cookie"] = "\n".join(result["cookies"])
     text = result.get("body") or ""
     try:
         parsed = json.loads(text) if text else None
     except ValueError:
         parsed = None
-    return int(result["statusCode"]), dict(result.get("headers") or {}), text, parsed
+    return int(result["statusCode"]), answer_headers, text, parsed

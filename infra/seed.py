@@ -6,13 +6,13 @@ from shared.config import Config
 
 
 def seed(cfg: Config) -> None:
-    """Load the seed content (consent documents, questions, articles, reviewers) for `cfg`'s stage."""
+    """Load the seed content (consent documents, questions, articles, staff) for `cfg`'s stage."""
     from infra.ops import consent  # the consent documents; questions ship with the code
 
     consent.publish_seed()
-    from infra.ops import reviewers  # one demo reviewer, reached through the local outbox
+    from infra.ops import staff  # one demo member of each role, reached through the local outbox
 
-    reviewers.add("演示审核员", reviewer_id=reviewers.DEMO_REVIEWER_ID)
+    staff.seed_demo()
     from infra.ops import articles  # three demo articles (imports are idempotent)
 
     articles.import_seed()

@@ -38,6 +38,7 @@ class Request:
     source_ip: str
     user_agent: str
     request_id: str
+    cookies: Mapping[str, str] = field(default_factory=dict)  # the first value of each name
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -57,6 +58,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # a non-JSON body (HTML pages)
     content_type: str = "application/json; charset=utf-8"
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (the v2 result's `cookies`)
 
 
 def parse_event(event: Mapping[str, Any]) -> Request:
@@ -84,7 +86,24 @@ def parse_event(event: Mapping[str, Any]) -> Request:
         source_ip=str(http.get("sourceIp") or ""),
         user_agent=str(http.get("userAgent") or headers.get("user-agent", "")),
         request_id=request_id,
+        cookies=_cookies(event, headers),
     )
+
+
+MAX_COOKIES = 30
+
+
+def _cookies(event: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, str]:
+    """`name -> value` of the request's cookies: API Gateway v2 lists them in `cookies` (and drops
+    the header); a hand-made event may carry the header alone. The first value of a name wins."""
+    raw = event.get("cookies")
+    pairs = [str(c) for c in raw] if isinstance(raw, list) else headers.get("cookie", "").split(";")
+    found: dict[str, str] = {}
+    for pair in pairs[:MAX_COOKIES]:
+        name, sep, value = pair.strip().partition("=")
+        if sep and name and name not in found:
+            found[name] = value.strip()
+    return found
 
 
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
@@ -162,7 +181,15 @@ def to_result(response: Response, request_id: str) -> dict[str, Any]:
         body = ""
     else:
         body = _encoder.encode(response.body).decode("utf-8")
-    return {"statusCode": response.status, "headers": headers, "body": body, "isBase64Encoded": False}
+    result: dict[str, Any] = {
+        "statusCode": response.status,
+        "headers": headers,
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    if response.cookies:
+        result["cookies"] = list(response.cookies)
+    return result
 
 
 def _error_response(exc: errors.DomainError, request: Request | None) -> Response:

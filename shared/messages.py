@@ -70,6 +70,7 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("unauthorized", "default"): Text(
         "登录已失效，请重新登录。", "Your session has ended; please log in again."
     ),
+    ("unauthorized", "console_session"): Text("请先登录控制台。", "Sign in to the console first."),
     ("unauthorized", "login_code"): Text(
         "微信登录凭证无效或已使用，请重新登录。",
         "The login code is invalid or was already used; log in again.",
@@ -107,6 +108,16 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("forbidden", "reviewer_inactive"): Text(
         "此审核链接的审核人已停用。", "This review link's reviewer is no longer active."
     ),
+    ("forbidden", "console_session"): Text(
+        "登录已失效或尚未登录，操作未执行。请重新登录控制台。",
+        "You are not signed in (or your session ended); nothing was changed. Sign in again.",
+    ),
+    ("forbidden", "console_role"): Text("您的角色无权访问此页面。", "Your role may not open this page."),
+    ("forbidden", "sign_in_link"): Text(
+        "登录链接无效、已使用或已过期，请重新申请。",
+        "This sign-in link is not valid, was used, or has expired.",
+    ),
+    ("forbidden", "staff_inactive"): Text("该员工账号已停用。", "This staff member is deactivated."),
     ("forbidden", "form_origin"): Text(
         "请从本站的页面提交表单。", "The form must be posted from our own page."
     ),
@@ -118,6 +129,7 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("not_found", "article"): Text("文章不存在或已下线。", "There is no such article."),
     ("not_found", "comment"): Text("评论不存在或已删除。", "There is no such comment (or it was deleted)."),
     ("not_found", "submission"): Text("该申请已不存在。", "This submission no longer exists."),
+    ("not_found", "staff"): Text("没有这位员工。", "There is no such staff member."),
     ("not_found", "consent_document"): Text("没有这份协议。", "There is no such consent document."),
     ("not_found", "consent_unpublished"): Text("这份协议尚未发布。", "This document has not been published."),
     ("not_found", "consent_version"): Text(
@@ -161,6 +173,21 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("conflict", "decision_not_stored"): Text(
         "审核决定未能保存，请重试。", "The decision could not be stored; try again."
+    ),
+    ("conflict", "staff_id_taken"): Text(
+        "该编号已被其他员工使用。", "This id is another staff member's id, name or e-mail."
+    ),
+    ("conflict", "staff_name_taken"): Text(
+        "该名称已被其他员工使用。", "This name is another staff member's id, name or e-mail."
+    ),
+    ("conflict", "staff_email_taken"): Text(
+        "该邮箱已被其他员工使用。", "This e-mail is another staff member's id, name or e-mail."
+    ),
+    ("conflict", "staff_busy"): Text(
+        "员工信息正在更新，请稍后重试。", "The staff member changed meanwhile; try again."
+    ),
+    ("conflict", "sign_in_busy"): Text(
+        "登录请求正在处理，请稍后重试。", "The sign-in is being handled; try again in a moment."
     ),
     ("conflict", "article_busy"): Text(
         "当前评论的人较多，请稍后重试。", "The article is busy; try again in a moment."
@@ -206,6 +233,17 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("rate_limited", "comments_day"): Text(
         "今天的评论已达上限（每天 {limit} 条），请明天再来。",
         "At most {limit} comments a day; try again tomorrow.",
+    ),
+    ("rate_limited", "sign_in_who"): Text(
+        "该账号的登录请求太频繁了，请 {minutes} 分钟后再试。",
+        "Too many sign-in requests for this account; try again in {minutes} minutes.",
+    ),
+    ("rate_limited", "sign_in_address"): Text(
+        "登录请求太频繁了，请 {minutes} 分钟后再试。",
+        "Too many sign-in requests from this address; try again in {minutes} minutes.",
+    ),
+    ("rate_limited", "sign_in_busy"): Text(
+        "登录请求正在处理，请稍后再试。", "The same sign-in is being handled; try again in a moment."
     ),
     ("rate_limited", "wechat_login"): Text(
         "登录太频繁了，请一分钟后再试。", "WeChat logins are too frequent; try again in a minute."
@@ -313,6 +351,15 @@ FIELD_MESSAGES: dict[str, Text] = {
     "answer_options": Text("只能选择给出的选项。", "Only the question's options may be chosen."),
     "answer_repeat": Text("同一选项不能重复选择。", "An option is chosen twice."),
     "answer_text": Text("回答应为 1 至 {max} 个字。", "An answer is 1 to {max} characters."),
+    "webhook_url": Text("{label}应为 https:// 开头的地址。", "{label} must be an https:// URL."),
+    "staff_role": Text(
+        "角色只能是审核员、评论管理员、内容编辑或管理员。",
+        "role must be reviewer, moderator, editor or admin.",
+    ),
+    "staff_email": Text(
+        "员工通过邮箱登录，请填写{label}（只有审核员可以是仅有机器人地址的群）。",
+        "{label} is required: staff sign in by e-mail (only a reviewer may be a group robot alone).",
+    ),
     "check_length": Text("内容不能超过 {max} 个字。", "A text to check may be at most {max} characters."),
 }
 
@@ -338,6 +385,12 @@ LABELS: dict[str, Text] = {
     "version": Text("协议版本", "version"),
     "decision": Text("选择", "decision"),
     "answers": Text("回答", "answers"),
+    "name": Text("名称", "name"),
+    "email": Text("邮箱", "email"),
+    "webhook": Text("机器人地址", "webhook"),
+    "role": Text("角色", "role"),
+    "who": Text("员工编号、邮箱或姓名", "who"),
+    "id": Text("编号", "id"),
     "question_id": Text("问题", "question_id"),
     "value": Text("回答", "value"),
 }

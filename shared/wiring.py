@@ -31,19 +31,23 @@ if TYPE_CHECKING:
     from shared.services.account import AccountService
     from shared.services.articles import ArticleService
     from shared.services.comments import CommentService
+    from shared.services.console import ConsoleAccess, ConsoleDashboard, ConsoleSignIn
     from shared.services.cursors import Cursors
+    from shared.services.funnel import FunnelCounter
     from shared.services.idempotency import Idempotency
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
     from shared.services.questions import AnswerService
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
+    from shared.services.staff import StaffDirectory
     from shared.services.verification import VerificationService
     from shared.store.answers import AnswerRepository
     from shared.store.comments import CommentRepository
     from shared.store.consent import ConsentRepository
     from shared.store.idempotency import IdempotencyRepository
-    from shared.store.verification import ReviewerRepository, VerificationRepository
+    from shared.store.staff import ReviewerPool, SignInRepository, StaffRepository
+    from shared.store.verification import VerificationRepository
 
 
 def utcnow() -> datetime:
@@ -93,10 +97,23 @@ class Services:
         return VerificationRepository(self.users, self.guards)
 
     @cached_property
-    def reviewers(self) -> ReviewerRepository:
-        from shared.store.verification import ReviewerRepository
+    def staff(self) -> StaffRepository:
+        from shared.store.staff import StaffRepository
 
-        return ReviewerRepository()
+        return StaffRepository()
+
+    @cached_property
+    def reviewers(self) -> ReviewerPool:
+        """The active staff with the role `reviewer`, as the notifier and the review pages see them."""
+        from shared.store.staff import ReviewerPool
+
+        return ReviewerPool(self.staff)
+
+    @cached_property
+    def sign_in_links(self) -> SignInRepository:
+        from shared.store.staff import SignInRepository
+
+        return SignInRepository()
 
     @cached_property
     def comment_repo(self) -> CommentRepository:
@@ -264,6 +281,65 @@ class Services:
         return ReviewService(
             self.review_links, self.submissions, self.reviewers, self.storage, self.result_notifier, utcnow
         )
+
+    # ---- the staff console ----
+    def _console_link(self, token: str) -> str:
+        return f"{self.cfg.public_base_url}/console/auth?t={token}"
+
+    @cached_property
+    def staff_directory(self) -> StaffDirectory:
+        from shared.services.staff import StaffDirectory
+
+        cfg = self.cfg
+        return StaffDirectory(
+            self.staff,
+            self.sign_in_links,
+            self.sns if cfg.topic_arn else None,
+            self._console_link,
+            utcnow,
+            local=cfg.is_local,
+        )
+
+    @cached_property
+    def console_csrf(self) -> Csrf:
+        from shared.pages import Csrf
+
+        return Csrf(self.signing_key, "console-csrf")
+
+    @cached_property
+    def sign_in(self) -> ConsoleSignIn:
+        from shared.adapters.signing import keyed_digest
+        from shared.services.console import ConsoleSignIn, SignInMessages
+
+        cfg = self.cfg
+        return ConsoleSignIn(
+            self.staff,
+            self.sign_in_links,
+            SignInMessages(self.sns if cfg.topic_arn else None, self.outbox),
+            lambda text: keyed_digest(cfg, text),
+            self._console_link,
+            utcnow,
+        )
+
+    @cached_property
+    def console_access(self) -> ConsoleAccess:
+        from shared.services.console import ConsoleAccess
+
+        return ConsoleAccess(self.staff, utcnow)
+
+    @cached_property
+    def dashboard(self) -> ConsoleDashboard:
+        from shared.services.console import ConsoleDashboard
+        from shared.store.queue import ReviewQueue
+
+        return ConsoleDashboard(ReviewQueue(), self.funnel.counts, self.current_documents, utcnow)
+
+    @cached_property
+    def funnel(self) -> FunnelCounter:
+        from shared.services.funnel import FunnelCounter
+        from shared.store.funnel import FunnelRepository
+
+        return FunnelCounter(self.users, FunnelRepository())
 
     @cached_property
     def cursors(self) -> Cursors:

@@ -258,7 +258,7 @@ class CapacityMeter:
 
 def _dynamodb_clients() -> list[Any]:
     seen: dict[int, Any] = {}
-    for model in base.registered().values():
+    for model in base.models():
         client = model._get_connection().connection.client
         seen[id(client)] = client
     return list(seen.values())

@@ -56,6 +56,7 @@ class Reply:
     status: int
     body: Any
     text: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,8 +96,8 @@ class Client:
         if bearer:
             hdrs["authorization"] = f"Bearer {bearer}"
         payload = raw if raw is not None else (None if body is None else json.dumps(body, ensure_ascii=False))
-        status, _, text, parsed = invoke(self.routes, method, path, hdrs, payload)
-        return Reply(status, parsed, text)
+        status, answer_headers, text, parsed = invoke(self.routes, method, path, hdrs, payload)
+        return Reply(status, parsed, text, answer_headers)
 
 
 def image_bytes(color: tuple[int, int, int]) -> bytes:
@@ -176,12 +177,58 @@ class Journey:
 
         set_scene()
         self._login_and_consents()
+        self._funnel_count()
         self._verification()
         self._questions()
         self._articles()
         self._account()
         self.measure_scheduled("schedule notifierRetry (nothing due)", "notifierRetry", retry)
+        self._console()
         return self.measured
+
+    def _funnel_count(self) -> None:
+        """The users table's stream delivers the consenting user's changes: they are counted."""
+        from functions.funnel import count
+
+        user_id = self.call("GET", "/v1/me").body["id"]
+        change = {"Keys": {"user_id": {"S": user_id}}, "SequenceNumber": "1"}
+        event = {"Records": [{"eventName": "MODIFY", "dynamodb": change}]}
+        self.measure_scheduled(
+            "stream funnelCount (one user moved)", "funnelCount", lambda e, c: count(event)
+        )
+
+    def _console(self) -> None:
+        """A member signs in to the console by the link sent to their e-mail, sees the dashboard
+        and the staff list, and signs out (the browser's cookies kept here)."""
+        from infra.ops import staff as staff_ops
+
+        admin = staff_ops.add("值班管理员", "admin", email="console-admin@example.invalid").staff_id
+        origin = config.current().public_base_url
+        cookies: dict[str, str] = {}
+
+        def send(label: str, method: str, path: str, form: Any = None, expect: int = 200) -> Reply:
+            headers = {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            raw = None
+            if form is not None:
+                headers |= {"content-type": "application/x-www-form-urlencoded", "origin": origin}
+                raw = urlencode(form)
+            reply = self.measure(label, method, path, raw=raw, headers=headers, token="", expect=expect)
+            for line in reply.headers.get("Set-Cookie", "").splitlines():
+                name, _, rest = line.partition("=")
+                cookies[name] = rest.split(";", 1)[0]
+            return reply
+
+        csrf = hidden(send("GET /console/login", "GET", "/console/login").text, "csrf")
+        send("POST /console/login", "POST", "/console/login", {"csrf": csrf, "who": admin})
+        link = urlsplit(outbox_link("sign_in", admin))
+        page = send("GET /console/auth", "GET", f"{link.path}?{link.query}").text
+        form = {"t": hidden(page, "t"), "csrf": hidden(page, "csrf")}
+        send("POST /console/auth", "POST", "/console/auth", form, expect=303)
+        dashboard = send("GET /console", "GET", "/console").text
+        send("GET /console/staff", "GET", "/console/staff")
+        send(
+            "POST /console/logout", "POST", "/console/logout", {"csrf": hidden(dashboard, "csrf")}, expect=303
+        )
 
     def _login_and_consents(self) -> None:
         from shared.domain.consent import AGREEMENT, INFORMED
@@ -292,11 +339,11 @@ def set_scene() -> None:
     """The consent documents, the demo articles and one reviewer with an e-mail address."""
     from infra.ops import articles as article_ops
     from infra.ops import consent as consent_ops
-    from infra.ops import reviewers as reviewer_ops
+    from infra.ops import staff as staff_ops
 
     consent_ops.publish_seed()
     article_ops.import_seed()
-    reviewer_ops.add("审核员", email=REVIEWER_EMAIL)
+    staff_ops.add("审核员", "reviewer", email=REVIEWER_EMAIL)
 
 
 def reviewer_link(submission_id: str) -> str:
@@ -309,6 +356,24 @@ def reviewer_link(submission_id: str) -> str:
         if entry.get("channel") == "reviewer" and entry.get("submission_id") == submission_id:
             return str(entry["link"])
     raise BenchError("no reviewer was informed of the submission")
+
+
+def outbox_link(kind: str, staff_id: str) -> str:
+    """The newest link of `kind` sent to a staff member, from the local outbox."""
+    path = config.current().outbox_path
+    lines = Path(path).read_text(encoding="utf-8").splitlines() if path else []
+    for line in reversed(lines):
+        entry = json.loads(line)
+        if entry.get("kind") == kind and entry.get("staff_id") == staff_id:
+            return str(entry["link"])
+    raise BenchError(f"no {kind} link reached the outbox")
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', html)
+    if found is None:
+        raise BenchError(f"the page has no {name} field")
+    return found.group(1)
 
 
 def link_path(link: str) -> str:

@@ -20,6 +20,10 @@ CALL_TARGETS: dict[str, int] = {
     "GET /v1/articles/{id}/comments": 2,
     "POST /v1/articles/{id}/comments": 2,
     "POST /v1/verification (two images)": 3 + 3 * IMAGES,
+    # whoever the form names: the handle, a member, one transaction, one e-mail
+    "POST /console/login": 4,
+    # the session's member, the pending submissions, the funnel's counters
+    "GET /console": 3,
 }
 
 

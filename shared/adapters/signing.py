@@ -15,3 +15,12 @@ def signing_key(cfg: Config) -> str:
 def serializer(cfg: Config, purpose: str) -> URLSafeSerializer:
     """A serializer whose tokens are valid only for `purpose` (the salt)."""
     return URLSafeSerializer(signing_key(cfg), salt=purpose)
+
+
+def keyed_digest(cfg: Config, text: str) -> str:
+    """HMAC-SHA256 of `text` with the signing key: a stable name for a value (a typed handle, an
+    address) that does not give the value away. Rotating the key renames them all."""
+    import hashlib
+    import hmac
+
+    return hmac.new(signing_key(cfg).encode(), text.encode(), hashlib.sha256).hexdigest()

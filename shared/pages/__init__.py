@@ -40,9 +40,19 @@ ERROR_PAGES: dict[int, tuple[str, str]] = {
     409: ("已有审核决定", "此申请的状态已经改变，请刷新页面查看现行决定。"),
     413: ("内容过大", "提交的表单内容过多，请缩短备注后重试。"),
     415: ("请求无效", "请从页面上的表单提交。"),
+    429: ("操作太频繁", "操作太频繁了，请稍后再试。"),
     503: ("服务暂时不可用", "依赖的服务暂时繁忙，请稍后再试。"),
 }
 OTHER_ERROR = ("无法完成", "暂时无法完成此操作，请稍后再试。")
+# Cases whose page has its own heading and a way on (the console's): (heading, link, link text).
+CASE_PAGES: dict[str, tuple[str, str, str]] = {
+    "console_session": ("需要重新登录", "/console/login", "登录控制台"),
+    "console_role": ("无权访问", "/console", "返回概览"),
+    "sign_in_link": ("链接无效或已过期", "/console/login", "重新申请登录链接"),
+    "staff_inactive": ("账号已停用", "/console/login", "返回登录页"),
+    "sign_in_who": ("操作太频繁", "/console/login", "返回登录页"),
+    "sign_in_address": ("操作太频繁", "/console/login", "返回登录页"),
+}
 
 
 @cache
@@ -103,7 +113,13 @@ def error_page(exc: errors.DomainError) -> Response:
     title, message = ERROR_PAGES.get(exc.status, OTHER_ERROR)
     if exc.case not in ("default", "fields"):
         message = exc.message("zh")
-    return render("error.html", status=exc.status, headers=exc.headers, title=title, message=message)
+    link: tuple[str, str] | None = None
+    if exc.case in CASE_PAGES:
+        title, *way_on = CASE_PAGES[exc.case]
+        link = (way_on[0], way_on[1])
+    return render(
+        "error.html", status=exc.status, headers=exc.headers, title=title, message=message, link=link
+    )
 
 
 def page_handler(

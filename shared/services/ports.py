@@ -17,6 +17,7 @@ from shared.domain.consent import ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.questions import Answers
+from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
     AuditEntry,
@@ -103,6 +104,49 @@ class Submissions(Protocol):
 class Reviewers(Protocol):
     def active(self) -> list[Reviewer]: ...
     def get(self, reviewer_id: str) -> Reviewer | None: ...
+
+
+class Staff(Protocol):
+    def get(self, staff_id: str, *, consistent: bool = True) -> StaffMember | None: ...
+    def find(self, handle: str) -> str | None:
+        """The staff id a handle's digest names (one read, whether or not it names anyone)."""
+
+    def all(self) -> list[StaffMember]: ...
+    def add(self, member: StaffMember, handles: dict[str, str], event: StaffEvent) -> Outcome:
+        """`Refused`: "id" or "id_handle" (the id is taken), "name", "email" (another member's)."""
+
+    def deactivate(self, staff_id: str, event: StaffEvent) -> Outcome:
+        """`Refused` ("member") when there is no such member."""
+
+    def forget_subscription(self, staff_id: str) -> None: ...
+    def open_session(
+        self, link: SignInLink, session_id: str, session: StaffSession, stale: list[str], event: StaffEvent
+    ) -> Outcome:
+        """`Refused`: "link" (used, expired or naming no one), "member" (not active)."""
+
+    def close_session(self, staff_id: str, session_id: str, secret_hash: str, event: StaffEvent) -> Outcome:
+        """`Refused` ("session") unless the caller holds that session's secret."""
+
+
+class SignInLinks(Protocol):
+    def get(self, digest: str) -> SignInLink | None: ...
+    def issue(self, link: SignInLink, windows: list[SignInWindow], event: StaffEvent) -> Outcome:
+        """`Refused`: a window's name ("who", "address"), "link"."""
+
+
+class FunnelStore(Protocol):
+    def counted(self, user_id: str) -> str | None: ...
+    def move(self, user_id: str, before: str | None, after: str | None, shard: int) -> Outcome:
+        """`Refused` ("user") when the user is no longer counted in `before`."""
+
+    def counts(self) -> list[tuple[str, int]]: ...
+
+
+class PendingQueue(Protocol):
+    """The submissions waiting for a decision, oldest first."""
+
+    def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
+        """(how many, when the oldest was submitted, whether there are more than `limit`)."""
 
 
 class Notifications(Protocol):
@@ -231,6 +275,16 @@ class ReviewerMail(Protocol):
 
     def send(self, reviewer_id: str, subject: str, text: str) -> None:
         """Raises `errors.ChannelFailed`."""
+
+
+class StaffMail(Protocol):
+    """E-mail to one member: the staff topic, each subscription filtered on its member's id."""
+
+    def send(self, reviewer_id: str, subject: str, text: str) -> None:
+        """Raises `errors.ChannelFailed`."""
+
+    def subscribe_email(self, reviewer_id: str, email: str) -> str: ...
+    def unsubscribe(self, subscription_arn: str) -> None: ...
 
 
 class Webhook(Protocol):

@@ -91,6 +91,11 @@ def registered() -> dict[str, type[Model]]:
     return dict(_registry)
 
 
+def models() -> list[type[Model]]:
+    """Every model class, those sharing another's table too (each has its own connection)."""
+    return [*_registry.values(), *(model for _, model in _companions)]
+
+
 def bind(cfg: Config) -> None:
     """Point every registered model (and any registered later) at its table for this stage."""
     _bound[:] = [cfg]

@@ -12,13 +12,11 @@ Access patterns:
 - withdrawal: one TransactWriteItems (submission conditioned on pending, user item conditioned on
   still naming it as pending);
 - notifier retries: one Query of the sparse GSI `pending` (items leave it once delivered);
-- reviewers: one Query of the single `reviewers` partition (a handful of people).
+- reviewers: the old table of reviewers, read only by the migration to staff (shared/store/staff.py).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,7 +30,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from shared.domain.idempotency import Guard
@@ -73,6 +71,18 @@ class SubmissionsByUser(GlobalSecondaryIndex["SubmissionItem"]):
     submission_id = UnicodeAttribute(range_key=True)
 
 
+class SubmissionsByStatus(GlobalSecondaryIndex["SubmissionItem"]):
+    """Submissions by status, oldest first (ULIDs): the pending ones are the review queue. Keyed
+    on `status`, which every submission has, so DynamoDB fills it for the items already there."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = IncludeProjection(["submitted_at"])
+
+    status = UnicodeAttribute(hash_key=True)
+    submission_id = UnicodeAttribute(range_key=True)
+
+
 @table("submissions")
 class SubmissionItem(Model):
     class Meta:
@@ -102,6 +112,7 @@ class SubmissionItem(Model):
     is_update = BooleanAttribute(null=True)
 
     by_user = SubmissionsByUser()
+    by_status = SubmissionsByStatus()
 
 
 def to_submission(item: SubmissionItem) -> Submission:
@@ -386,65 +397,6 @@ class VerificationRepository:
             NotificationItem(submission.submission_id).delete()
             SubmissionItem(submission.submission_id).delete()
         return gone
-
-
-# Reviewers change rarely (an ops command): a container reuses the active list this long, so a
-# submission costs no reviewer read on a warm container. A reviewer added meanwhile is informed
-# from the next container or after this window; a deactivated one may get a message whose link
-# no longer opens (links check the reviewer on every use).
-REVIEWER_CACHE_SECONDS = 60.0
-
-
-class ReviewerRepository:
-    def __init__(
-        self, max_age: float = REVIEWER_CACHE_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._max_age = max_age
-        self._clock = clock
-        self._cached: tuple[float, list[Reviewer]] | None = None
-
-    def active(self) -> list[Reviewer]:
-        now = self._clock()
-        if self._cached is not None and now - self._cached[0] < self._max_age:
-            return list(self._cached[1])
-        found = [r for r in self.all() if r.active]
-        self._cached = (now, found)
-        return list(found)
-
-    def invalidate(self) -> None:
-        """Forget the cached list (ops commands, in their own process)."""
-        self._cached = None
-
-    def all(self) -> list[Reviewer]:
-        return [to_reviewer(i) for i in ReviewerItem.query(REVIEWER_POOL)]
-
-    def get(self, reviewer_id: str) -> Reviewer | None:
-        item = get_item(ReviewerItem, REVIEWER_POOL, reviewer_id, consistent=False)
-        return None if item is None else to_reviewer(item)
-
-    def add(self, reviewer: Reviewer) -> Outcome:
-        """A new reviewer; `Refused` ("reviewer") when the id is taken."""
-        item = ReviewerItem(
-            REVIEWER_POOL,
-            reviewer.reviewer_id,
-            name=reviewer.name,
-            email=reviewer.email,
-            webhook=reviewer.webhook,
-            webhook_secret_param=reviewer.webhook_secret_param,
-            subscription_arn=reviewer.subscription_arn,
-            active=reviewer.active,
-            created_at=reviewer.created_at,
-        )
-        outcome = attempt(lambda: item.save(condition=ReviewerItem.reviewer_id.does_not_exist()), "reviewer")
-        self.invalidate()
-        return outcome
-
-    def deactivate(self, reviewer_id: str) -> None:
-        ReviewerItem(REVIEWER_POOL, reviewer_id).update(
-            actions=[ReviewerItem.active.set(False), ReviewerItem.subscription_arn.remove()],
-            condition=ReviewerItem.reviewer_id.exists(),
-        )
-        self.invalidate()
 
 
 class NotificationRepository:

@@ -190,11 +190,11 @@ def owed_notification(journey: ContainerJourney, robot: FakeRobot) -> None:
     retry delivers both channels once the backoff has passed and SNS is back."""
     from functions.notifier import retry
     from infra.bench.journey import APPLICANT
-    from infra.ops import reviewers as reviewer_ops
+    from infra.ops import staff as staff_ops
 
     secret = f"{PARAMETERS}/reviewer-webhook/duty"
     resource_client("ssm").put_parameter(Name=secret, Value="SECiam", Type="SecureString")
-    reviewer_ops.add("值班群", webhook=robot.url, webhook_secret_param=secret)
+    staff_ops.add("值班群", "reviewer", webhook=robot.url, webhook_secret_param=secret)
     consented_user(journey, "owed-notification")
     good = uploaded(journey, (20, 160, 60))
     bad = uploaded(journey, (0, 0, 0), kind="qualification", data=b"\xff\xd8 not really a JPEG")
@@ -284,6 +284,27 @@ def withdrawn_after_a_new_version(journey: Journey, folder: Path) -> None:
     if consent_ops.publish(newer) != "published":
         raise AssertionError("the new informed-consent version was not published")
     journey.call("POST", f"/v1/consents/{INFORMED}/withdraw", expect=201)
+
+
+def funnel_counted(journey: ContainerJourney) -> None:
+    """The users table's stream, read as Lambda's event source mapping reads it with funnelCount's
+    role: every user who changed during the journeys recounted, then one more counted, deleted and
+    no longer counted."""
+    from functions.funnel import count
+    from infra.streams import StreamPump
+
+    pump = StreamPump(config.current(), config.current().table("users"), count)  # the operator's view
+
+    def deliver() -> None:
+        with journey.containers.serving("funnelCount"):
+            if not pump.drain():
+                raise AssertionError("the users table's stream held no new record")
+
+    deliver()
+    consented_user(journey, "counted-then-gone")
+    deliver()
+    journey.call("DELETE", "/v1/me")
+    deliver()
 
 
 def resource_client(service: str) -> Any:

@@ -1,11 +1,13 @@
 """The packaged template, built as a stack in moto, runs the smoke path against its own resources.
 
 moto's CloudFormation builds the tables, buckets, topic, roles and functions (with their
-environment, Refs resolved) but not `AWS::ApiGatewayV2::*`: those are left out of the moto copy
-and asserted on the template (test_template.py). Each handler then runs with the environment of
-its own function as the stack built it: the stack's table prefix, bucket, topic and the names of
-SSM parameters that hold the secrets. Two values differ, both because the WeChat API is the
-loopback fake: STAGE (ci -> test, which allows a loopback WeChat) and WECHAT_BASE_URL.
+environment, Refs resolved) but not `AWS::ApiGatewayV2::*`: those are left out of the moto copy and
+asserted on the template (test_template.py). So is the users stream's event source mapping: moto
+would run its function in Docker on every write of the users table (there is no Docker here), where
+the tests deliver the stream themselves (infra/streams.py). Each handler then runs with the
+environment of its own function as the stack built it: the stack's table prefix, bucket, topic and
+the names of SSM parameters that hold the secrets. Two values differ, both because the WeChat API is
+the loopback fake: STAGE (ci -> test, which allows a loopback WeChat) and WECHAT_BASE_URL.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ STACK = f"hcp-{STAGE}"
 API_PLACEHOLDER = "https://api.moto.invalid"
 WECHAT_SECRET = "wechat-secret-from-ssm"
 SIGNING_KEY = "signing-key-from-ssm-0123456789abcdef"
-NOT_BUILT_BY_MOTO = "AWS::ApiGatewayV2::"
+NOT_BUILT_BY_MOTO = ("AWS::ApiGatewayV2::", "AWS::Lambda::EventSourceMapping")
 ROUTES = {r.route_key: r for r in routes()}
 
 
 def moto_copy(template: dict[str, Any]) -> dict[str, Any]:
-    """The template less what moto cannot build (the HTTP API); references to it become a URL."""
+    """The template less what moto cannot build (the HTTP API, the stream's event source mapping);
+    references to the API become a URL."""
     api = {name for name, spec in template["Resources"].items() if spec["Type"].startswith(NOT_BUILT_BY_MOTO)}
 
     def swap(value: Any) -> Any:

@@ -177,6 +177,17 @@ def test_every_scheduled_function_has_a_rule_that_targets_it(packaged: Packaged)
         assert _logical(name) in targets, name
 
 
+def test_the_users_stream_feeds_the_funnel_count_and_reports_failed_records(packaged: Packaged) -> None:
+    (mapping,) = packaged.of_type("AWS::Lambda::EventSourceMapping").values()
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["UsersTable", "StreamArn"]}
+    assert _logical("funnelCount") in set(_refs(properties["FunctionName"]))
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["StartingPosition"] == "TRIM_HORIZON" and properties["MaximumRetryAttempts"] > 0
+    users = packaged.resources["UsersTable"]["Properties"]
+    assert users["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}  # keys: nothing personal
+
+
 # ---- IAM ----
 
 
@@ -221,6 +232,19 @@ def test_the_consent_records_are_append_only_for_every_role(packaged: Packaged) 
         if action in CONSENT_FORBIDDEN
     ]
     assert granted == []
+
+
+def test_the_audit_trail_is_append_only_for_every_role_and_outlives_the_stack(packaged: Packaged) -> None:
+    granted = [
+        (role, action)
+        for role, statement in _statements(packaged)
+        if statement["Effect"] == "Allow" and "ReviewAuditTable" in set(_refs(statement["Resource"]))
+        for action in _as_list(statement["Action"])
+    ]
+    assert granted and {action for _, action in granted} == {"dynamodb:PutItem"}
+    for table in ("ReviewAuditTable", "ReviewersTable"):  # the trail; the reviewers until migrated
+        assert packaged.resources[table]["DeletionPolicy"] == "Retain"
+        assert packaged.resources[table]["UpdateReplacePolicy"] == "Retain"
 
 
 def test_each_role_reaches_only_resources_of_this_stack_or_its_own_parameters(packaged: Packaged) -> None:

@@ -328,7 +328,7 @@ def cold_start() -> None:
     Creating a client costs ~25 ms (a run would spend most of its time on it) and nothing the
     tests look at depends on it; the clients were created while `AwsFaults` was installed.
     """
-    connections = {model: model._connection for model in base.registered().values()}
+    connections = {model: model._connection for model in base.models()}
     built = wiring.services.cache_info().currsize > 0
     old = wiring.services() if built else None
     wiring.reset()

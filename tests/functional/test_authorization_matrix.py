@@ -7,9 +7,14 @@ Writes that change the caller's state run late (consent withdrawal, logout of a 
 and account deletion last), so every cell sees the state its column names. The `another` column
 also checks that nothing of the other users changed, and that no answer showed their data.
 
-Cells: `200`/`201` success; `401` unauthorized; `403C` consent_required; `403V`
-verification_required; `403F` forbidden; `403H` the reviewer pages' HTML 403; `404` not_found;
-`409` conflict.
+Cells: `200`/`201` success; `303` the console's redirect to its sign-in page; `401` unauthorized;
+`403C` consent_required; `403V` verification_required; `403F` forbidden; `403H` the HTML pages'
+403 (review links, the console); `404` not_found; `409` conflict.
+
+The staff console ignores a mini-program token: to the console a user is a visitor who has not
+signed in, so a console page sends them to the sign-in page (303) and a console post is a 403.
+The second table, `CONSOLE_MATRIX`, holds the console routes against the states of a staff
+member (signed out, deactivated, expired, each role).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
@@ -70,6 +75,13 @@ GET /v1/consents/documents               200  200  200  200  200  200  200  200 
 GET /v1/consents/receipt-key             200  200  200  200  200  200  200  200  200  200  200
 GET /v1/config                           200  200  200  200  200  200  200  200  200  200  200
 GET /v1/me                               401  401  401  401  200  200  200  200  200  200  200
+GET /console/login                       200  200  200  200  200  200  200  200  200  200  200
+POST /console/login                      403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/auth                        200  200  200  200  200  200  200  200  200  200  200
+POST /console/auth                       403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console                             303  303  303  303  303  303  303  303  303  303  303
+GET /console/staff                       303  303  303  303  303  303  303  303  303  303  303
+POST /console/logout                     403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 GET /review/{submission_id}              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /v1/verification/uploads            401  401  401  401  403C 403C 200  409  200  200  200
@@ -235,6 +247,20 @@ def _current(api: Api, key: str) -> str:
     return str(next(d["version"] for d in docs if d["key"] == key))
 
 
+UNKNOWN_LINK = "A" * 43  # shaped like a sign-in link's token, naming no link
+
+
+def _console_form(api: Api, c: Caller, path: str, form: dict[str, str]) -> Reply:
+    """A console form post from a mini-program caller: their token, no console cookie."""
+    return api.call(
+        "POST",
+        path,
+        raw=urlencode(form),
+        token=c.token,
+        headers={"content-type": "application/x-www-form-urlencoded", "origin": "http://127.0.0.1:9"},
+    )
+
+
 Request = Callable[[Api, Caller], Reply]
 REQUESTS: dict[str, Request] = {
     "POST /v1/auth/login": _login,
@@ -242,6 +268,13 @@ REQUESTS: dict[str, Request] = {
     "GET /v1/consents/receipt-key": lambda api, c: api.get("/v1/consents/receipt-key", token=c.token),
     "GET /v1/config": lambda api, c: api.get("/v1/config", token=c.token),
     "GET /v1/me": lambda api, c: api.get("/v1/me", token=c.token),
+    "GET /console/login": lambda api, c: api.get("/console/login", token=c.token),
+    "POST /console/login": lambda api, c: _console_form(api, c, "/console/login", {"who": "demo-admin"}),
+    "GET /console/auth": lambda api, c: api.get(f"/console/auth?t={UNKNOWN_LINK}", token=c.token),
+    "POST /console/auth": lambda api, c: _console_form(api, c, "/console/auth", {"t": UNKNOWN_LINK}),
+    "GET /console": lambda api, c: api.get("/console", token=c.token),
+    "GET /console/staff": lambda api, c: api.get("/console/staff", token=c.token),
+    "POST /console/logout": lambda api, c: _console_form(api, c, "/console/logout", {"csrf": "x"}),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,
     "POST /v1/verification/uploads": _uploads,
@@ -415,6 +448,10 @@ def _check(route: str, expected: str, reply: Reply) -> str | None:
     status = int(expected[:3])
     if reply.status != status:
         return f"{route}: {reply.status} {reply.text[:160]!r}, expected {expected}"
+    if expected == "303":  # a link confirmed goes to the dashboard, anything else to the sign-in page
+        location = reply.headers.get("Location")
+        wanted = "/console" if route == "POST /console/auth" else "/console/login"
+        return None if location == wanted else f"{route}: a 303 to {location!r}"
     if expected == "403H":
         if not reply.headers.get("Content-Type", "").startswith("text/html"):
             return f"{route}: a {status} that is not the HTML error page"
@@ -466,3 +503,144 @@ def _nothing_of_victor_reached_mallory(mallory: Caller) -> None:
         text = reply.text if reply.body is None else json.dumps(reply.body, ensure_ascii=False)
         leaked = [s for s in secrets if s in text]
         assert not leaked, f"{route} showed Mallory {leaked}"
+
+
+# ---- the console, against the states of a staff member ----
+STAFF_STATES = (
+    "none",  # a browser with no console cookie
+    "user",  # an approved mini-program user's token, no console cookie
+    "forged",  # a session cookie naming a real member with a made-up secret
+    "out",  # a member's cookie after they signed out
+    "expired",  # a member's cookie 12 hours after they signed in
+    "inactive",  # a member's cookie after the member was deactivated
+    "reviewer",
+    "moderator",
+    "editor",
+    "admin",
+)
+STAFF_COLUMNS = ("none", "user", "forg", "out", "exp", "inac", "rev", "mod", "edit", "adm")
+# The link each column confirms: none (no one's), one issued before the state was reached (out:
+# signing out ends the session, not a link not yet used; expired: the link expired long before;
+# inactive: the member is gone), or a fresh one (the roles).
+_CONSOLE_TABLE = """
+method path             none user forg out  exp  inac rev  mod  edit adm
+GET /console/login      200  200  200  200  200  200  200  200  200  200
+POST /console/login     200  200  200  200  200  200  200  200  200  200
+GET /console/auth       200  200  200  200  200  200  200  200  200  200
+POST /console/auth      403H 403H 403H 303  403H 403H 303  303  303  303
+GET /console            303  303  303  303  303  303  200  200  200  200
+GET /console/staff      303  303  303  303  303  303  403H 403H 403H 200
+POST /console/logout    403H 403H 403H 403H 403H 403H 303  303  303  303
+"""
+
+
+def _parse_console(table: str) -> dict[str, dict[str, str]]:
+    lines = [line for line in table.strip().splitlines() if line.strip()]
+    assert tuple(lines[0].split()[2:]) == STAFF_COLUMNS, lines[0]
+    return {
+        f"{method} {path}": dict(zip(STAFF_STATES, cells, strict=True))
+        for method, path, *cells in (line.split() for line in lines[1:])
+    }
+
+
+CONSOLE_MATRIX = _parse_console(_CONSOLE_TABLE)
+
+
+@dataclass
+class StaffCaller:
+    browser: Any  # tests.functional.console_helpers.Browser
+    token: str = ""  # a mini-program token sent along (the `user` column)
+    link: str = f"/console/auth?t={UNKNOWN_LINK}"  # the link the auth cells confirm
+    csrf: str = "not-a-csrf"  # the session's CSRF field, while it had one
+
+
+def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> StaffCaller:
+    from infra.ops import staff as staff_ops
+    from tests.functional.console_helpers import Browser, member, sign_in_links
+
+    outbox_path = env["OUTBOX_PATH"]
+    browser = Browser(api)
+    if state == "none":
+        return StaffCaller(browser)
+    if state == "user":
+        token, user_id = _user(api, "uma")
+        agree_all(api)
+        approve(user_id)
+        return StaffCaller(browser, token=token)
+    role = state if state in ("reviewer", "moderator", "editor", "admin") else "admin"
+    who = member(role, f"{role}{state}")
+    if state == "forged":
+        browser.cookies["hcp_console"] = f"{who}.0123456789abcdef.{'x' * 43}"
+        return StaffCaller(browser)
+    assert browser.sign_in(who, outbox_path, who).status == 303
+    caller = StaffCaller(browser, csrf=browser.csrf())
+    browser.request_link(who)  # an unused link, confirmed by the auth cell
+    parts = urlsplit(sign_in_links(outbox_path, who)[-1])
+    caller.link = f"{parts.path}?{parts.query}"
+    if state == "out":
+        held = browser.cookies["hcp_console"]
+        assert browser.post("/console/logout", {"csrf": caller.csrf}).status == 303
+        browser.cookies["hcp_console"] = held  # a browser that kept the cookie it was told to drop
+    if state == "expired":
+        later = datetime.now(UTC) + timedelta(hours=12, seconds=1)
+        monkeypatch.setattr(wiring, "utcnow", lambda: later)
+        wiring.reset()
+    if state == "inactive":
+        staff_ops.deactivate(who)
+    return caller
+
+
+def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
+    from tests.functional.console_helpers import hidden
+
+    b = c.browser
+
+    def sign_in_post() -> Reply:
+        page = b.call("GET", "/console/login")
+        return b.post("/console/login", {"csrf": hidden(page.text), "who": "someone"})
+
+    def confirm() -> Reply:
+        page = b.get(c.link)
+        return b.post("/console/auth", {"t": hidden(page.text, "t"), "csrf": hidden(page.text)})
+
+    def with_token(path: str) -> Callable[[], Reply]:
+        return lambda: b.api.call("GET", path, token=c.token, headers=_cookie_header(b))
+
+    return {
+        "GET /console/login": with_token("/console/login"),
+        "POST /console/login": sign_in_post,
+        "GET /console/auth": lambda: b.get(c.link),
+        "POST /console/auth": confirm,
+        "GET /console": with_token("/console"),
+        "GET /console/staff": with_token("/console/staff"),
+        "POST /console/logout": lambda: b.post("/console/logout", {"csrf": c.csrf}),
+    }
+
+
+def _cookie_header(browser: Any) -> dict[str, str]:
+    jar = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    return {"cookie": jar} if jar else {}
+
+
+def test_the_console_table_covers_every_console_route() -> None:
+    console = {r.route_key for r in routes() if not r.in_contract}
+    assert set(CONSOLE_MATRIX) == console
+    assert set(MATRIX) >= console  # and the users' table has a cell for each of them too
+
+
+@pytest.mark.parametrize("state", STAFF_STATES)
+def test_every_console_route_answers_each_staff_state(
+    state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_seed()
+    caller = _staff_caller(state, api, env, monkeypatch)
+    held = dict(caller.browser.cookies)
+    requests_ = _console_requests(caller)
+    wrong = []
+    for route, expected in CONSOLE_MATRIX.items():
+        caller.browser.cookies = dict(held)  # each cell with the cookies of its state
+        reply = requests_[route]()
+        problem = _check(route, expected[state], reply)
+        if problem:
+            wrong.append(problem)
+    assert not wrong, f"{state}: {len(wrong)} cells differ\n" + "\n".join(wrong)

@@ -37,7 +37,10 @@ def test_every_endpoint_meets_its_call_target(deployed_like: config.Config) -> N
     driven = {m.label.split(" (")[0] for m in measured}
     # a new endpoint shows in the bench as "not driven" until the journey covers it
     assert {"GET /v1/me", "GET /v1/articles/{id}", "POST /v1/verification"} <= driven
-    assert driven <= {r.route_key for r in routes()} | {"schedule notifierRetry"}
+    assert driven <= {r.route_key for r in routes()} | {"schedule notifierRetry", "stream funnelCount"}
+    assert {r.route_key for r in routes()} <= driven  # every route has its happy path here
+    console = by_label["POST /console/login"]
+    assert console.calls == ["GetItem", "GetItem", "TransactWriteItems", "Publish"]
 
 
 def test_a_deep_comments_page_makes_the_same_calls(deployed_like: config.Config) -> None:

@@ -45,7 +45,7 @@ def test_unknown_paths_get_the_json_error_shape(client: FlaskClient) -> None:
     assert client.put("/v1/me").status_code == 405
 
 
-def test_openapi_documents_exactly_the_routes_of_serverless_yml() -> None:
+def test_openapi_documents_exactly_the_routes_of_serverless_yml_but_the_console() -> None:
     document = openapi_document()
     assert document["openapi"].startswith("3.1")
     documented = {
@@ -54,7 +54,8 @@ def test_openapi_documents_exactly_the_routes_of_serverless_yml() -> None:
         for method in item
         if method in {"get", "post", "put", "patch", "delete"}
     }
-    assert documented == {r.route_key for r in ROUTES}
+    assert documented == {r.route_key for r in ROUTES if r.in_contract}
+    assert {r.route_key for r in ROUTES if not r.in_contract} >= {"GET /console", "POST /console/login"}
 
 
 def test_openapi_is_served(client: FlaskClient) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import boto3
 from botocore.config import Config as BotoConfig
 
-from infra.ops import reviewers as reviewer_ops
+from infra.ops import staff as staff_ops
 from shared import config
 from tests.functional.conftest import Api, Reply
 
@@ -92,7 +92,8 @@ def submit(
 
 
 def add_reviewer(name: str = "审核员甲", **kw: Any) -> str:
-    return reviewer_ops.add(name, **kw).reviewer_id
+    """A staff member with the role `reviewer` (an e-mail, a robot, or in this stage neither)."""
+    return staff_ops.add(name, "reviewer", **kw).staff_id
 
 
 def outbox(path: str) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Docum
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
 from shared.domain.questions import Answers
+from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
     AuditEntry,
@@ -398,6 +399,130 @@ class FakeReviewers:
 
     def get(self, reviewer_id: str) -> Reviewer | None:
         return self.reviewers.get(reviewer_id)
+
+
+class FakeStaff:
+    """Members, their handles (digest -> staff id), the audit lines; `calls` counts each read and
+    write by kind, as the metering of the functional tier counts AWS calls."""
+
+    def __init__(self, *members: StaffMember) -> None:
+        self.members = {m.staff_id: m for m in members}
+        self.handles: dict[str, str] = {}
+        self.events: list[StaffEvent] = []
+        self.calls: list[str] = []
+        self.links: FakeSignInLinks | None = None  # set by FakeSignInLinks: a session uses a link
+
+    def get(self, staff_id: str, *, consistent: bool = True) -> StaffMember | None:
+        self.calls.append("get")
+        return self.members.get(staff_id)
+
+    def find(self, handle: str) -> str | None:
+        self.calls.append("find")
+        return self.handles.get(handle)
+
+    def all(self) -> list[StaffMember]:
+        self.calls.append("all")
+        return list(self.members.values())
+
+    def add(self, member: StaffMember, handles: dict[str, str], event: StaffEvent) -> Outcome:
+        self.calls.append("add")
+        failed = {"id"} if member.staff_id in self.members else set()
+        failed |= {("id_handle" if f == "id" else f) for f, h in handles.items() if h in self.handles}
+        if failed:
+            return refused(*failed)
+        self.members[member.staff_id] = member
+        self.handles.update(dict.fromkeys(handles.values(), member.staff_id))
+        self.events.append(event)
+        return WRITTEN
+
+    def deactivate(self, staff_id: str, event: StaffEvent) -> Outcome:
+        self.calls.append("deactivate")
+        if staff_id not in self.members:
+            return refused("member")
+        self.members[staff_id] = replace(self.members[staff_id], active=False, sessions={})
+        self.events.append(event)
+        return WRITTEN
+
+    def forget_subscription(self, staff_id: str) -> None:
+        self.members[staff_id] = replace(self.members[staff_id], subscription_arn=None)
+
+    def open_session(
+        self, link: SignInLink, session_id: str, session: StaffSession, stale: list[str], event: StaffEvent
+    ) -> Outcome:
+        self.calls.append("open_session")
+        stored = self.links.links.get(link.digest) if self.links else None
+        failed = set()
+        if stored is None or not stored.usable(event.at) or stored.staff_id != link.staff_id:
+            failed.add("link")
+        member = self.members.get(str(link.staff_id))
+        if member is None or not member.active:
+            failed.add("member")
+        if failed:
+            return refused(*failed)
+        assert self.links is not None and member is not None
+        self.links.links[link.digest] = replace(link, used_at=event.at)
+        sessions = {k: v for k, v in member.sessions.items() if k not in stale}
+        self.members[member.staff_id] = replace(member, sessions={**sessions, session_id: session})
+        self.events.append(event)
+        return WRITTEN
+
+    def close_session(self, staff_id: str, session_id: str, secret_hash: str, event: StaffEvent) -> Outcome:
+        self.calls.append("close_session")
+        member = self.members.get(staff_id)
+        held = member.sessions.get(session_id) if member else None
+        if member is None or held is None or held.secret_hash != secret_hash:
+            return refused("session")
+        sessions = {k: v for k, v in member.sessions.items() if k != session_id}
+        self.members[staff_id] = replace(member, sessions=sessions)
+        self.events.append(event)
+        return WRITTEN
+
+
+class FakeSignInLinks:
+    """Links by digest and the windows' counts, written all at once or not at all."""
+
+    def __init__(self, staff: FakeStaff) -> None:
+        self.links: dict[str, SignInLink] = {}
+        self.windows: dict[str, int] = {}
+        self.staff = staff
+        staff.links = self
+
+    def get(self, digest: str) -> SignInLink | None:
+        self.staff.calls.append("get_link")
+        return self.links.get(digest)
+
+    def issue(self, link: SignInLink, windows: list[SignInWindow], event: StaffEvent) -> Outcome:
+        self.staff.calls.append("issue")
+        failed = {w.name for w in windows if self.windows.get(w.key, 0) >= w.limit}
+        if link.digest in self.links:
+            failed.add("link")
+        if failed:
+            return refused(*failed)
+        self.links[link.digest] = link
+        for w in windows:
+            self.windows[w.key] = self.windows.get(w.key, 0) + 1
+        self.staff.events.append(event)
+        return WRITTEN
+
+
+class FakeStaffMail:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.subscriptions: dict[str, str] = {}  # arn -> staff id
+        self.fail_unsubscribe = False
+
+    def send(self, reviewer_id: str, subject: str, text: str) -> None:
+        self.sent.append((reviewer_id, subject, text))
+
+    def subscribe_email(self, reviewer_id: str, email: str) -> str:
+        arn = f"arn:aws:sns:us-east-1:123456789012:staff:{len(self.subscriptions) + 1}"
+        self.subscriptions[arn] = reviewer_id
+        return arn
+
+    def unsubscribe(self, subscription_arn: str) -> None:
+        if self.fail_unsubscribe:
+            raise RuntimeError("unsubscribe failed")
+        self.subscriptions.pop(subscription_arn, None)
 
 
 class FakeArticles:

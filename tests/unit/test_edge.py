@@ -112,3 +112,19 @@ def test_the_request_id_of_api_gateway_is_kept() -> None:
     event = http_api_event("GET", "/")
     result = _handler(None)(event, None)
     assert result["headers"][REQUEST_ID_HEADER] == event["requestContext"]["requestId"]
+
+
+def test_cookies_come_from_the_v2_list_or_the_header_and_go_out_as_the_v2_list() -> None:
+    event = http_api_event("GET", "/console", headers={"Cookie": "a=1; b=two=2; a=3; junk"})
+    assert event["cookies"] == ["a=1", "b=two=2", "a=3", "junk"]
+    assert parse_event(event).cookies == {"a": "1", "b": "two=2"}  # the first value of a name
+    del event["cookies"]  # a hand-made event with the header alone
+    assert parse_event(event).cookies == {"a": "1", "b": "two=2"}
+    assert parse_event(http_api_event("GET", "/x")).cookies == {}
+
+    def endpoint(request: Request) -> Response:
+        return Response(303, headers={"Location": "/"}, cookies=["s=v; Path=/console; HttpOnly"])
+
+    result = http_handler(endpoint)(http_api_event("GET", "/x"), None)
+    assert result["statusCode"] == 303 and result["cookies"] == ["s=v; Path=/console; HttpOnly"]
+    assert "cookies" not in http_handler(lambda r: Response(200, {}))(http_api_event("GET", "/x"), None)

@@ -1,0 +1,202 @@
+"""The staff console's pages: sign-in, the link's confirmation, the dashboard, the staff list.
+
+`console_handler` wraps a console endpoint: a request without a valid session is sent to the
+sign-in page when it asks for a page (GET: 303 to /console/login), and refused when it posts
+(403: nothing changed). The session and the pre-sign-in cookies are `HttpOnly`, `SameSite=Strict`,
+`Path=/console`, and `Secure` in deployed stages.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared import errors
+from shared.domain.gate import Step
+from shared.domain.staff import (
+    MAX_WHO_CHARS,
+    ROLE_LABELS,
+    SESSION_LIFETIME,
+    SIGN_IN_LINK_LIFETIME,
+    StaffMember,
+)
+from shared.edge import Request, Response
+from shared.pages import HTML, page_handler, render
+
+if TYPE_CHECKING:
+    from shared.services.console import DashboardNumbers, StaffCaller
+
+SESSION_COOKIE = "hcp_console"
+PRE_COOKIE = "hcp_console_pre"  # binds the sign-in form's CSRF field before there is a session
+PRE_COOKIE_SECONDS = 24 * 3600
+COOKIE_PATH = "/console"
+SIGN_IN_PATH = "/console/login"
+HOME_PATH = "/console"
+_PRE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+STEP_LABELS = {
+    Step.IDENTITY_AGREEMENT: "待同意身份认证协议",
+    Step.REFUSED: "拒绝了协议",
+    Step.INFORMED_CONSENT: "待处理知情同意书",
+    Step.VERIFY: "待提交认证",
+    Step.PENDING: "审核中",
+    Step.REJECTED: "审核未通过",
+    Step.QUESTIONS: "待回答问题",
+    Step.DONE: "已通过认证",
+}
+
+
+def cookie(name: str, value: str, max_age: int, *, secure: bool) -> str:
+    parts = [f"{name}={value}", f"Max-Age={max_age}", f"Path={COOKIE_PATH}", "HttpOnly", "SameSite=Strict"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
+def session_cookie(value: str, *, secure: bool) -> str:
+    return cookie(SESSION_COOKIE, value, int(SESSION_LIFETIME.total_seconds()), secure=secure)
+
+
+def cleared_session_cookie(*, secure: bool) -> str:
+    return cookie(SESSION_COOKIE, "", 0, secure=secure)
+
+
+def pre_sign_in(request: Request, *, secure: bool) -> tuple[str, list[str]]:
+    """The visitor's pre-sign-in value (the sign-in form's CSRF binding) and the cookies to set:
+    the one they hold, or a new one."""
+    held = request.cookies.get(PRE_COOKIE, "")
+    if _PRE.fullmatch(held):
+        return held, []
+    fresh = secrets.token_urlsafe(16)
+    return fresh, [cookie(PRE_COOKIE, fresh, PRE_COOKIE_SECONDS, secure=secure)]
+
+
+def redirect(location: str, cookies: list[str] | None = None) -> Response:
+    return Response(
+        303,
+        raw=b"",
+        content_type=HTML,
+        headers={"Location": location, "Cache-Control": "no-store"},
+        cookies=cookies or [],
+    )
+
+
+def console_handler(
+    endpoint: Callable[[Request], Response],
+) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    """A console endpoint as a Lambda handler (HTML errors): signed out, a page request goes to
+    the sign-in page and a post is refused (403, nothing changed)."""
+
+    def page(request: Request) -> Response:
+        try:
+            return endpoint(request)
+        except errors.Unauthorized as exc:
+            if request.method == "GET":
+                return redirect(SIGN_IN_PATH)
+            raise errors.Forbidden("console_session") from exc
+
+    return page_handler(page)
+
+
+# ---- pages ----
+
+
+def sign_in_page(csrf: str, cookies: list[str]) -> Response:
+    minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
+    page = render("console_login.html", csrf=csrf, max_who=MAX_WHO_CHARS, minutes=minutes, sent=False)
+    page.cookies = cookies
+    return page
+
+
+def link_sent_page() -> Response:
+    """The answer to every sign-in request, whoever it named."""
+    minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
+    return render("console_login.html", csrf="", max_who=MAX_WHO_CHARS, minutes=minutes, sent=True)
+
+
+def confirm_page(token: str, csrf: str) -> Response:
+    return render("console_auth.html", token=token, csrf=csrf)
+
+
+def dashboard_page(caller: StaffCaller, numbers: DashboardNumbers, csrf: str) -> Response:
+    return render(
+        "console_dashboard.html",
+        me=_me(caller),
+        csrf=csrf,
+        queue=numbers.queue,
+        oldest=_age(numbers.queue.oldest_age),
+        funnel=_funnel(numbers),
+    )
+
+
+def staff_page(caller: StaffCaller, members: list[StaffMember], csrf: str) -> Response:
+    rows = [
+        {
+            "id": m.staff_id,
+            "name": m.name,
+            "role": ROLE_LABELS.get(m.role, m.role),
+            "active": m.active,
+            "channels": "、".join(
+                label for label, present in (("邮件", m.email), ("机器人", m.webhook)) if present
+            )
+            or "无",
+            "created_at": m.created_at,
+        }
+        for m in members
+    ]
+    return render("console_staff.html", me=_me(caller), csrf=csrf, rows=rows)
+
+
+def _me(caller: StaffCaller) -> dict[str, Any]:
+    member = caller.member
+    return {
+        "name": member.name,
+        "role": ROLE_LABELS.get(member.role, member.role),
+        "admin": member.role == "admin",
+    }
+
+
+def _age(age: timedelta | None) -> str:
+    """An age as people read it: 3天5小时, 5小时12分钟, 8分钟."""
+    if age is None:
+        return ""
+    minutes = int(age.total_seconds() // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{mins}分钟"
+    return f"{mins}分钟"
+
+
+BAR_SPACE = 300  # the funnel's drawing width (SVG user units); bars are centred in it
+ROW_HEIGHT = 44
+
+
+def _funnel(numbers: DashboardNumbers) -> dict[str, Any] | None:
+    """The funnel's rows, drawn as inline SVG by the template: bar widths and positions."""
+    if numbers.funnel is None:
+        return None
+    most = max((s.users for s in numbers.funnel), default=0) or 1
+    rows = []
+    for index, step in enumerate(numbers.funnel):
+        width = max(2.0, BAR_SPACE * step.users / most) if step.users else 0.0
+        rows.append(
+            {
+                "step": step.step,
+                "label": STEP_LABELS[Step(step.step)],
+                "users": step.users,
+                "y": index * ROW_HEIGHT,
+                "x": round(10 + (BAR_SPACE - width) / 2, 1),
+                "width": round(width, 1),
+            }
+        )
+    return {
+        "rows": rows,
+        "height": len(rows) * ROW_HEIGHT,
+        "width": BAR_SPACE + 20,
+        "total": sum(s.users for s in numbers.funnel),
+    }
