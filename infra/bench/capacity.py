@@ -22,7 +22,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.store import base
 
@@ -264,18 +264,27 @@ def _dynamodb_clients() -> list[Any]:
     return list(seen.values())
 
 
+M = TypeVar("M", bound="CapacityMeter")
+
+
 @contextmanager
-def capacity(region: str) -> Iterator[Units]:
-    """The units of every DynamoDB call made through the models' clients inside the block."""
-    meter = CapacityMeter(region)
+def hooked(meter: M) -> Iterator[M]:
+    """`meter` sees every DynamoDB call made through the models' clients inside the block."""
     clients = _dynamodb_clients()
     uid = f"capacity-{id(meter)}"
     for client in clients:
         client.meta.events.register("before-parameter-build.dynamodb.*", meter.before, unique_id=f"{uid}-b")
         client.meta.events.register("after-call.dynamodb.*", meter.after, unique_id=f"{uid}-a")
     try:
-        yield meter.units
+        yield meter
     finally:
         for client in clients:
             client.meta.events.unregister("before-parameter-build.dynamodb.*", unique_id=f"{uid}-b")
             client.meta.events.unregister("after-call.dynamodb.*", unique_id=f"{uid}-a")
+
+
+@contextmanager
+def capacity(region: str) -> Iterator[Units]:
+    """The units of every DynamoDB call made through the models' clients inside the block."""
+    with hooked(CapacityMeter(region)) as meter:
+        yield meter.units

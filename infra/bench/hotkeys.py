@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, item_size
+from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, hooked, item_size
 from shared.domain.articles import COUNT_SHARDS
 
 # DynamoDB's throughput per partition (a single key value can never be spread wider).
@@ -185,20 +185,8 @@ def _plain(typed: str) -> str:
 
 @contextmanager
 def key_metering(region: str) -> Iterator[KeyMeter]:
-    from infra.bench.capacity import _dynamodb_clients
-
-    meter = KeyMeter(region)
-    clients = _dynamodb_clients()
-    uid = f"hotkeys-{id(meter)}"
-    for client in clients:
-        client.meta.events.register("before-parameter-build.dynamodb.*", meter.before, unique_id=f"{uid}-b")
-        client.meta.events.register("after-call.dynamodb.*", meter.after, unique_id=f"{uid}-a")
-    try:
+    with hooked(KeyMeter(region)) as meter:
         yield meter
-    finally:
-        for client in clients:
-            client.meta.events.unregister("before-parameter-build.dynamodb.*", unique_id=f"{uid}-b")
-            client.meta.events.unregister("after-call.dynamodb.*", unique_id=f"{uid}-a")
 
 
 # A fresh id or digest in a key (a new submission, an image's fingerprint): every request has its own.
