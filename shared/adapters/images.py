@@ -108,7 +108,11 @@ def sanitize(data: bytes, content_type: str) -> CleanImage:
             rgb = upright.convert("RGB")
     except errors.DomainError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's guard, met at open on a bomb's header
+        raise errors.invalid(
+            "documents", "invalid", "image_pixels", max=f"{MAX_IMAGE_PIXELS // 1_000_000}"
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise errors.invalid("documents", "invalid", "image_unreadable", content_type=content_type) from exc
     # A fresh image holds pixels only: no info dict, EXIF, ICC profile or XMP is carried over.
     bare = Image.new("RGB", rgb.size)
