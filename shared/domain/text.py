@@ -49,7 +49,7 @@ def visible_text(raw: str) -> str:
     text = unicodedata.normalize("NFC", raw)
     kept: list[str] = []
     for i, ch in enumerate(text):
-        if unicodedata.category(ch) == "Cf":
+        if ch in BIDI_CONTROLS or unicodedata.category(ch) == "Cf":
             after = text[i + 1] if i + 1 < len(text) else ""
             joins = ch == ZERO_WIDTH_JOINER and _emoji_before(kept) and bool(after) and _pictographic(after)
             if not (joins or (ord(ch) in _TAGS and _in_flag(kept))):

@@ -29,10 +29,10 @@ from shared.domain.comments import (
     VISIBLE,
     Comment,
     CommentRef,
-    RateWindow,
 )
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome, Refused, refused
+from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache
 from shared.store import rates
 from shared.store.articles import CountShardItem, counter

@@ -23,12 +23,12 @@ from shared.domain.comments import (
     VISIBLE,
     Comment,
     CommentRef,
-    RateWindow,
 )
 from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
 from shared.domain.questions import Answers
+from shared.domain.rates import RateWindow
 from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
