@@ -234,6 +234,14 @@ CATALOGUE: dict[tuple[str, str], Text] = {
         "今天的评论已达上限（每天 {limit} 条），请明天再来。",
         "At most {limit} comments a day; try again tomorrow.",
     ),
+    ("rate_limited", "verification_uploads"): Text(
+        "上传次数太多了（每小时最多 {limit} 张），请 {minutes} 分钟后再试。",
+        "At most {limit} image uploads an hour; try again in {minutes} minutes.",
+    ),
+    ("rate_limited", "verification_submits"): Text(
+        "今天的认证提交次数已达上限（每天 {limit} 次），请明天再试。",
+        "At most {limit} verification submissions a day; try again tomorrow.",
+    ),
     ("rate_limited", "sign_in_who"): Text(
         "该账号的登录请求太频繁了，请 {minutes} 分钟后再试。",
         "Too many sign-in requests for this account; try again in {minutes} minutes.",
@@ -319,7 +327,11 @@ FIELD_MESSAGES: dict[str, Text] = {
         "图片太小，每边至少 {min} 像素，请重新拍摄。", "An image must be at least {min} pixels on each side."
     ),
     "image_pixels": Text(
-        "图片像素过多（最多 {max} 像素），请压缩后重新上传。", "An image may have at most {max} pixels."
+        "图片像素过多（最多 {max} 百万像素），请缩小后重新上传。",
+        "An image may have at most {max} megapixels; resize it and upload it again.",
+    ),
+    "image_frames": Text(
+        "证件图片不能是动图，请上传一张照片。", "A document must be a single still image, not an animation."
     ),
     "image_unreadable": Text(
         "证件图片无法识别（应为 {content_type} 图片），请上传清晰的照片。",

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from shared.store.comments import CommentRepository
     from shared.store.consent import ConsentRepository
     from shared.store.idempotency import IdempotencyRepository
+    from shared.store.rates import RateWindowRepository
     from shared.store.staff import ReviewerPool, SignInRepository, StaffRepository
     from shared.store.verification import VerificationRepository
 
@@ -89,6 +90,12 @@ class Services:
         from shared.store.consent import ConsentRepository
 
         return ConsentRepository(self.users, self.answer_repo)
+
+    @cached_property
+    def rate_windows(self) -> RateWindowRepository:
+        from shared.store.rates import RateWindowRepository
+
+        return RateWindowRepository()
 
     @cached_property
     def submissions(self) -> VerificationRepository:
@@ -221,6 +228,7 @@ class Services:
             lambda: self.notifier,
             self.idempotency,
             utcnow,
+            self.rate_windows,
             self.cfg.image_retention_days,
         )
 

@@ -6,7 +6,6 @@ Limits are named here and quoted by the errors. A public comment id names its ar
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from datetime import datetime
@@ -16,6 +15,8 @@ import msgspec
 from shared import errors
 from shared.domain.articles import ARTICLE_ID
 from shared.domain.ids import is_ulid
+from shared.domain.rates import RateWindow, rate_key, window_end
+from shared.domain.text import visible_text
 
 MIN_COMMENT_CHARS = 1
 MAX_COMMENT_CHARS = 1000
@@ -26,8 +27,6 @@ COMMENTS_PER_DAY = 50
 MINUTE_SECONDS = 60
 DAY_SECONDS = 86_400
 _DIGITS = re.compile(r"^[0-9]{1,3}$")  # ASCII only: str.isdigit() accepts other scripts' digits
-# Bidirectional overrides and isolates reorder what others read: dropped with control characters.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 VISIBLE = "visible"
 HELD = "held"  # msgSecCheck said "review": shown to its author only, not counted
@@ -45,11 +44,10 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def normalize_text(raw: str) -> str:
-    """Trimmed, NFC, without control characters (newlines kept), then checked for length."""
-    text = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
-    text = "".join(
-        ch for ch in text if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
-    ).strip()
+    """Trimmed, NFC, without control characters (newlines kept), format characters or bidi
+    controls (`visible_text`), then checked for length."""
+    text = visible_text(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc").strip()
     if not MIN_COMMENT_CHARS <= len(text) <= MAX_COMMENT_CHARS:
         raise errors.invalid(
             "text",
@@ -131,9 +129,10 @@ def author_display(
 ) -> AuthorDisplay:
     """Surname + profession title (王医生), or a generic title when either is unknown or the user
     chose the title alone."""
-    name = (real_name or "").strip()
+    name = visible_text(real_name or "").strip()
     title = PROFESSION_TITLES.get(profession or "")
-    department = department if show_department else None
+    # details approved before they were cleaned at submission are cleaned here, as they are shown
+    department = visible_text(department or "") if show_department else None
     if style == "surname" and name and title and _is_han(name[0]):
         surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[0]
         display = surname + title
@@ -144,19 +143,6 @@ def author_display(
 
 def _is_han(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
-
-
-def rate_key(user_id: str, span: str, end: int) -> str:
-    """The guard item of a user's rate window ("m" or "d"), keyed by a digest of the user id so
-    that a deleted user leaves no id behind in windows still waiting for their TTL."""
-    rater = hashlib.sha256(f"rate\n{user_id}".encode()).hexdigest()[:32]
-    return f"rate#{rater}#{span}#{end}"
-
-
-def window_end(now: datetime, seconds: int) -> int:
-    """The epoch second at which the rate window holding `now` ends."""
-    epoch = int(now.timestamp())
-    return epoch - epoch % seconds + seconds
 
 
 class Comment(msgspec.Struct, frozen=True):
@@ -176,15 +162,6 @@ class Comment(msgspec.Struct, frozen=True):
     @property
     def ref(self) -> CommentRef:
         return CommentRef(self.article_id, self.comment_id, self.shard)
-
-
-class RateWindow(msgspec.Struct, frozen=True):
-    """A user's posting window: at most `limit` posts until `ends_at` (epoch seconds)."""
-
-    name: str  # minute | day: how the refusal says which limit was reached
-    key: str
-    limit: int
-    ends_at: int
 
 
 def rate_windows(user_id: str, now: datetime) -> list[RateWindow]:

@@ -18,6 +18,8 @@ import msgspec
 
 from shared import errors
 from shared.domain import times
+from shared.domain.rates import RateWindow, rate_key, window_end
+from shared.domain.text import visible_text
 
 # ---- uploads ----
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -31,9 +33,28 @@ IMAGE_TYPES: dict[str, tuple[str, str]] = {
     "image/heic": ("heic", "HEIF"),
 }
 EXTENSION_TYPES = {ext: ctype for ctype, (ext, _) in IMAGE_TYPES.items()}
-# A decompression bomb stays a 400: no credential photo needs more pixels than this.
-MAX_IMAGE_PIXELS = 40_000_000
-MIN_IMAGE_SIDE = 16
+
+# ---- how often (per user) ----
+# An applicant uploads at most five images a submission and may redo a few: twenty links an hour is
+# four full submissions' worth, which no real applicant asks for; it stops a script minting
+# presigned links (and S3 objects) in a loop.
+UPLOADS_PER_HOUR = 20
+HOUR_SECONDS = 3_600
+# A submission can only follow a decision or a withdrawal (one pending at a time), so ten a day is
+# far beyond correcting a form; it caps how often one account can fill the reviewers' queue.
+SUBMITS_PER_DAY = 10
+DAY_SECONDS = 86_400
+
+
+def upload_window(user_id: str, now: datetime) -> RateWindow:
+    end = window_end(now, HOUR_SECONDS)
+    return RateWindow("uploads", rate_key(user_id, "vu", end), UPLOADS_PER_HOUR, end)
+
+
+def submit_window(user_id: str, now: datetime) -> RateWindow:
+    end = window_end(now, DAY_SECONDS)
+    return RateWindow("submits", rate_key(user_id, "vs", end), SUBMITS_PER_DAY, end)
+
 
 # ---- the submission ----
 MIN_DOCUMENTS = 1
@@ -137,7 +158,7 @@ def parse_upload_key(key: str, user_id: str) -> UploadKey:
 
 
 def _bounded(faults: errors.Faults, name: str, value: str, limit: int, *, required: bool = True) -> str:
-    value = value.strip()
+    value = visible_text(value).strip()  # no zero-width or right-to-left trick reaches a reviewer
     if required and not value:
         faults.add(name, "required")
     elif len(value) > limit:

@@ -27,10 +27,11 @@ from shared import errors
 from shared.domain import comments as rules
 from shared.domain import times
 from shared.domain.articles import check_article_id
-from shared.domain.comments import AuthorDisplay, Comment, RateWindow
+from shared.domain.comments import AuthorDisplay, Comment
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Contended, Outcome, Refused, Written
+from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache, User
 from shared.domain.verification import Submission
 from shared.services.articles import COUNT_SECONDS, wrote_lately

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.articles import Article, ArticleHead, FeedPosition
-from shared.domain.comments import Comment, CommentRef, RateWindow
+from shared.domain.comments import Comment, CommentRef
 from shared.domain.consent import ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.questions import Answers
+from shared.domain.rates import RateWindow
 from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
@@ -85,9 +86,15 @@ class Submissions(Protocol):
     def history(self, user_id: str) -> list[Submission]: ...
     def users_with(self, fingerprint: str) -> list[FingerprintUse]: ...
     def submit(
-        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+        self,
+        submission: Submission,
+        notification: Notification,
+        prior: str | None,
+        guard: Guard | None,
+        window: RateWindow | None = None,
     ) -> Outcome:
-        """`Refused`: "user" (the user's state moved since read), "guard" (the key was used)."""
+        """`Refused`: "user" (the user's state moved since read), "guard" (the key was used),
+        the window's name (its limit is reached)."""
 
     def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
         """`Refused`: "submission" (another decision stands), "user" (it is no longer theirs)."""
@@ -99,6 +106,11 @@ class Submissions(Protocol):
 
     def set_user_message(self, submission_id: str, outcome: str) -> None: ...
     def erase(self, user_id: str) -> list[Submission]: ...
+
+
+class RateWindows(Protocol):
+    def spend(self, window: RateWindow) -> Outcome:
+        """+1 on the window; `Refused` (the window's name) once its limit is reached."""
 
 
 class Reviewers(Protocol):

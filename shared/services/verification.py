@@ -29,6 +29,7 @@ from shared.domain import times
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Outcome, Refused, Written
+from shared.domain.rates import RateWindow
 from shared.domain.users import User
 from shared.domain.verification import (
     DEFAULT_IMAGE_RETENTION_DAYS,
@@ -50,14 +51,16 @@ from shared.domain.verification import (
     keepable_kinds,
     kept_images,
     parse_upload_key,
+    submit_window,
     upload_key,
+    upload_window,
     user_prefixes,
 )
 from shared.log import logger
 from shared.services.idempotency import Idempotency
 
 if TYPE_CHECKING:
-    from shared.services.ports import CleanedImage, CredentialStorage, Notify, Submissions
+    from shared.services.ports import CleanedImage, CredentialStorage, Notify, RateWindows, Submissions
 
 OPERATION = "verification"
 
@@ -143,9 +146,11 @@ class VerificationService:
         notifier: Callable[[], Notify],
         idempotency: Idempotency,
         clock: Callable[[], datetime],
+        windows: RateWindows,
         retention_days: int = DEFAULT_IMAGE_RETENTION_DAYS,
     ) -> None:
         self._submissions = submissions
+        self._windows = windows
         self._clean = clean  # proves the bytes are an image of that type, strips it, hashes it
         self._storage = storage
         self._notifier = notifier
@@ -157,10 +162,15 @@ class VerificationService:
         """A presigned POST for one credential image under the caller's own prefix."""
         can_submit(user.verification_status, user.verification_update_status)
         check_upload_request(kind, content_type, size)
+        now = self._clock()
+        window = upload_window(user.user_id, now)  # counted before the link exists: no transaction to join
+        if isinstance(self._windows.spend(window), Refused):
+            retry = window.retry_after(int(now.timestamp()))
+            raise errors.RateLimited(
+                "verification_uploads", retry_after=retry, limit=window.limit, minutes=-(-retry // 60)
+            )
         key = upload_key(user.user_id, kind, content_type, new_id()).key
-        post = self._storage.presigned_post(
-            key, content_type, MAX_IMAGE_BYTES, UPLOAD_URL_LIFETIME, self._clock()
-        )
+        post = self._storage.presigned_post(key, content_type, MAX_IMAGE_BYTES, UPLOAD_URL_LIFETIME, now)
         return {
             "url": post.url,
             "fields": post.fields,
@@ -210,10 +220,11 @@ class VerificationService:
         submission_id = new_id()
         revision = user.verification_revision + 1
         submitted = Submitted(submission_id, Status.PENDING.value)
+        window = submit_window(user.user_id, self._clock())
         written: list[str] = []
         try:
             images = self._store_images(user.user_id, submission_id, uploads, kept, written)
-            outcome = self._commit(user, submission_id, revision, applicant, images, guard, submitted)
+            outcome = self._commit(user, submission_id, revision, applicant, images, guard, submitted, window)
         except Exception:
             self._discard(written)
             raise
@@ -229,6 +240,12 @@ class VerificationService:
             if guard is not None and isinstance(outcome, Refused) and "guard" in outcome:
                 again: dict[str, Any] = self._idempotency.replay(guard)  # a racing copy of it won
                 return again
+            if isinstance(outcome, Refused) and window.name in outcome:
+                raise errors.RateLimited(
+                    "verification_submits",
+                    retry_after=window.retry_after(int(self._clock().timestamp())),
+                    limit=window.limit,
+                )
             raise errors.Conflict("verification_changed")
         self._discard([u.key for u in uploads])  # the originals, EXIF and all; lifecycle backs this up
         try:
@@ -322,6 +339,7 @@ class VerificationService:
         images: list[CredentialImage],
         guard: Guard | None,
         submitted: Submitted,
+        window: RateWindow,
     ) -> Outcome:
         now = self._clock()
         submission = Submission(
@@ -345,6 +363,7 @@ class VerificationService:
             notification,
             user.verification_submission,
             guard.answering(submitted.view()) if guard is not None else None,
+            window,
         )
 
     def _discard(self, keys: list[str]) -> None:

@@ -14,16 +14,10 @@ Access patterns (no Scan anywhere):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    NumberAttribute,
-    TTLAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-)
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -35,18 +29,16 @@ from shared.domain.comments import (
     VISIBLE,
     Comment,
     CommentRef,
-    RateWindow,
 )
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome, Refused, refused
+from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache
+from shared.store import rates
 from shared.store.articles import CountShardItem, counter
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.idempotency import IdempotencyRepository
 from shared.store.users import UserRepository
-
-# A rate window outlives its end by a day, so a late clock never resets it early.
-WINDOW_GRACE_SECONDS = 86_400
 
 
 class CommentsByAuthor(GlobalSecondaryIndex["CommentItem"]):
@@ -109,19 +101,6 @@ def to_comment(item: CommentItem) -> Comment:
         created_at=item.created_at,
         deleted_at=item.deleted_at,
     )
-
-
-@table("comment_guards")
-class RateWindowItem(Model):
-    """How many posts a user made in a window (`rate#<digest of user>#<m|d>#<window end>`);
-    expires on its own (TTL)."""
-
-    class Meta:
-        table_name = "comment_guards"
-
-    key = UnicodeAttribute(hash_key=True)
-    used = NumberAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
 
 
 def _tombstone(now: datetime) -> list[Action]:
@@ -220,17 +199,7 @@ class CommentRepository:
         if counted:
             tx.update("article", counter(comment.article_id), [CountShardItem.delta.add(1)])
         for window in windows:
-            tx.update(
-                window.name,
-                RateWindowItem(window.key),
-                [
-                    RateWindowItem.used.add(1),
-                    RateWindowItem.expires_at.set(
-                        datetime.fromtimestamp(window.ends_at + WINDOW_GRACE_SECONDS, UTC)
-                    ),
-                ],
-                RateWindowItem.used.does_not_exist() | (RateWindowItem.used < window.limit),
-            )
+            rates.enlist(tx, window)
         if comment.author_id is not None:
             self._users.enlist_wrote(tx, comment.author_id, comment.created_at, author)
         return tx.commit()

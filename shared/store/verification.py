@@ -35,6 +35,7 @@ from pynamodb.models import Model
 
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
+from shared.domain.rates import RateWindow
 from shared.domain.verification import (
     AuditEntry,
     CredentialImage,
@@ -45,6 +46,7 @@ from shared.domain.verification import (
     Submission,
     fingerprints_of,
 )
+from shared.store import rates
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.idempotency import IdempotencyRepository
 from shared.store.users import UserRepository
@@ -262,11 +264,17 @@ class VerificationRepository:
         ]
 
     def submit(
-        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+        self,
+        submission: Submission,
+        notification: Notification,
+        prior: str | None,
+        guard: Guard | None,
+        window: RateWindow | None = None,
     ) -> Outcome:
-        """The submission, its fingerprints, its pending notification and the user's new state, at
-        once. `Refused`: "user" (the user's state moved since it was read: another submit won, or
-        they may not submit), "guard" (the Idempotency-Key was used meanwhile)."""
+        """The submission, its fingerprints, its pending notification, the user's new state and +1
+        on the user's submit window, at once. `Refused`: "user" (the user's state moved since it
+        was read: another submit won, or they may not submit), "guard" (the Idempotency-Key was used
+        meanwhile), the window's name (its limit is reached)."""
         s = submission
         tx = Transaction(SubmissionItem)
         self._users.enlist_submission(
@@ -312,6 +320,8 @@ class VerificationRepository:
             tx.put("fingerprint", FingerprintItem(fingerprint, s.user_id, submission_id=s.submission_id))
         if guard is not None:
             self._guards.enlist(tx, guard)
+        if window is not None:
+            rates.enlist(tx, window)
         return tx.commit()
 
     def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:

@@ -26,7 +26,8 @@ from shared.domain.comments import (
 from shared.services.articles import COUNT_SECONDS
 from shared.store.articles import ArticleItem, ArticleRepository, CountShardItem, body_key, count_key
 from shared.store.base import connection_for
-from shared.store.comments import CommentItem, RateWindowItem
+from shared.store.comments import CommentItem
+from shared.store.rates import RateWindowItem
 from shared.store.users import UserItem
 from tests.functional.article_helpers import (
     ARTICLE,

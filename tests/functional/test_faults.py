@@ -162,7 +162,7 @@ class WritePath:
     html: bool = False  # the reviewer's pages answer HTML, errors too
     env: tuple[tuple[str, str], ...] = ()
     reviewers_notified: bool = False
-    stores: bool = True  # an upload link is only signed: the client puts the object itself
+    stores: bool = True  # False: the request writes nothing of its own
     mail: bool = False  # the stage's staff topic is configured (e-mail subscriptions, sign-in mail)
 
 
@@ -406,7 +406,8 @@ PATHS = [
     WritePath("login", _login_setup, _login),
     WritePath("first login", _first_login_setup, _login),
     WritePath("consent decision", _consent_setup, _consent),
-    WritePath("upload link", _consented_setup, _upload_link, stores=False),
+    # the link's only write is +1 on the caller's upload window; signing the link calls nothing
+    WritePath("upload link", _consented_setup, _upload_link, commit="dynamodb.UpdateItem"),
     WritePath(
         "verification submit",
         _submit_setup,

@@ -5,14 +5,25 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
 import threading
+import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from infra.metering import metered
 from shared import config, wiring
-from shared.domain.verification import MAX_IMAGE_BYTES
+from shared.adapters.images import MAX_IMAGE_PIXELS
+from shared.domain.verification import (
+    MAX_IMAGE_BYTES,
+    SUBMITS_PER_DAY,
+    UPLOADS_PER_HOUR,
+    submit_window,
+    upload_window,
+)
+from shared.store.rates import RateWindowItem
 from shared.store.users import UserItem
 from shared.store.verification import FingerprintItem, NotificationItem, SubmissionItem
 from tests.functional.conftest import Api
@@ -336,3 +347,49 @@ def test_export_and_erase_cover_submissions_and_images(api: Api) -> None:
     assert _objects(f"uploads/{user_id}/") == [] and _objects(f"credentials/{user_id}/") == []
     assert SubmissionItem.count() == 0 and FingerprintItem.count() == 0 and NotificationItem.count() == 0
     assert store.export(user_id) == []
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small real PNG whose header claims another size: what a decompression bomb looks like
+    before its pixels are inflated."""
+    data = bytearray(image_bytes("PNG"))
+    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
+    data[16:33] = ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height"), [(6_000, 5_000), (100_000, 100_000)], ids=["30-megapixels", "bomb"]
+)
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header(api: Api, width: int, height: int) -> None:
+    alice = consented(api)
+    key = upload(api, _png_claiming(width, height), content_type="image/png")
+    reply = submit(api, [key])
+    assert reply.status == 400, reply.body
+    assert reply.body["error"]["fields"][0]["field"] == "documents"
+    assert f"{MAX_IMAGE_PIXELS // 1_000_000} 百万像素" in reply.body["error"]["fields"][0]["message"]
+    _unchanged(api, alice)
+
+
+def test_upload_links_beyond_the_hourly_limit_are_429_with_retry_after(api: Api) -> None:
+    alice = consented(api)
+    window = upload_window(alice, datetime.now(UTC))
+    RateWindowItem(window.key, used=UPLOADS_PER_HOUR - 1).save()
+    ask = {"kind": "work_badge", "content_type": "image/png", "size": 1234}
+    assert api.post("/v1/verification/uploads", ask).status == 200
+    limited = api.post("/v1/verification/uploads", ask)
+    assert limited.status == 429 and limited.body["error"]["code"] == "rate_limited"
+    assert f"每小时最多 {UPLOADS_PER_HOUR} 张" in limited.body["error"]["message"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 3_600
+    assert RateWindowItem.get(window.key).used == UPLOADS_PER_HOUR
+
+
+def test_a_submit_beyond_the_daily_limit_is_429_and_stores_nothing(api: Api) -> None:
+    alice = consented(api)
+    key = upload(api)
+    RateWindowItem(submit_window(alice, datetime.now(UTC)).key, used=SUBMITS_PER_DAY).save()
+    limited = submit(api, [key])
+    assert limited.status == 429 and limited.body["error"]["code"] == "rate_limited"
+    assert f"每天 {SUBMITS_PER_DAY} 次" in limited.body["error"]["message"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 86_400
+    _unchanged(api, alice)

@@ -23,12 +23,12 @@ from shared.domain.comments import (
     VISIBLE,
     Comment,
     CommentRef,
-    RateWindow,
 )
 from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
 from shared.domain.questions import Answers
+from shared.domain.rates import RateWindow
 from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
@@ -227,10 +227,22 @@ class FakeConsentRecords:
         return next((r for r in self.records if (r.subject, r.record_id) == (subject, record_id)), None)
 
 
+class FakeRateWindows:
+    def __init__(self) -> None:
+        self.used: dict[str, int] = {}
+
+    def spend(self, window: RateWindow) -> Outcome:
+        if self.used.get(window.key, 0) >= window.limit:
+            return refused(window.name)
+        self.used[window.key] = self.used.get(window.key, 0) + 1
+        return WRITTEN
+
+
 class FakeSubmissions:
-    def __init__(self, users: FakeUsers, guards: FakeGuards) -> None:
+    def __init__(self, users: FakeUsers, guards: FakeGuards, windows: FakeRateWindows | None = None) -> None:
         self.users = users
         self.guards = guards
+        self.windows = windows or FakeRateWindows()
         self.items: dict[str, Submission] = {}
         self.notifications: dict[str, Notification] = {}
         self.fingerprints: dict[tuple[str, str], FingerprintUse] = {}
@@ -255,10 +267,17 @@ class FakeSubmissions:
         return [u for (fp, _), u in self.fingerprints.items() if fp == fingerprint]
 
     def submit(
-        self, submission: Submission, notification: Notification, prior: str | None, guard: Guard | None
+        self,
+        submission: Submission,
+        notification: Notification,
+        prior: str | None,
+        guard: Guard | None,
+        window: RateWindow | None = None,
     ) -> Outcome:
         user = self.users.get(submission.user_id)
         failed = []
+        if window is not None and self.windows.used.get(window.key, 0) >= window.limit:
+            failed.append(window.name)
         if submission.is_update:
             may_submit = (
                 user is not None
@@ -281,6 +300,8 @@ class FakeSubmissions:
         if failed:
             return refused(*failed)
         assert user is not None
+        if window is not None:
+            self.windows.spend(window)
         self.items[submission.submission_id] = submission
         self.notifications[submission.submission_id] = notification
         for fp in fingerprints_of(submission):

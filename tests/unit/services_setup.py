@@ -15,6 +15,7 @@ from tests.unit.fakes import (
     FakeConsentRecords,
     FakeDocuments,
     FakeGuards,
+    FakeRateWindows,
     FakeStorage,
     FakeSubmissions,
     FakeUsers,
@@ -62,6 +63,7 @@ class World:
     def __post_init__(self) -> None:
         self.answers = FakeAnswers(self.users, self.guards)
         self.records = FakeConsentRecords(self.users, self.answers)
-        self.submissions = FakeSubmissions(self.users, self.guards)
+        self.windows = FakeRateWindows()
+        self.submissions = FakeSubmissions(self.users, self.guards, self.windows)
         self.catalog = ConsentCatalog(self.documents.current, ttl=300)
         self.idempotency = Idempotency(self.guards, self.clock)

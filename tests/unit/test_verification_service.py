@@ -10,7 +10,13 @@ from msgspec.structs import replace
 
 from shared import errors
 from shared.adapters import images
-from shared.domain.verification import Submission, upload_key
+from shared.domain.verification import (
+    SUBMITS_PER_DAY,
+    UPLOADS_PER_HOUR,
+    Submission,
+    submit_window,
+    upload_key,
+)
 from shared.services.verification import VerificationService
 from tests.unit.services_setup import ALICE, World, consented
 
@@ -51,7 +57,13 @@ def uploaded(world: World, n: int, kind: str = "practice_license") -> str:
 def service(world: World, notifier: Notifier | None = None) -> VerificationService:
     told = notifier or Notifier()
     return VerificationService(
-        world.submissions, world.storage, images.sanitize, lambda: told, world.idempotency, world.clock
+        world.submissions,
+        world.storage,
+        images.sanitize,
+        lambda: told,
+        world.idempotency,
+        world.clock,
+        world.windows,
     )
 
 
@@ -355,3 +367,33 @@ def test_an_approved_user_updates_their_details_and_stays_approved_meanwhile() -
     assert (user.verification_status, user.verification_update_status) == ("approved", "withdrawn")
     assert service(world).status(user)["update"]["status"] == "withdrawn"
     service(world).submit(user, FIELDS, [uploaded(world, 6)], None)
+
+
+def test_upload_links_are_limited_per_user_per_hour_with_a_retry_after() -> None:
+    world = World()
+    alice = world.users.add(consented())
+    links = service(world)
+    for _ in range(UPLOADS_PER_HOUR):
+        links.upload(alice, "practice_license", "image/png", 100)
+    with pytest.raises(errors.RateLimited) as caught:
+        links.upload(alice, "practice_license", "image/png", 100)
+    assert caught.value.headers["Retry-After"] == "3600"  # the clock stands on the hour
+    assert "每小时最多 20 张" in caught.value.message("zh")
+    world.clock.advance(hours=1)
+    assert links.upload(alice, "practice_license", "image/png", 100)["key"].startswith(f"uploads/{ALICE}/")
+
+
+def test_submits_are_limited_per_user_per_day_and_a_refused_one_leaves_nothing() -> None:
+    world = World()
+    alice = world.users.add(consented())
+    window = submit_window(ALICE, world.clock())
+    service(world).submit(alice, FIELDS, [uploaded(world, 1)], None)
+    assert world.windows.used[window.key] == 1  # counted with the submission
+    bob = world.users.add(consented(ALICE))  # back to a state that may submit
+    world.windows.used[window.key] = SUBMITS_PER_DAY
+    stored = dict(world.submissions.items)
+    with pytest.raises(errors.RateLimited) as caught:
+        service(world).submit(bob, FIELDS, [uploaded(world, 2)], None)
+    assert caught.value.headers["Retry-After"] == str(22 * 3600)  # to midnight UTC, from 02:00
+    assert world.submissions.items == stored
+    assert len([k for k in world.storage.objects if k.startswith("credentials/")]) == 1  # the first only
