@@ -2145,6 +2145,16 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description `rate_limited`：每小时最多申请 20 个上传地址，请在 Retry-After 秒后重试 / At most 20 upload links an hour: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2299,6 +2309,16 @@ export interface operations {
                 };
             };
             415: components["responses"]["UnsupportedMediaType"];
+            /** @description `rate_limited`：每天最多提交 10 次，请在 Retry-After 秒后重试 / At most 10 submissions a day: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };
