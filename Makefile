@@ -84,6 +84,7 @@ cfn-lint: package
 deploy-prereqs: $(STAMP)
 	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=name [REGION=$(REGION)]"; exit 1; }
 	@test "$(STAGE)" != ci || { echo "stage ci is the offline test stage: deploy dev, prod or another name"; exit 1; }
+	@case "$(STAGE)" in local|test) echo "stage $(STAGE) names the local stack (no Secure cookies, no checks): deploy dev, prod or another name"; exit 1;; esac
 	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
 	  || { echo "Node.js 20.19 or newer is needed (osls)"; exit 1; }
 	AWS_REGION=$(REGION) $(BIN)/python -m infra.deploy check

@@ -161,6 +161,9 @@ def load(env: dict[str, str] | None = None) -> Config:
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
     )
+    if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
+        raise ConfigError(f"stage {stage!r} is the local stack's and cannot run in Lambda")
     _validate(cfg)
     return cfg
 

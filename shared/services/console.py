@@ -138,7 +138,9 @@ class ConsoleSignIn:
 
     def _windows(self, who: str, address: str, now: datetime) -> list[SignInWindow]:
         end = window_end(now)
-        who_key = self._keyed(f"sign-in-who\n{normalized_handle(who)}")
+        # per handle *from one address*: a stranger who names a member cannot lock them out of
+        # signing in from their own address
+        who_key = self._keyed(f"sign-in-who\n{normalized_handle(who)}\n{address or '-'}")
         address_key = self._keyed(f"sign-in-address\n{address or '-'}")
         return [
             SignInWindow("who", f"who#{who_key}#{end}", SIGN_IN_PER_WHO, end),
@@ -169,7 +171,8 @@ class ConsoleSignIn:
             int((now + SIGN_IN_LINK_LIFETIME).timestamp()),
         )
         target = member.staff_id if member else NOBODY
-        event = StaffEvent(LINK_REQUESTED, target, target, now, outcome=outcome_code)
+        # whoever asked is anonymous: the line is about the member named, never by them
+        event = StaffEvent(LINK_REQUESTED, NOBODY, target, now, outcome=outcome_code)
         windows = self._windows(who, address, now)
         outcome = self._links.issue(link, windows, event)
         if isinstance(outcome, Refused):

@@ -95,7 +95,7 @@ def test_a_member_signs_in_through_the_link_in_their_own_channel(api: Api, env: 
     assert again.status == 403 and "链接无效" in again.text
     assert _audit() == [
         ("staff_add", "ops", admin, None),
-        ("sign_in_link", admin, admin, "sent"),
+        ("sign_in_link", "-", admin, "sent"),  # asked anonymously
         ("sign_in", admin, admin, None),
     ]
 

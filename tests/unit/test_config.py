@@ -61,3 +61,9 @@ def test_the_linked_pages_live_on_the_stage_setting_or_the_local_gateway() -> No
         _ = load(DEPLOYED).platform_pages_url  # a deployed stage must name them
     with pytest.raises(ConfigError, match="https"):
         load({**DEPLOYED, "PLATFORM_PAGES_URL": "http://www.example.cn/legal"})
+
+
+def test_a_local_stage_name_refuses_to_run_in_lambda() -> None:
+    with pytest.raises(ConfigError, match="Lambda"):
+        load({"STAGE": "test", "AWS_LAMBDA_FUNCTION_NAME": "hcp-test-me"})
+    assert load({**DEPLOYED, "AWS_LAMBDA_FUNCTION_NAME": "hcp-prod-me"}).stage != "test"
