@@ -39,7 +39,7 @@ def login_page(request: Request) -> Response:
 @console_handler
 def request_link(request: Request) -> Response:
     app = services()
-    check_same_origin(request, app.cfg.public_base_url)
+    check_same_origin(request, app.cfg.public_base_url, required=True)
     form = read_form(request)
     pre, _ = pre_sign_in(request, secure=False)
     app.console_csrf.check(f"pre.{pre}", form.one("csrf"))
@@ -59,7 +59,7 @@ def confirm(request: Request) -> Response:
 @console_handler
 def open_session(request: Request) -> Response:
     app = services()
-    check_same_origin(request, app.cfg.public_base_url)
+    check_same_origin(request, app.cfg.public_base_url, required=True)
     form = read_form(request)
     token = form.one("t")
     app.console_csrf.check(f"auth.{token}", form.one("csrf"))
@@ -70,7 +70,7 @@ def open_session(request: Request) -> Response:
 @console_handler
 def sign_out(request: Request) -> Response:
     app = services()
-    check_same_origin(request, app.cfg.public_base_url)
+    check_same_origin(request, app.cfg.public_base_url, required=True)
     form = read_form(request)
     caller = app.console_access.member(request.cookies.get(SESSION_COOKIE), CONSOLE_ROLES["sign_out"])
     app.console_csrf.check(caller.session, form.one("csrf"))

@@ -174,8 +174,12 @@ def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> Form:
     return Form(fields)
 
 
-def check_same_origin(request: Request, base_url: str) -> None:
-    """A form post must come from our own pages: a foreign Origin or Referer is 403."""
+def check_same_origin(request: Request, base_url: str, *, required: bool = False) -> None:
+    """A form post must come from our own pages: a foreign Origin or Referer is 403, and so is a
+    post with neither when `required` (every browser sends Origin on a POST; a console form whose
+    CSRF field an attacker can compute, the link's confirm, has only this check against login CSRF)."""
+    if required and request.header("origin") is None and request.header("referer") is None:
+        raise errors.Forbidden("form_origin")
     expected = urlsplit(base_url)
     for header in ("origin", "referer"):
         value = request.header(header)

@@ -56,7 +56,8 @@ class Browser:
         raw = None
         if form is not None:
             headers["content-type"] = FORM
-            headers["origin"] = origin or config.current().public_base_url
+            if origin != "":  # "": a client that sends no Origin (nor Referer)
+                headers["origin"] = origin or config.current().public_base_url
             raw = urlencode(form)
         reply = self.api.call(method, path, token="", headers=headers, raw=raw)
         for line in (reply.headers.get("Set-Cookie") or "").splitlines():

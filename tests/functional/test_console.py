@@ -199,6 +199,7 @@ def test_a_post_without_its_fields_origin_or_session_is_403_and_changes_nothing(
         ({"csrf": "0" * 64}, None),
         ({}, None),
         ({"csrf": csrf}, "https://evil.example"),
+        ({"csrf": csrf}, ""),  # neither Origin nor Referer: refused on the console
     ):
         refused = browser.post("/console/logout", form, origin=origin)
         assert refused.status == 403 and refused.headers["Content-Type"].startswith("text/html")
