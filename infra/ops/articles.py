@@ -179,7 +179,13 @@ def import_seed(seed_dir: Path = SEED_DIR) -> dict[str, str]:
 def spread(argv: list[str]) -> int:
     """`articles spread <article id> <partitions>`: before a live event, let the article's comments
     spread over more partitions (readers and posters take it within a minute; never lowered)."""
-    if len(argv) != 2 or not argv[1].isdigit() or not 1 <= int(argv[1]) <= MAX_COMMENT_SHARDS:
+    if (
+        len(argv) != 2
+        or not ARTICLE_ID.fullmatch(argv[0])
+        or not argv[1].isascii()
+        or not argv[1].isdigit()
+        or not 1 <= int(argv[1]) <= MAX_COMMENT_SHARDS
+    ):
         print(
             f"usage: python -m infra.ops articles spread <article id> <1..{MAX_COMMENT_SHARDS}>",
             file=sys.stderr,

@@ -27,6 +27,7 @@ COMMENTS_PER_DAY = 50
 MINUTE_SECONDS = 60
 DAY_SECONDS = 86_400
 _DIGITS = re.compile(r"^[0-9]{1,3}$")  # ASCII only: str.isdigit() accepts other scripts' digits
+_PARTITION = re.compile(r"^[1-9][0-9]?$")  # a comment id's partition after the first: no 0, no padding
 
 VISIBLE = "visible"
 HELD = "held"  # msgSecCheck said "review": shown to its author only, not counted
@@ -100,7 +101,7 @@ def parse_comment_id(public_id: str) -> CommentRef | None:
     article_id, _, shard = rest.partition(".")
     if not is_ulid(comment_id) or not ARTICLE_ID.fullmatch(article_id):
         return None
-    if shard and not (shard.isdigit() and shard == str(int(shard)) and 0 < int(shard) < MAX_COMMENT_SHARDS):
+    if shard and not (_PARTITION.fullmatch(shard) and int(shard) < MAX_COMMENT_SHARDS):
         return None
     return CommentRef(article_id, comment_id, int(shard or 0))
 

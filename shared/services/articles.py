@@ -105,12 +105,13 @@ class ArticleService:
                 self._counts.put(article_id, counted)
         return article_view(article, article.head.comment_count + counted)
 
-    def comment_shards(self, article_id: str) -> int | None:
+    def comment_shards(self, article_id: str, fresh: bool = False) -> int | None:
         """How many partitions the article's comments spread over; None when readers may not see
-        it (both as readers would see them, up to TEXT_SECONDS late)."""
-        article = self._texts.get(article_id)
+        it (both as readers would see them, up to TEXT_SECONDS late; as they are when `fresh`, for
+        a caller who has just written: their comment may be in a partition added meanwhile)."""
+        article = None if fresh else self._texts.get(article_id)
         if article is None:
-            found = self._articles.get(article_id)
+            found = self._articles.get(article_id, fresh)
             if found is None:
                 return None
             article = self._texts.put(article_id, found[0])  # not its count: a post will move it

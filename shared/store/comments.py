@@ -36,9 +36,12 @@ from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache
 from shared.store import rates
 from shared.store.articles import CountShardItem, counter
-from shared.store.base import Transaction, attempt, get_item, table
+from shared.store.base import Transaction, attempt, connection_for, get_item, table
 from shared.store.idempotency import IdempotencyRepository
 from shared.store.users import UserRepository
+
+# At most this many of a page's Queries at once: botocore's connection pool holds 10.
+MAX_PARALLEL_QUERIES = 10
 
 
 class CommentsByAuthor(GlobalSecondaryIndex["CommentItem"]):
@@ -127,7 +130,8 @@ class CommentRepository:
         from concurrent.futures import ThreadPoolExecutor
 
         keys = [partition(article_id, k) for k in range(shards)]
-        with ThreadPoolExecutor(max_workers=shards) as pool:
+        connection_for(CommentItem).client  # noqa: B018 - built here once, shared by the threads
+        with ThreadPoolExecutor(max_workers=min(shards, MAX_PARALLEL_QUERIES)) as pool:
             pages = list(pool.map(lambda key: self._partition_page(key, limit, after, fresh), keys))
         merged = sorted((c for items, _ in pages for c in items), key=lambda c: c.comment_id, reverse=True)
         page = merged[:limit]

@@ -41,8 +41,8 @@ class Signer:
         return dict(pair.split("=", 1) for pair in rest.split("|"))
 
 
-def shards_of(articles: FakeArticles) -> Callable[[str], int | None]:
-    def shards(article_id: str) -> int | None:
+def shards_of(articles: FakeArticles) -> Callable[[str, bool], int | None]:
+    def shards(article_id: str, fresh: bool) -> int | None:
         found = articles.articles.get(article_id)
         return None if found is None else found.head.comment_shards
 
@@ -147,7 +147,7 @@ def test_a_post_whose_first_attempt_landed_before_a_timeout_answers_the_comment(
     retried = Retried(world.users, world.guards, comments.articles)
     landed = CommentService(
         retried, world.users, Cursors(Signer), ContentCheck(frozenset, None), world.submissions.get,
-        world.idempotency, lambda article_id: 1, world.clock,
+        world.idempotency, lambda article_id, fresh: 1, world.clock,
     )  # fmt: skip
     posted = landed.post(world.users.users[ALICE], ARTICLE, "网络抖动", None, None)
     assert [c.text for c in retried.items.values()] == ["网络抖动"] and posted["text"] == "网络抖动"

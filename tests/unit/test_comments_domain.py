@@ -93,5 +93,5 @@ def test_a_comment_id_names_its_partition_when_not_the_first() -> None:
     assert parse_comment_id(f"{ulid}.hypertension.3") == CommentRef("hypertension", ulid, 3)
     assert CommentRef("hypertension", ulid, 3).public_id == f"{ulid}.hypertension.3"
     assert CommentRef("hypertension", ulid).public_id == f"{ulid}.hypertension"
-    for bad in ("0", "03", "16", "x", "-1", "1.2"):
+    for bad in ("0", "03", "16", "x", "-1", "1.2", "²", "١", " 1", "1 "):
         assert parse_comment_id(f"{ulid}.hypertension.{bad}") is None
