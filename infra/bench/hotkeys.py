@@ -352,11 +352,18 @@ def _counting_checks() -> Iterator[list[int]]:
 
 def _spread_hot_article(article_id: str) -> None:
     """As ops would before a live event (`python -m infra.ops articles spread`)."""
-    from shared import wiring
     from shared.store.articles import ArticleRepository
 
     ArticleRepository().spread_comments(article_id, HOT_PARTITIONS)
-    wiring.services().articles.forget()  # the containers take it within a minute
+    forget_caches()  # the containers take it within a minute
+
+
+def forget_caches() -> None:
+    from shared import wiring
+
+    app = wiring.services()
+    app.articles.forget()
+    app.comments.forget()
 
 
 def _rater(user_id: str) -> str:
@@ -404,6 +411,7 @@ def _cached(profile: Profile, reader: Any, path: str, names: dict[str, str], wei
         texts = _uses(get, names, weight)
     finally:
         fresh.clock = clock
+        forget_caches()  # what the aged clock cached must not outlive it into the next profile
     profile.uses.extend(warm)
     profile.uses.extend(beyond(counts, warm, articles.COUNT_SECONDS))
     profile.uses.extend(beyond(texts, counts, articles.TEXT_SECONDS))

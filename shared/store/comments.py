@@ -229,14 +229,16 @@ class CommentRepository:
             return refused("comment")
         if current.author_id != author_id:
             return refused("author")
-        if current.status == HELD:  # never counted: the tombstone alone
-            return attempt(
-                lambda: _item(ref).update(
-                    actions=_tombstone(now),
-                    condition=(CommentItem.author_id == author_id) & (CommentItem.status == HELD),
-                ),
+        if current.status == HELD:  # never counted: the tombstone, and the author's own-write mark
+            tx = Transaction(CommentItem)
+            tx.update(
                 "comment",
+                _item(ref),
+                _tombstone(now),
+                (CommentItem.author_id == author_id) & (CommentItem.status == HELD),
             )
+            self._users.enlist_wrote(tx, author_id, now)
+            return tx.commit()
         return refused("comment")
 
     def refs_by_author(self, author_id: str) -> list[CommentRef]:
