@@ -9,39 +9,18 @@ package, never `playwright install`); skipped, saying why, without them.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.test_review_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.conftest import Client, RunningStack, start_stack, stop_stack, wait_for
+from tests.browser.conftest import ARTIFACTS
+from tests.e2e.conftest import Client, RunningStack, wait_for
 from tests.e2e.journey import consent
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("var-console-browser"))
-    yield running
-    stop_stack(running)
 
 
 def _sign_in_link(stack: RunningStack, staff_id: str, after: int) -> str:

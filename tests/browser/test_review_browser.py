@@ -7,30 +7,16 @@ Needs Debian's chromium (/usr/bin/chromium) and the `playwright` Python package 
 from __future__ import annotations
 
 import io
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT, Client, RunningStack, start_stack, stop_stack, wait_for
+from tests.browser.conftest import ARTIFACTS
+from tests.e2e.conftest import Client, RunningStack, wait_for
 from tests.e2e.journey import consent, links, submit
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = ROOT / "test-artifacts"
 FIELDS = {
     "real_name": "赵<i>医生</i>",
     "hospital": "四川大学华西医院",
@@ -38,24 +24,6 @@ FIELDS = {
     "title": "主任医师",
     "profession": "doctor",
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("var-browser"))
-    yield running
-    stop_stack(running)
 
 
 def _image(color: tuple[int, int, int]) -> bytes:
@@ -78,11 +46,11 @@ def _link(stack: RunningStack, submission_id: str) -> str:
     return str(wait_for(lambda: links(stack, submission_id))[0])
 
 
-def test_a_reviewer_rejects_then_approves_in_chromium(browser: Any, stack: RunningStack) -> None:
+def test_a_reviewer_rejects_then_approves_in_chromium(chromium: Any, stack: RunningStack) -> None:
     client = Client(stack)
     client.login("browser-zhao")
     consent(client)
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    page = chromium.new_page(viewport={"width": 390, "height": 844})  # a phone
     blocked: list[str] = []
     page.on(
         "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
