@@ -54,6 +54,9 @@ ENV_IMAGE_RETENTION_DAYS = "IMAGE_RETENTION_DAYS"
 # The base URL of the platform's own pages (用户服务协议, 隐私政策) that consent documents link to;
 # they open in the mini-program's web-view, so the host goes into its business-domain list.
 ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
+# How long a submission may wait for a decision (the stage's reviewSlaHours): the console's queue
+# shows each one's age against it.
+ENV_REVIEW_SLA_HOURS = "REVIEW_SLA_HOURS"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -88,6 +91,7 @@ class Config:
     result_page: str = "pages/verify/index"
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
     image_retention_days: int = 180
+    review_sla_hours: int = 24
 
     @property
     def is_local(self) -> bool:
@@ -160,6 +164,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
+        review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, Config.review_sla_hours),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
@@ -175,6 +180,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_TIME_ZONE}: {exc}") from exc
     if cfg.image_retention_days < 2:
         raise ConfigError(f"{ENV_IMAGE_RETENTION_DAYS} must be at least 2")
+    if not 1 <= cfg.review_sla_hours <= 24 * 14:
+        raise ConfigError(f"{ENV_REVIEW_SLA_HOURS} must be 1 to 336 hours")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
     if cfg.is_local:

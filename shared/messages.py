@@ -36,6 +36,10 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("bad_request", "body_empty"): Text("提交的内容为空。", "The body is empty; a JSON object is expected."),
     ("bad_request", "body_base64"): Text("提交的内容无法读取，请重试。", "The body is not valid base64."),
+    ("bad_request", "month"): Text("月份应写作 2026-11 这样的格式。", "A month is written like 2026-11."),
+    ("bad_request", "search_long"): Text(
+        "查找内容最多{max}个字符。", "A search is at most {max} characters."
+    ),
     ("bad_request", "cursor"): Text(
         "列表位置已失效，请刷新列表后重试。", "The list position is not valid; reload the list."
     ),
@@ -128,7 +132,11 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("not_found", "default"): Text("未找到要访问的内容。", "Not found."),
     ("not_found", "article"): Text("文章不存在或已下线。", "There is no such article."),
     ("not_found", "comment"): Text("评论不存在或已删除。", "There is no such comment (or it was deleted)."),
+    ("not_found", "route"): Text("没有这个页面。", "There is no such page."),
     ("not_found", "submission"): Text("该申请已不存在。", "This submission no longer exists."),
+    ("not_found", "user"): Text(
+        "没有这个用户，或该账号已注销。", "There is no such user, or the account was deleted."
+    ),
     ("not_found", "staff"): Text("没有这位员工。", "There is no such staff member."),
     ("not_found", "consent_document"): Text("没有这份协议。", "There is no such consent document."),
     ("not_found", "consent_unpublished"): Text("这份协议尚未发布。", "This document has not been published."),
@@ -170,6 +178,24 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("conflict", "verification_not_pending"): Text(
         "没有正在审核中的申请，无需撤回。", "Nothing is waiting for review, so there is nothing to withdraw."
+    ),
+    ("conflict", "claim_held"): Text(
+        "{name} 正在审核此申请（认领15分钟内有效），请先处理其他申请。",
+        "{name} is reviewing this submission (a claim holds for 15 minutes); take another one.",
+    ),
+    ("conflict", "claim_contended"): Text(
+        "认领未能保存，请刷新页面后重试。", "The claim could not be stored; reload the page and try again."
+    ),
+    ("conflict", "not_approved"): Text(
+        "该用户当前没有已通过的认证，无法撤销。", "This user has no approval in force to revoke."
+    ),
+    ("conflict", "revoke_moved"): Text(
+        "该用户的认证状态刚刚发生变化，请刷新页面查看后再操作。",
+        "This user's verification changed meanwhile; reload the page and try again.",
+    ),
+    ("conflict", "audit_not_stored"): Text(
+        "操作记录未能保存，为保护申请人信息，暂不显示证件，请重试。",
+        "The audit line could not be stored, so the credentials are not shown; try again.",
     ),
     ("conflict", "decision_not_stored"): Text(
         "审核决定未能保存，请重试。", "The decision could not be stored; try again."

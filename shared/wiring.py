@@ -41,8 +41,10 @@ if TYPE_CHECKING:
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
     from shared.services.staff import StaffDirectory
+    from shared.services.support import Support
     from shared.services.verification import VerificationService
     from shared.store.answers import AnswerRepository
+    from shared.store.audit import AuditTrail
     from shared.store.comments import CommentRepository
     from shared.store.consent import ConsentRepository
     from shared.store.idempotency import IdempotencyRepository
@@ -285,9 +287,18 @@ class Services:
     @cached_property
     def review(self) -> ReviewService:
         from shared.services.review import ReviewService
+        from shared.store.queue import ReviewQueue
 
         return ReviewService(
-            self.review_links, self.submissions, self.reviewers, self.storage, self.result_notifier, utcnow
+            self.review_links,
+            self.submissions,
+            self.reviewers,
+            self.storage,
+            self.result_notifier,
+            utcnow,
+            audit=self.audit_trail,
+            queue=ReviewQueue(),
+            users=self.users,
         )
 
     # ---- the staff console ----
@@ -341,6 +352,19 @@ class Services:
         from shared.store.queue import ReviewQueue
 
         return ConsoleDashboard(ReviewQueue(), self.funnel.counts, self.current_documents, utcnow)
+
+    @cached_property
+    def support(self) -> Support:
+        from shared.services.support import Support
+
+        repo = self.comment_repo
+        return Support(self.users, self.submissions, repo.get, repo.recent_by_author, self.current_documents)
+
+    @cached_property
+    def audit_trail(self) -> AuditTrail:
+        from shared.store.audit import AuditTrail
+
+        return AuditTrail()
 
     @cached_property
     def funnel(self) -> FunnelCounter:

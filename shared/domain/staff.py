@@ -207,11 +207,16 @@ def check_member(
     return NewMember(name, email, webhook, role)
 
 
-# The roles each console page or action is open to (an admin may open every one). Later pages add
-# their own line: verifications (reviewer), comments (moderator), articles (editor), audit (admin).
+# The roles each console page or action is open to (an admin may open every one).
 EVERY_ROLE = frozenset(ROLES)
 CONSOLE_ROLES: dict[str, frozenset[str]] = {
     "dashboard": EVERY_ROLE,
     "sign_out": EVERY_ROLE,
     "staff": frozenset({ADMIN}),
+    "audit": frozenset({ADMIN}),
+    # the queue, a submission with its credentials, claims and decisions; revocation
+    "verifications": REVIEW_ROLES,
+    "revoke": REVIEW_ROLES,
+    # a user's page and search (support); their verification details only for REVIEW_ROLES
+    "users": frozenset({REVIEWER, MODERATOR, ADMIN}),
 }

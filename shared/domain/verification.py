@@ -10,7 +10,9 @@ decision on a decided submission is a conflict naming the one that stands.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -69,6 +71,7 @@ PROFESSIONS = ("doctor", "nurse", "pharmacist", "other")
 # ---- review ----
 REVIEW_LINK_LIFETIME = timedelta(hours=72)
 IMAGE_LINK_LIFETIME = timedelta(minutes=5)
+CLAIM_LIFETIME = timedelta(minutes=15)  # a claim shows who is on a submission, then lapses
 DECISIONS = ("approve", "reject")
 REASONS: dict[str, str] = {
     "image_unreadable": "图片无法辨认",
@@ -251,6 +254,16 @@ def check_decision(
         raise errors.BadRequest("internal_note_long", max=MAX_NOTE_CHARS)
 
 
+def check_revocation(reason: str, note: str, internal_note: str = "") -> None:
+    """A revocation names a rejection reason; its notes are bounded like a decision's."""
+    if reason not in REASONS:
+        raise errors.BadRequest("reject_reason")
+    if len(note) > MAX_NOTE_CHARS:
+        raise errors.BadRequest("note_long", max=MAX_NOTE_CHARS)
+    if len(internal_note) > MAX_NOTE_CHARS:
+        raise errors.BadRequest("internal_note_long", max=MAX_NOTE_CHARS)
+
+
 def decision_status(decision: str) -> Status:
     return Status.APPROVED if decision == "approve" else Status.REJECTED
 
@@ -290,6 +303,17 @@ class CredentialImage(msgspec.Struct, frozen=True):
     height: int
 
 
+class Claim(msgspec.Struct, frozen=True):
+    """Who is working on a pending submission (advisory: the first decision still wins)."""
+
+    staff_id: str
+    name: str  # the member's name when they claimed it (staff see each other's names)
+    until: datetime
+
+    def held(self, now: datetime) -> bool:
+        return now < self.until
+
+
 class Submission(msgspec.Struct, frozen=True):
     """One submission (or resubmission) of HCP credentials: personal data."""
 
@@ -313,6 +337,7 @@ class Submission(msgspec.Struct, frozen=True):
     redo: tuple[str, ...] = ()
     user_message: str | None = None  # sent | owed | failed | outbox | skipped | gone
     is_update: bool = False  # submitted by an approved user: approving it replaces their details
+    claim: Claim | None = None  # who last claimed it (while pending)
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -327,16 +352,14 @@ class Decision(msgspec.Struct, frozen=True):
     redo: tuple[str, ...] = ()
 
 
-class AuditEntry(msgspec.Struct, frozen=True):
-    """Who decided what, when and why: ids and codes only (no names, no free text)."""
+class QueueEntry(msgspec.Struct, frozen=True):
+    """A pending submission as the console's queue lists it: no personal value."""
 
     submission_id: str
+    submitted_at: datetime
     revision: int
-    reviewer_id: str
-    decision: str
-    decided_at: datetime
-    reason: str | None = None
-    redo: tuple[str, ...] = ()
+    is_update: bool = False
+    claim: Claim | None = None
 
 
 class Reviewer(msgspec.Struct, frozen=True):
@@ -403,10 +426,26 @@ def kept_images(
     return [d for d in latest.documents if d.kind in keep]
 
 
+def name_key(real_name: str) -> str:
+    """Where the index finds the accounts that submitted a real name (the console's search by
+    exact name): a digest of its compared form (NFKC, no spaces), so the key lists no name."""
+    compared = re.sub(r"\s", "", unicodedata.normalize("NFKC", real_name))
+    return "name:" + hashlib.sha256(f"real-name\n{compared}".encode()).hexdigest()
+
+
+def license_key(number: str) -> str:
+    return f"license:{normalized_license(number)}"
+
+
+def index_keys_of(submission: Submission) -> list[str]:
+    """Every key the credential index holds for a submission: its fingerprints and its name's."""
+    return [*fingerprints_of(submission), name_key(submission.real_name)]
+
+
 def fingerprints_of(submission: Submission) -> list[str]:
     found: list[str] = []
     for doc in submission.documents:
         found += [f"sha256:{doc.sha256}", f"dhash:{doc.dhash}"]
     if submission.license_number:
-        found.append(f"license:{normalized_license(submission.license_number)}")
+        found.append(license_key(submission.license_number))
     return list(dict.fromkeys(found))

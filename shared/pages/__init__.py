@@ -65,12 +65,18 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = when
+    env.filters["clock"] = clock
     return env
 
 
 def when(moment: datetime | None) -> str:
     """A time as people read it on a page: `2026-11-30 10:04`, in the stage's zone."""
     return times.readable(moment)
+
+
+def clock(moment: datetime | None) -> str:
+    """A time of day, `14:05`, in the stage's zone (when a claim ends)."""
+    return "" if moment is None else times.local(moment).strftime("%H:%M")
 
 
 NO_SOURCE = "'none'"

@@ -1,4 +1,5 @@
-"""The staff console's pages: sign-in, the link's confirmation, the dashboard, the staff list.
+"""The staff console's pages: sign-in, the link's confirmation, the dashboard, the verification
+queue and its decision pages, users and search, the staff list and the audit trail.
 
 `console_handler` wraps a console endpoint: a request without a valid session is sent to the
 sign-in page when it asks for a page (GET: 303 to /console/login), and refused when it posts
@@ -11,23 +12,29 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared import errors
+from shared.domain.audit import ACTION_LABELS, OUTCOME_LABELS, AuditEvent, next_month, previous_month
 from shared.domain.gate import Step
 from shared.domain.staff import (
+    CONSOLE_ROLES,
     MAX_WHO_CHARS,
     ROLE_LABELS,
     SESSION_LIFETIME,
     SIGN_IN_LINK_LIFETIME,
     StaffMember,
+    allowed,
 )
+from shared.domain.verification import MAX_NOTE_CHARS
 from shared.edge import Request, Response
 from shared.pages import HTML, page_handler, render
 
 if TYPE_CHECKING:
     from shared.services.console import DashboardNumbers, StaffCaller
+    from shared.services.review import QueuePage, ReviewView, Standing
+    from shared.services.support import Found, UserFile
 
 SESSION_COOKIE = "hcp_console"
 PRE_COOKIE = "hcp_console_pre"  # binds the sign-in form's CSRF field before there is a session
@@ -101,6 +108,21 @@ def console_handler(
     return page_handler(page)
 
 
+def console_routes(
+    endpoints: Mapping[str, Callable[[Request], Response]],
+) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
+    """Several console routes in one function (`"GET /console/x"` -> endpoint): related pages
+    share a function, and the stack stays well inside CloudFormation's resource limit."""
+
+    def dispatch(request: Request) -> Response:
+        endpoint = endpoints.get(request.route_key)
+        if endpoint is None:
+            raise errors.NotFound("route")
+        return endpoint(request)
+
+    return console_handler(dispatch)
+
+
 # ---- pages ----
 
 
@@ -153,10 +175,142 @@ def staff_page(caller: StaffCaller, members: list[StaffMember], csrf: str) -> Re
 def _me(caller: StaffCaller) -> dict[str, Any]:
     member = caller.member
     return {
+        "id": member.staff_id,
         "name": member.name,
         "role": ROLE_LABELS.get(member.role, member.role),
         "admin": member.role == "admin",
+        "reviews": allowed(member.role, CONSOLE_ROLES["verifications"]),
+        "supports": allowed(member.role, CONSOLE_ROLES["users"]),
     }
+
+
+def queue_page(
+    caller: StaffCaller, page: QueuePage, after: str | None, csrf: str, now: datetime, sla_hours: int
+) -> Response:
+    sla = timedelta(hours=sla_hours)
+    rows = [
+        {
+            "id": e.submission_id,
+            "submitted_at": e.submitted_at,
+            "age": _age(max(timedelta(0), now - e.submitted_at)),
+            "late": now - e.submitted_at > sla,
+            "is_update": e.is_update,
+            "revision": e.revision,
+            "claim": e.claim if e.claim is not None and e.claim.held(now) else None,
+        }
+        for e in page.entries
+    ]
+    return render(
+        "console_queue.html",
+        me=_me(caller),
+        csrf=csrf,
+        rows=rows,
+        more=page.more,
+        after=after,
+        sla_hours=sla_hours,
+    )
+
+
+def verification_page(caller: StaffCaller, view: ReviewView, csrf: str, image_origin: str) -> Response:
+    from shared.pages.review import LABELS
+
+    return render(
+        "console_verification.html",
+        image_origin=image_origin,
+        me=_me(caller),
+        csrf=csrf,
+        view=view,
+        token="",
+        action=f"/console/verifications/{view.submission.submission_id}/decision",
+        labels=LABELS,
+        max_note=MAX_NOTE_CHARS,
+    )
+
+
+def decided_page(caller: StaffCaller, standing: Standing, csrf: str) -> Response:
+    from shared.pages.review import LABELS
+
+    return render(
+        "console_decided.html",
+        status=409 if standing.conflict else 200,
+        me=_me(caller),
+        csrf=csrf,
+        submission=standing.submission,
+        conflict=standing.conflict,
+        labels=LABELS,
+    )
+
+
+COMMENT_STATES = {"visible": "显示中", "held": "待审核（内容检查）", "hidden": "已隐藏", "deleted": "已删除"}
+MATCHED_LABELS = {
+    "user": "用户编号",
+    "submission": "认证申请",
+    "comment": "评论的作者",
+    "name": "真实姓名",
+    "license": "执业证书编号",
+}
+
+
+def user_page(caller: StaffCaller, file: UserFile, csrf: str) -> Response:
+    from shared.pages.review import LABELS
+
+    return render(
+        "console_user.html",
+        me=_me(caller),
+        csrf=csrf,
+        file=file,
+        steps={step.value: label for step, label in STEP_LABELS.items()},
+        labels=LABELS,
+        comment_states=COMMENT_STATES,
+        max_note=MAX_NOTE_CHARS,
+    )
+
+
+def search_page(caller: StaffCaller, q: str, results: list[Found], csrf: str, max_q: int) -> Response:
+    return render(
+        "console_search.html",
+        me=_me(caller),
+        csrf=csrf,
+        q=q,
+        results=results,
+        matched=MATCHED_LABELS,
+        max_q=max_q,
+    )
+
+
+def audit_page(
+    caller: StaffCaller, month: str, events: list[AuditEvent], more: str | None, csrf: str, this_month: str
+) -> Response:
+    from shared.domain.verification import REASONS
+
+    rows = []
+    for event in events:
+        detail = [OUTCOME_LABELS.get(event.outcome, event.outcome) if event.outcome else ""]
+        if event.reason:
+            detail.append(REASONS.get(event.reason, event.reason))
+        if event.role:
+            detail.append(ROLE_LABELS.get(event.role, event.role))
+        rows.append(
+            {
+                "at": event.at,
+                "actor": event.actor,
+                "action": event.action,
+                "label": ACTION_LABELS.get(event.action, event.action),
+                "subject": event.subject,
+                "detail": "，".join(d for d in detail if d),
+            }
+        )
+    return render(
+        "console_audit.html",
+        me=_me(caller),
+        csrf=csrf,
+        rows=rows,
+        month=month,
+        month_label=f"{month[:4]}年{int(month[5:])}月",
+        more=more,
+        previous=previous_month(month),
+        following=next_month(month) if month < this_month else None,
+    )
 
 
 def _age(age: timedelta | None) -> str:

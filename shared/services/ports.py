@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.articles import Article, ArticleHead, FeedPosition
+from shared.domain.audit import AuditEvent
 from shared.domain.comments import Comment, CommentRef
 from shared.domain.consent import ConsentChange, ConsentRecord, Document
 from shared.domain.idempotency import Guard
@@ -21,10 +22,11 @@ from shared.domain.rates import RateWindow
 from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
-    AuditEntry,
+    Claim,
     Decision,
     FingerprintUse,
     Notification,
+    QueueEntry,
     Reviewer,
     Submission,
 )
@@ -96,8 +98,17 @@ class Submissions(Protocol):
         """`Refused`: "user" (the user's state moved since read), "guard" (the key was used),
         the window's name (its limit is reached)."""
 
-    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEvent) -> Outcome:
         """`Refused`: "submission" (another decision stands), "user" (it is no longer theirs)."""
+
+    def claim(self, submission_id: str, claim: Claim, now: datetime, audit: AuditEvent) -> Outcome:
+        """`Refused` ("submission"): no longer pending, or another member's claim holds."""
+
+    def revoke(
+        self, approved: Submission, decision: Decision, audit: AuditEvent, *, pending_update: str | None
+    ) -> Outcome:
+        """`Refused`: "submission" (no longer approved), "user" (the approval or the pending update
+        moved), "update" (the update was decided meanwhile)."""
 
     def withdraw(
         self, user_id: str, submission_id: str, *, is_update: bool, withdrawn_at: datetime
@@ -159,6 +170,17 @@ class PendingQueue(Protocol):
 
     def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
         """(how many, when the oldest was submitted, whether there are more than `limit`)."""
+
+    def page(self, limit: int, after: str | None) -> tuple[list[QueueEntry], str | None]:
+        """A page oldest first after the submission id `after`, and the id to go on from."""
+
+
+class AuditLog(Protocol):
+    def append(self, event: AuditEvent) -> Outcome: ...
+    def month(
+        self, month: str, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[AuditEvent], tuple[str, str] | None]:
+        """A month's lines newest first after the line `after` (key, subject), and where to go on."""
 
 
 class Notifications(Protocol):

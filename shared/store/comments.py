@@ -248,6 +248,14 @@ class CommentRepository:
             refs.append(CommentRef(article_id, str(found.comment_id), shard))
         return refs
 
+    def recent_by_author(self, author_id: str, limit: int) -> list[Comment]:
+        """The author's newest comments (one Query of `by_author`, one BatchGetItem), newest first."""
+        refs = []
+        for found in CommentItem.by_author.query(author_id, scan_index_forward=False, limit=limit):
+            article_id, shard = _located(str(found.article_id))
+            refs.append(CommentRef(article_id, str(found.comment_id), shard))
+        return sorted(self.batch(refs), key=lambda c: c.comment_id, reverse=True)
+
     def batch(self, refs: list[CommentRef]) -> list[Comment]:
         if not refs:
             return []

@@ -1,15 +1,17 @@
 """The review queue as the console reads it: pending submissions, oldest first.
 
 One Query of the submissions' `by_status` index (partition `pending`; entries hold the keys and
-`submitted_at`, about 90 bytes each, so a 4 KB read unit covers some 45 of them): counting up to a
-limit costs one request and half a read unit per 4 KB, eventually consistent, never a Scan.
+what the queue shows, about 150 bytes each, so a 4 KB read unit covers some 25 of them): counting
+up to a limit, or a page of the queue, costs one request, eventually consistent, never a Scan.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from shared.store.verification import SubmissionItem
+from shared.domain.verification import QueueEntry
+from shared.store.verification import SubmissionItem, to_claim
 
 PENDING = "pending"
 
@@ -20,3 +22,23 @@ class ReviewQueue:
         found = list(SubmissionItem.by_status.query(PENDING, scan_index_forward=True, limit=limit + 1))
         oldest = found[0].submitted_at if found else None
         return min(len(found), limit), oldest, len(found) > limit
+
+    def page(self, limit: int, after: str | None) -> tuple[list[QueueEntry], str | None]:
+        """Up to `limit` pending submissions, oldest first, after the submission id `after`; and
+        the id to go on from when there are more."""
+        kwargs: dict[str, Any] = {"scan_index_forward": True, "limit": limit + 1}
+        if after is not None:
+            kwargs["last_evaluated_key"] = {"status": {"S": PENDING}, "submission_id": {"S": after}}
+        items = list(SubmissionItem.by_status.query(PENDING, **kwargs))
+        entries = [
+            QueueEntry(
+                submission_id=str(i.submission_id),
+                submitted_at=i.submitted_at,
+                revision=int(i.revision),
+                is_update=bool(i.is_update),
+                claim=to_claim(i),
+            )
+            for i in items[:limit]
+        ]
+        more = entries[-1].submission_id if len(items) > limit else None
+        return entries, more

@@ -11,8 +11,8 @@ Tables and access patterns (no Scan):
   (`who#...`, `address#...`), all expiring by TTL. A request puts its link, moves both windows
   (conditioned under their limits) and appends its audit line in one transaction; consuming a
   link is one transaction with the session it opens and its audit line.
-- the audit trail (`review_audit`, append-only and retained): staff events are another item shape
-  in that table, in partitions `staff#<staff id>`, beside the decisions' partitions (submission ids).
+- the audit trail (`shared.store.audit`): each change appends its line in the same transaction.
+  Staff lines are in partitions `staff#<staff id>`, beside the decisions' (submission ids).
 - the old `reviewers` table is only read by the migration (`python -m infra.ops staff
   migrate-reviewers`).
 """
@@ -35,7 +35,7 @@ from pynamodb.attributes import (
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
-from shared.domain.ids import new_id
+from shared.domain.audit import AuditEvent
 from shared.domain.outcomes import Outcome
 from shared.domain.staff import (
     REVIEW_ROLES,
@@ -47,6 +47,7 @@ from shared.domain.staff import (
     StaffSession,
 )
 from shared.domain.verification import Reviewer
+from shared.store import audit
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.verification import REVIEWER_POOL, ReviewerItem, to_reviewer
 
@@ -117,23 +118,6 @@ class SignInWindowItem(Model):
     expires_at = TTLAttribute(null=True)
 
 
-@table("review_audit", creates=False)
-class StaffAuditItem(Model):
-    """Append-only: a staff event (ids and codes; no name, e-mail, address or note)."""
-
-    class Meta:
-        table_name = "review_audit"
-
-    subject = UnicodeAttribute(hash_key=True, attr_name="submission_id")  # staff#<staff id>
-    entry = UnicodeAttribute(range_key=True)  # "<iso time>#<ulid>"
-    action = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    staff_id = UnicodeAttribute()
-    at = UTCDateTimeAttribute()
-    role = UnicodeAttribute(null=True)
-    outcome = UnicodeAttribute(null=True)
-
-
 def audit_subject(staff_id: str) -> str:
     return f"staff#{staff_id}"
 
@@ -177,20 +161,17 @@ def to_link(item: SignInLinkItem) -> SignInLink:
 
 
 def enlist_event(tx: Transaction, event: StaffEvent) -> None:
-    """Append one audit line ("audit": its key is new, so this holds unless ids collide)."""
-    tx.put(
-        "audit",
-        StaffAuditItem(
-            audit_subject(event.staff_id),
-            f"{event.at.isoformat()}#{new_id()}",
+    """Append the event's audit line ("audit")."""
+    audit.enlist(
+        tx,
+        AuditEvent(
             action=event.action,
             actor=event.actor,
-            staff_id=event.staff_id,
+            subject=audit_subject(event.staff_id),
             at=event.at,
             role=event.role,
             outcome=event.outcome,
         ),
-        StaffAuditItem.subject.does_not_exist(),
     )
 
 

@@ -341,6 +341,34 @@ class UserRepository:
                 & (UserItem.verification_status == "pending"),
             )
 
+    def enlist_revocation(
+        self,
+        tx: Transaction,
+        user_id: str,
+        submission_id: str,
+        reason: str | None,
+        *,
+        pending_update: str | None,
+    ) -> None:
+        """Revoked, if the user's approval is still that submission and their update is still as
+        the caller saw it: the pending one named (withdrawn with the approval), or none ("user")."""
+        actions: list[Action] = [UserItem.verification_status.set("revoked")]
+        if reason is not None:
+            actions.append(UserItem.verification_reason.set(reason))
+        condition = (UserItem.verification_submission == submission_id) & (
+            UserItem.verification_status == "approved"
+        )
+        if pending_update is not None:
+            actions.append(UserItem.verification_update_status.set("withdrawn"))
+            condition &= (UserItem.verification_update == pending_update) & (
+                UserItem.verification_update_status == "pending"
+            )
+        else:
+            condition &= UserItem.verification_update_status.does_not_exist() | (
+                UserItem.verification_update_status != "pending"
+            )
+        tx.update("user", UserItem(user_id), actions, condition)
+
     def enlist_wrote(
         self, tx: Transaction, user_id: str, now: datetime, display: AuthorCache | None = None
     ) -> None:

@@ -33,19 +33,21 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
+from shared.domain.audit import AuditEvent
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.rates import RateWindow
 from shared.domain.verification import (
-    AuditEntry,
+    Claim,
     CredentialImage,
     Decision,
     FingerprintUse,
     Notification,
     Reviewer,
     Submission,
-    fingerprints_of,
+    index_keys_of,
 )
+from shared.store import audit as audit_store
 from shared.store import rates
 from shared.store.base import Transaction, attempt, get_item, table
 from shared.store.idempotency import IdempotencyRepository
@@ -73,13 +75,18 @@ class SubmissionsByUser(GlobalSecondaryIndex["SubmissionItem"]):
     submission_id = UnicodeAttribute(range_key=True)
 
 
+# What the queue page shows of a pending submission, projected into `by_status`.
+QUEUE_FIELDS = ["submitted_at", "revision", "is_update", "claimed_by", "claimed_name", "claimed_until"]
+
+
 class SubmissionsByStatus(GlobalSecondaryIndex["SubmissionItem"]):
     """Submissions by status, oldest first (ULIDs): the pending ones are the review queue. Keyed
-    on `status`, which every submission has, so DynamoDB fills it for the items already there."""
+    on `status`, which every submission has, so DynamoDB fills it for the items already there.
+    It projects what the queue shows and nothing personal (about 150 bytes an entry)."""
 
     class Meta:
         index_name = "by_status"
-        projection = IncludeProjection(["submitted_at"])
+        projection = IncludeProjection(QUEUE_FIELDS)
 
     status = UnicodeAttribute(hash_key=True)
     submission_id = UnicodeAttribute(range_key=True)
@@ -112,9 +119,18 @@ class SubmissionItem(Model):
     redo = ListAttribute(of=UnicodeAttribute, null=True)
     user_message = UnicodeAttribute(null=True)
     is_update = BooleanAttribute(null=True)
+    claimed_by = UnicodeAttribute(null=True)
+    claimed_name = UnicodeAttribute(null=True)
+    claimed_until = UTCDateTimeAttribute(null=True)
 
     by_user = SubmissionsByUser()
     by_status = SubmissionsByStatus()
+
+
+def to_claim(item: SubmissionItem) -> Claim | None:
+    if item.claimed_by is None or item.claimed_until is None:
+        return None
+    return Claim(str(item.claimed_by), str(item.claimed_name or item.claimed_by), item.claimed_until)
 
 
 def to_submission(item: SubmissionItem) -> Submission:
@@ -142,6 +158,7 @@ def to_submission(item: SubmissionItem) -> Submission:
         redo=tuple(str(r) for r in item.redo or ()),
         user_message=item.user_message,
         is_update=bool(item.is_update),
+        claim=to_claim(item),
     )
 
 
@@ -227,23 +244,6 @@ def to_notification(item: NotificationItem) -> Notification:
     )
 
 
-@table("review_audit")
-class AuditItem(Model):
-    """Append-only: who decided what, when and why (ids and codes, no personal values)."""
-
-    class Meta:
-        table_name = "review_audit"
-
-    submission_id = UnicodeAttribute(hash_key=True)
-    entry = UnicodeAttribute(range_key=True)  # "<iso time>#<reviewer id>"
-    revision = NumberAttribute()
-    reviewer_id = UnicodeAttribute()
-    decision = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
-    redo = ListAttribute(of=UnicodeAttribute, null=True)
-    decided_at = UTCDateTimeAttribute()
-
-
 class VerificationRepository:
     def __init__(self, users: UserRepository, guards: IdempotencyRepository) -> None:
         self._users = users
@@ -316,7 +316,7 @@ class VerificationRepository:
             ),
             NotificationItem.submission_id.does_not_exist(),
         )
-        for fingerprint in fingerprints_of(s):
+        for fingerprint in index_keys_of(s):
             tx.put("fingerprint", FingerprintItem(fingerprint, s.user_id, submission_id=s.submission_id))
         if guard is not None:
             self._guards.enlist(tx, guard)
@@ -324,7 +324,7 @@ class VerificationRepository:
             rates.enlist(tx, window)
         return tx.commit()
 
-    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEvent) -> Outcome:
         """The decision, the user's new status and the audit entry, at once. `Refused`:
         "submission" (no longer pending: another decision stands), "user" (the user no longer
         names this submission)."""
@@ -359,20 +359,7 @@ class VerificationRepository:
             decision.reason,
             is_update=submission.is_update,
         )
-        tx.put(
-            "audit",
-            AuditItem(
-                audit.submission_id,
-                f"{audit.decided_at.isoformat()}#{audit.reviewer_id}",
-                revision=audit.revision,
-                reviewer_id=audit.reviewer_id,
-                decision=audit.decision,
-                reason=audit.reason,
-                redo=[*audit.redo] or None,
-                decided_at=audit.decided_at,
-            ),
-            AuditItem.submission_id.does_not_exist(),
-        )
+        audit_store.enlist(tx, audit)
         return tx.commit()
 
     def withdraw(
@@ -390,6 +377,76 @@ class VerificationRepository:
         self._users.enlist_withdrawal(tx, user_id, submission_id, is_update=is_update)
         return tx.commit()
 
+    def claim(self, submission_id: str, claim: Claim, now: datetime, audit: AuditEvent) -> Outcome:
+        """The claim and its audit line. `Refused` ("submission"): no longer pending, or held by
+        another member whose claim has not lapsed."""
+        tx = Transaction(SubmissionItem)
+        tx.update(
+            "submission",
+            SubmissionItem(submission_id),
+            [
+                SubmissionItem.claimed_by.set(claim.staff_id),
+                SubmissionItem.claimed_name.set(claim.name),
+                SubmissionItem.claimed_until.set(claim.until),
+            ],
+            (SubmissionItem.status == "pending")
+            & (
+                SubmissionItem.claimed_until.does_not_exist()
+                | (SubmissionItem.claimed_until < now)
+                | (SubmissionItem.claimed_by == claim.staff_id)
+            ),
+        )
+        audit_store.enlist(tx, audit)
+        return tx.commit()
+
+    def revoke(
+        self,
+        approved: Submission,
+        decision: Decision,
+        audit: AuditEvent,
+        *,
+        pending_update: str | None,
+    ) -> Outcome:
+        """An approval withdrawn: the approved submission `revoked` (with the reason and notes),
+        the user `revoked`, their pending update (if any) withdrawn with it, and the audit line,
+        at once. `Refused`: "submission" (no longer approved), "user" (the user's approval is no
+        longer this submission, or the update the caller saw is gone), "update" (the update was
+        decided meanwhile)."""
+        tx = Transaction(SubmissionItem)
+        tx.update(
+            "submission",
+            SubmissionItem(approved.submission_id),
+            [
+                SubmissionItem.status.set("revoked"),
+                SubmissionItem.decided_at.set(decision.decided_at),
+                SubmissionItem.decided_by.set(decision.reviewer_id),
+                SubmissionItem.reason.set(decision.reason or "other"),
+                SubmissionItem.applicant_note.set(decision.note)
+                if decision.note
+                else SubmissionItem.applicant_note.remove(),
+                SubmissionItem.internal_note.set(decision.internal_note)
+                if decision.internal_note
+                else SubmissionItem.internal_note.remove(),
+                SubmissionItem.redo.remove(),
+            ],
+            SubmissionItem.status == "approved",
+        )
+        if pending_update is not None:
+            tx.update(
+                "update",
+                SubmissionItem(pending_update),
+                [
+                    SubmissionItem.status.set("withdrawn"),
+                    SubmissionItem.decided_at.set(decision.decided_at),
+                ],
+                SubmissionItem.status == "pending",
+            )
+        self._users.enlist_revocation(
+            tx, approved.user_id, approved.submission_id, decision.reason, pending_update=pending_update
+        )
+        audit_store.enlist(tx, audit)
+        return tx.commit()
+
     def set_user_message(self, submission_id: str, outcome: str) -> None:
         attempt(
             lambda: SubmissionItem(submission_id).update(
@@ -402,7 +459,7 @@ class VerificationRepository:
         """Delete the user's submissions, fingerprints and notifications; returns what went."""
         gone = self.history(user_id)
         for submission in gone:
-            for fingerprint in fingerprints_of(submission):
+            for fingerprint in index_keys_of(submission):
                 FingerprintItem(fingerprint, user_id).delete()
             NotificationItem(submission.submission_id).delete()
             SubmissionItem(submission.submission_id).delete()

@@ -20,6 +20,7 @@ member (signed out, deactivated, expired, each role).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,40 +70,48 @@ COLUMNS = ("none", "bad", "exp", "out", "ref", "wdrn", "unv", "pend", "rej", "ap
 # A 401 in the `expired` column of logout would be as defensible as this 200: logging out removes
 # the session when the caller proves they hold its secret, and a dead session removed is cleanup.
 _TABLE = """
-method path                              none bad  exp  out  ref  wdrn unv  pend rej  appr othr
-POST /v1/auth/login                      200  200  200  200  200  200  200  200  200  200  200
-GET /v1/consents/documents               200  200  200  200  200  200  200  200  200  200  200
-GET /v1/consents/receipt-key             200  200  200  200  200  200  200  200  200  200  200
-GET /v1/config                           200  200  200  200  200  200  200  200  200  200  200
-GET /v1/me                               401  401  401  401  200  200  200  200  200  200  200
-GET /console/login                       200  200  200  200  200  200  200  200  200  200  200
-POST /console/login                      403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-GET /console/auth                        200  200  200  200  200  200  200  200  200  200  200
-POST /console/auth                       403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-GET /console                             303  303  303  303  303  303  303  303  303  303  303
-GET /console/staff                       303  303  303  303  303  303  303  303  303  303  303
-POST /console/logout                     403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-GET /review/{submission_id}              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-POST /review/{submission_id}/decision    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
-POST /v1/verification/uploads            401  401  401  401  403C 403C 200  409  200  200  200
-GET /v1/verification                     401  401  401  401  403C 403C 200  200  200  200  200
-POST /v1/verification                    401  401  401  401  403C 403C 201  409  201  201  403F
-POST /v1/verification/withdraw           401  401  401  401  403C 403C 200  200  200  200  409
-GET /v1/consents                         401  401  401  401  200  200  200  200  200  200  200
-GET /v1/consents/{record_id}/receipt     401  401  401  401  200  200  200  200  200  200  404
-GET /v1/articles                         401  401  401  401  403C 403C 200  200  200  200  200
-GET /v1/articles/{id}                    401  401  401  401  403C 403C 403V 403V 403V 200  200
-GET /v1/articles/{id}/comments           401  401  401  401  403C 403C 403V 403V 403V 200  200
-POST /v1/articles/{id}/comments          401  401  401  401  403C 403C 403V 403V 403V 201  201
-DELETE /v1/comments/{id}                 401  401  401  401  403C 403C 403V 403V 403V 200  403F
-PUT /v1/me/author                        401  401  401  401  403C 403C 403V 403V 403V 200  200
-GET /v1/questions                        401  401  401  401  403C 403C 403V 403V 403V 200  200
-POST /v1/answers                         401  401  401  401  403C 403C 403V 403V 403V 200  200
-GET /v1/me/export                        401  401  401  401  200  200  200  200  200  200  200
-POST /v1/consents                        401  401  401  401  403C 403C 201  201  201  201  201
-POST /v1/consents/{document}/withdraw    401  401  401  401  409  201  201  201  201  201  201
-POST /v1/auth/logout                     401  401  200  401  200  200  200  200  200  200  200
-DELETE /v1/me                            401  401  401  401  200  200  200  200  200  200  200
+method path                                           none bad  exp  out  ref  wdrn unv  pend rej  appr othr
+POST /v1/auth/login                                   200  200  200  200  200  200  200  200  200  200  200
+GET /v1/consents/documents                            200  200  200  200  200  200  200  200  200  200  200
+GET /v1/consents/receipt-key                          200  200  200  200  200  200  200  200  200  200  200
+GET /v1/config                                        200  200  200  200  200  200  200  200  200  200  200
+GET /v1/me                                            401  401  401  401  200  200  200  200  200  200  200
+GET /console/login                                    200  200  200  200  200  200  200  200  200  200  200
+POST /console/login                                   403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/auth                                     200  200  200  200  200  200  200  200  200  200  200
+POST /console/auth                                    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console                                          303  303  303  303  303  303  303  303  303  303  303
+GET /console/staff                                    303  303  303  303  303  303  303  303  303  303  303
+POST /console/logout                                  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/verifications                            303  303  303  303  303  303  303  303  303  303  303
+GET /console/verifications/{submission_id}            303  303  303  303  303  303  303  303  303  303  303
+POST /console/verifications/{submission_id}/decision  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/verifications/{submission_id}/claim     403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/users/{user_id}                          303  303  303  303  303  303  303  303  303  303  303
+GET /console/search                                   303  303  303  303  303  303  303  303  303  303  303
+POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/audit                                    303  303  303  303  303  303  303  303  303  303  303
+GET /review/{submission_id}                           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /review/{submission_id}/decision                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /v1/verification/uploads                         401  401  401  401  403C 403C 200  409  200  200  200
+GET /v1/verification                                  401  401  401  401  403C 403C 200  200  200  200  200
+POST /v1/verification                                 401  401  401  401  403C 403C 201  409  201  201  403F
+POST /v1/verification/withdraw                        401  401  401  401  403C 403C 200  200  200  200  409
+GET /v1/consents                                      401  401  401  401  200  200  200  200  200  200  200
+GET /v1/consents/{record_id}/receipt                  401  401  401  401  200  200  200  200  200  200  404
+GET /v1/articles                                      401  401  401  401  403C 403C 200  200  200  200  200
+GET /v1/articles/{id}                                 401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/articles/{id}/comments                        401  401  401  401  403C 403C 403V 403V 403V 200  200
+POST /v1/articles/{id}/comments                       401  401  401  401  403C 403C 403V 403V 403V 201  201
+DELETE /v1/comments/{id}                              401  401  401  401  403C 403C 403V 403V 403V 200  403F
+PUT /v1/me/author                                     401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/questions                                     401  401  401  401  403C 403C 403V 403V 403V 200  200
+POST /v1/answers                                      401  401  401  401  403C 403C 403V 403V 403V 200  200
+GET /v1/me/export                                     401  401  401  401  200  200  200  200  200  200  200
+POST /v1/consents                                     401  401  401  401  403C 403C 201  201  201  201  201
+POST /v1/consents/{document}/withdraw                 401  401  401  401  409  201  201  201  201  201  201
+POST /v1/auth/logout                                  401  401  200  401  200  200  200  200  200  200  200
+DELETE /v1/me                                         401  401  401  401  200  200  200  200  200  200  200
 """
 
 CODES = {
@@ -275,6 +284,22 @@ REQUESTS: dict[str, Request] = {
     "GET /console": lambda api, c: api.get("/console", token=c.token),
     "GET /console/staff": lambda api, c: api.get("/console/staff", token=c.token),
     "POST /console/logout": lambda api, c: _console_form(api, c, "/console/logout", {"csrf": "x"}),
+    "GET /console/verifications": lambda api, c: api.get("/console/verifications", token=c.token),
+    "GET /console/verifications/{submission_id}": lambda api, c: api.get(
+        f"/console/verifications/{c.review_sid}", token=c.token
+    ),
+    "POST /console/verifications/{submission_id}/decision": lambda api, c: _console_form(
+        api, c, f"/console/verifications/{c.review_sid}/decision", {"csrf": "x", "decision": "approve"}
+    ),
+    "POST /console/verifications/{submission_id}/claim": lambda api, c: _console_form(
+        api, c, f"/console/verifications/{c.review_sid}/claim", {"csrf": "x"}
+    ),
+    "GET /console/users/{user_id}": lambda api, c: api.get(f"/console/users/{c.user_id}", token=c.token),
+    "GET /console/search": lambda api, c: api.get(f"/console/search?q={c.user_id}", token=c.token),
+    "POST /console/users/{user_id}/revoke": lambda api, c: _console_form(
+        api, c, f"/console/users/{c.user_id}/revoke", {"csrf": "x", "reason": "other"}
+    ),
+    "GET /console/audit": lambda api, c: api.get("/console/audit", token=c.token),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,
     "POST /v1/verification/uploads": _uploads,
@@ -443,15 +468,23 @@ def test_the_table_covers_every_route_of_serverless_yml() -> None:
     assert VERIFICATION_PHASE_ENDS in ORDER
 
 
+# Where a console post that did its work sends the browser (a pattern of the Location).
+AFTER_POST = {
+    "POST /console/auth": "/console",
+    "POST /console/verifications/{submission_id}/claim": "/console/verifications/[0-9A-Z]{26}",
+    "POST /console/users/{user_id}/revoke": "/console/users/[0-9A-Z]{26}",
+}
+
+
 def _check(route: str, expected: str, reply: Reply) -> str | None:
     """What is wrong with this cell's answer, or None."""
     status = int(expected[:3])
     if reply.status != status:
         return f"{route}: {reply.status} {reply.text[:160]!r}, expected {expected}"
-    if expected == "303":  # a link confirmed goes to the dashboard, anything else to the sign-in page
-        location = reply.headers.get("Location")
-        wanted = "/console" if route == "POST /console/auth" else "/console/login"
-        return None if location == wanted else f"{route}: a 303 to {location!r}"
+    if expected == "303":  # an action done goes back to its page; anything else to the sign-in page
+        location = reply.headers.get("Location") or ""
+        wanted = AFTER_POST.get(route, "/console/login")
+        return None if re.fullmatch(wanted, location) else f"{route}: a 303 to {location!r}"
     if expected == "403H":
         if not reply.headers.get("Content-Type", "").startswith("text/html"):
             return f"{route}: a {status} that is not the HTML error page"
@@ -522,15 +555,26 @@ STAFF_COLUMNS = ("none", "user", "forg", "out", "exp", "inac", "rev", "mod", "ed
 # The link each column confirms: none (no one's), one issued before the state was reached (out:
 # signing out ends the session, not a link not yet used; expired: the link expired long before;
 # inactive: the member is gone), or a fresh one (the roles).
+# The verification cells run in order on one applicant's pending submission: the queue, the
+# submission, a claim, the decision (approve), then the approved user's page, a search for them
+# and the revocation of their approval.
 _CONSOLE_TABLE = """
-method path             none user forg out  exp  inac rev  mod  edit adm
-GET /console/login      200  200  200  200  200  200  200  200  200  200
-POST /console/login     200  200  200  200  200  200  200  200  200  200
-GET /console/auth       200  200  200  200  200  200  200  200  200  200
-POST /console/auth      403H 403H 403H 303  403H 403H 303  303  303  303
-GET /console            303  303  303  303  303  303  200  200  200  200
-GET /console/staff      303  303  303  303  303  303  403H 403H 403H 200
-POST /console/logout    403H 403H 403H 403H 403H 403H 303  303  303  303
+method path                                           none user forg out  exp  inac rev  mod  edit adm
+GET /console/login                                    200  200  200  200  200  200  200  200  200  200
+POST /console/login                                   200  200  200  200  200  200  200  200  200  200
+GET /console/auth                                     200  200  200  200  200  200  200  200  200  200
+POST /console/auth                                    403H 403H 403H 303  403H 403H 303  303  303  303
+GET /console                                          303  303  303  303  303  303  200  200  200  200
+GET /console/staff                                    303  303  303  303  303  303  403H 403H 403H 200
+GET /console/audit                                    303  303  303  303  303  303  403H 403H 403H 200
+GET /console/verifications                            303  303  303  303  303  303  200  403H 403H 200
+GET /console/verifications/{submission_id}            303  303  303  303  303  303  200  403H 403H 200
+POST /console/verifications/{submission_id}/claim     403H 403H 403H 403H 403H 403H 303  403H 403H 303
+POST /console/verifications/{submission_id}/decision  403H 403H 403H 403H 403H 403H 200  403H 403H 200
+GET /console/users/{user_id}                          303  303  303  303  303  303  200  200  403H 200
+GET /console/search                                   303  303  303  303  303  303  200  200  403H 200
+POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 303  403H 403H 303
+POST /console/logout                                  403H 403H 403H 403H 403H 403H 303  303  303  303
 """
 
 
@@ -552,6 +596,8 @@ class StaffCaller:
     token: str = ""  # a mini-program token sent along (the `user` column)
     link: str = f"/console/auth?t={UNKNOWN_LINK}"  # the link the auth cells confirm
     csrf: str = "not-a-csrf"  # the session's CSRF field, while it had one
+    applicant: str = "01JEEEEEEEEEEEEEEEEEEEEEEE"  # a user with a pending submission
+    submission: str = UNKNOWN_SUBMISSION  # their pending submission
 
 
 def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> StaffCaller:
@@ -560,20 +606,23 @@ def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest
 
     outbox_path = env["OUTBOX_PATH"]
     browser = Browser(api)
+    _, applicant = _user(api, "pat")
+    agree_all(api)
+    pending = {"applicant": applicant, "submission": _submitted(api, "pat", seed=7)}
     if state == "none":
-        return StaffCaller(browser)
+        return StaffCaller(browser, **pending)
     if state == "user":
         token, user_id = _user(api, "uma")
         agree_all(api)
         approve(user_id)
-        return StaffCaller(browser, token=token)
+        return StaffCaller(browser, token=token, **pending)
     role = state if state in ("reviewer", "moderator", "editor", "admin") else "admin"
     who = member(role, f"{role}{state}")
     if state == "forged":
         browser.cookies["hcp_console"] = f"{who}.0123456789abcdef.{'x' * 43}"
-        return StaffCaller(browser)
+        return StaffCaller(browser, **pending)
     assert browser.sign_in(who, outbox_path, who).status == 303
-    caller = StaffCaller(browser, csrf=browser.csrf())
+    caller = StaffCaller(browser, csrf=browser.csrf(), **pending)
     browser.request_link(who)  # an unused link, confirmed by the auth cell
     parts = urlsplit(sign_in_links(outbox_path, who)[-1])
     caller.link = f"{parts.path}?{parts.query}"
@@ -613,6 +662,20 @@ def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
         "POST /console/auth": confirm,
         "GET /console": with_token("/console"),
         "GET /console/staff": with_token("/console/staff"),
+        "GET /console/audit": with_token("/console/audit"),
+        "GET /console/verifications": with_token("/console/verifications"),
+        "GET /console/verifications/{submission_id}": with_token(f"/console/verifications/{c.submission}"),
+        "POST /console/verifications/{submission_id}/claim": lambda: b.post(
+            f"/console/verifications/{c.submission}/claim", {"csrf": c.csrf}
+        ),
+        "POST /console/verifications/{submission_id}/decision": lambda: b.post(
+            f"/console/verifications/{c.submission}/decision", {"csrf": c.csrf, "decision": "approve"}
+        ),
+        "GET /console/users/{user_id}": with_token(f"/console/users/{c.applicant}"),
+        "GET /console/search": with_token(f"/console/search?q={c.applicant}"),
+        "POST /console/users/{user_id}/revoke": lambda: b.post(
+            f"/console/users/{c.applicant}/revoke", {"csrf": c.csrf, "reason": "other"}
+        ),
         "POST /console/logout": lambda: b.post("/console/logout", {"csrf": c.csrf}),
     }
 

@@ -13,7 +13,8 @@ from infra.metering import metered
 from infra.ops import staff as ops
 from shared import config, wiring
 from shared.domain.staff import SIGN_IN_PER_ADDRESS, SIGN_IN_PER_WHO
-from shared.store.staff import SignInLinkItem, StaffAuditItem
+from shared.store.audit import AuditItem as StaffAuditItem
+from shared.store.staff import SignInLinkItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented
 from tests.functional.console_helpers import Browser, hidden, member, sign_in_links

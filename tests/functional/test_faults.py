@@ -227,6 +227,10 @@ def _decision(api: Api, ctx: dict[str, Any]) -> Reply:
     return post_decision(api, ctx["link"], "approve", fields=ctx["fields"])
 
 
+def _review_page(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.get(link_path(ctx["link"]), token="")
+
+
 def _approved_with_link(h: Harness, api: Api) -> str:
     """A consented user approved through a reviewer link on one image (a practice licence)."""
     consented(api)
@@ -353,6 +357,58 @@ def _sign_out(api: Api, ctx: dict[str, Any]) -> Reply:
     return Browser(api, cookies=dict(ctx["browser"].cookies)).post("/console/logout", {"csrf": ctx["csrf"]})
 
 
+def _console_reviewer(h: Harness, api: Api) -> dict[str, Any]:
+    """A reviewer signed in to the console: their browser's cookies and the session's CSRF field."""
+    reviewer = member("reviewer", "审核员乙", email="reviewer.b@example.com")
+    browser = Browser(api)
+    assert browser.sign_in(reviewer, h.env["OUTBOX_PATH"], reviewer).status == 303
+    return {"cookies": dict(browser.cookies), "csrf": browser.csrf()}
+
+
+def _console_pending_setup(h: Harness, api: Api) -> dict[str, Any]:
+    ctx = _console_reviewer(h, api)
+    consented(api)
+    reply = submit(api, [upload(api)])
+    assert reply.status == 201, reply.body
+    return {**ctx, "sid": reply.body["submission_id"]}
+
+
+def _console_post(api: Api, ctx: dict[str, Any], path: str, form: dict[str, str]) -> Reply:
+    return Browser(api, cookies=dict(ctx["cookies"])).post(path, {"csrf": ctx["csrf"], **form})
+
+
+def _console_open(api: Api, ctx: dict[str, Any]) -> Reply:
+    return Browser(api, cookies=dict(ctx["cookies"])).get(f"/console/verifications/{ctx['sid']}")
+
+
+def _console_claim(api: Api, ctx: dict[str, Any]) -> Reply:
+    return _console_post(api, ctx, f"/console/verifications/{ctx['sid']}/claim", {})
+
+
+def _console_decision(api: Api, ctx: dict[str, Any]) -> Reply:
+    form = {"decision": "reject", "reason": "image_unreadable", "note": "请重拍", "redo": "practice_license"}
+    return _console_post(api, ctx, f"/console/verifications/{ctx['sid']}/decision", form)
+
+
+def _revoke_setup(h: Harness, api: Api) -> dict[str, Any]:
+    ctx = _console_reviewer(h, api)
+    user_id = consented(api)
+    reply = submit(api, [upload(api)])
+    assert reply.status == 201, reply.body
+    approved = _console_post(
+        api, ctx, f"/console/verifications/{reply.body['submission_id']}/decision", {"decision": "approve"}
+    )
+    assert approved.status == 200, approved.text[:300]
+    update = submit(api, [upload(api)], hospital="新医院")  # a pending update, withdrawn with the approval
+    assert update.status == 201, update.body
+    return {**ctx, "user_id": user_id}
+
+
+def _revoke(api: Api, ctx: dict[str, Any]) -> Reply:
+    form = {"reason": "not_hcp_document", "note": "证件与执业注册信息不符", "internal_note": "核查记录"}
+    return _console_post(api, ctx, f"/console/users/{ctx['user_id']}/revoke", form)
+
+
 def _ops(command: Callable[[], object]) -> Reply:
     """A staff command's answer as the command reports it (infra/ops/staff.py `main`)."""
     from shared import errors
@@ -450,6 +506,19 @@ PATHS = [
     WritePath("sign-in link request", _console_setup, _request_link, html=True, mail=True),
     WritePath("sign-in link use (the session)", _confirm_setup, _confirm, html=True),
     WritePath("sign-out", _sign_out_setup, _sign_out, html=True),
+    # opening a submission's credentials writes its audit line first: no line, no images
+    WritePath("console: credentials opened", _console_pending_setup, _console_open, html=True),
+    WritePath("review link: credentials opened", _decision_setup, _review_page, html=True),
+    WritePath("console: claim", _console_pending_setup, _console_claim, html=True),
+    WritePath(
+        "console: decision",
+        _console_pending_setup,
+        _console_decision,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_user_message,),
+        html=True,
+    ),
+    WritePath("console: revocation", _revoke_setup, _revoke, html=True),
     WritePath("funnel recount (the users table's stream)", _recount_setup, _recount),
     WritePath("staff add", _staff_setup, _staff_add, mail=True),
     WritePath(

@@ -11,7 +11,8 @@ import pytest
 
 from infra.ops import staff as ops
 from shared import config, wiring
-from shared.store.staff import HandleItem, StaffAuditItem, StaffItem
+from shared.store.audit import AuditItem as StaffAuditItem
+from shared.store.staff import HandleItem, StaffItem
 from shared.store.verification import REVIEWER_POOL, ReviewerItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented

@@ -16,6 +16,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from shared.domain.articles import Article, ArticleHead, FeedPosition
+from shared.domain.audit import AuditEvent, month_of
 from shared.domain.comments import (
     DELETED,
     DELETED_USER_NAME,
@@ -32,10 +33,11 @@ from shared.domain.rates import RateWindow
 from shared.domain.staff import SignInLink, SignInWindow, StaffEvent, StaffMember, StaffSession
 from shared.domain.users import AuthorCache, Session, User
 from shared.domain.verification import (
-    AuditEntry,
+    Claim,
     Decision,
     FingerprintUse,
     Notification,
+    QueueEntry,
     Reviewer,
     Submission,
     fingerprints_of,
@@ -246,7 +248,7 @@ class FakeSubmissions:
         self.items: dict[str, Submission] = {}
         self.notifications: dict[str, Notification] = {}
         self.fingerprints: dict[tuple[str, str], FingerprintUse] = {}
-        self.audit: list[AuditEntry] = []
+        self.audit: list[AuditEvent] = []
         self.user_messages: dict[str, str] = {}
 
     def add(self, submission: Submission) -> Submission:
@@ -329,7 +331,7 @@ class FakeSubmissions:
         self.guards.put(guard)
         return WRITTEN
 
-    def decide(self, submission: Submission, decision: Decision, audit: AuditEntry) -> Outcome:
+    def decide(self, submission: Submission, decision: Decision, audit: AuditEvent) -> Outcome:
         stored = self.items.get(submission.submission_id)
         user = self.users.get(submission.user_id)
         failed = []
@@ -399,6 +401,64 @@ class FakeSubmissions:
         )
         return WRITTEN
 
+    def claim(self, submission_id: str, claim: Claim, now: datetime, audit: AuditEvent) -> Outcome:
+        stored = self.items.get(submission_id)
+        held = stored is not None and stored.claim is not None and stored.claim.until >= now
+        if (
+            stored is None
+            or stored.status != "pending"
+            or (held and stored.claim is not None and stored.claim.staff_id != claim.staff_id)
+        ):
+            return refused("submission")
+        self.items[submission_id] = replace(stored, claim=claim)
+        self.audit.append(audit)
+        return WRITTEN
+
+    def revoke(
+        self, approved: Submission, decision: Decision, audit: AuditEvent, *, pending_update: str | None
+    ) -> Outcome:
+        stored = self.items.get(approved.submission_id)
+        user = self.users.get(approved.user_id)
+        update = self.items.get(pending_update) if pending_update else None
+        failed = []
+        if stored is None or stored.status != "approved":
+            failed.append("submission")
+        if (
+            user is None
+            or (user.verification_submission, user.verification_status)
+            != (approved.submission_id, "approved")
+            or (
+                (user.verification_update, user.verification_update_status) != (pending_update, "pending")
+                if pending_update
+                else user.verification_update_status == "pending"
+            )
+        ):
+            failed.append("user")
+        if pending_update and (update is None or update.status != "pending"):
+            failed.append("update")
+        if failed:
+            return refused(*failed)
+        assert stored is not None and user is not None
+        self.items[stored.submission_id] = replace(
+            stored,
+            status="revoked",
+            decided_at=decision.decided_at,
+            decided_by=decision.reviewer_id,
+            reason=decision.reason,
+            note=decision.note,
+            internal_note=decision.internal_note,
+            redo=(),
+        )
+        moved = replace(user, verification_status="revoked", verification_reason=decision.reason)
+        if update is not None:
+            self.items[update.submission_id] = replace(
+                update, status="withdrawn", decided_at=decision.decided_at
+            )
+            moved = replace(moved, verification_update_status="withdrawn")
+        self.users.users[user.user_id] = moved
+        self.audit.append(audit)
+        return WRITTEN
+
     def set_user_message(self, submission_id: str, outcome: str) -> None:
         self.user_messages[submission_id] = outcome
 
@@ -409,6 +469,53 @@ class FakeSubmissions:
             self.notifications.pop(s.submission_id, None)
         self.fingerprints = {k: v for k, v in self.fingerprints.items() if k[1] != user_id}
         return gone
+
+
+class FakeAuditLog:
+    """The audit trail in memory (its lines shared with the submissions' own, when given)."""
+
+    def __init__(self, lines: list[AuditEvent] | None = None) -> None:
+        self.lines: list[AuditEvent] = lines if lines is not None else []
+        self.fail = False  # every append refused (a store that cannot write)
+
+    def append(self, event: AuditEvent) -> Outcome:
+        if self.fail:
+            return CONTENDED
+        self.lines.append(event)
+        return WRITTEN
+
+    def month(
+        self, month: str, limit: int, after: tuple[str, str] | None
+    ) -> tuple[list[AuditEvent], tuple[str, str] | None]:
+        found = sorted((e for e in self.lines if month_of(e.at) == month), key=lambda e: e.at, reverse=True)
+        start = 0 if after is None else int(after[0])
+        more = (str(start + limit), "-") if len(found) > start + limit else None
+        return found[start : start + limit], more
+
+
+class FakeQueue:
+    """The review queue over the fake submissions: pending ones, oldest first."""
+
+    def __init__(self, submissions: FakeSubmissions) -> None:
+        self.submissions = submissions
+
+    def _pending(self) -> list[Submission]:
+        return sorted(
+            (s for s in self.submissions.items.values() if s.status == "pending"),
+            key=lambda s: s.submission_id,
+        )
+
+    def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
+        found = self._pending()
+        return min(len(found), limit), found[0].submitted_at if found else None, len(found) > limit
+
+    def page(self, limit: int, after: str | None) -> tuple[list[QueueEntry], str | None]:
+        found = [s for s in self._pending() if after is None or s.submission_id > after]
+        entries = [
+            QueueEntry(s.submission_id, s.submitted_at, s.revision, s.is_update, s.claim) for s in found
+        ]
+        shown = entries[:limit]
+        return shown, shown[-1].submission_id if len(entries) > limit else None
 
 
 class FakeReviewers:
@@ -738,6 +845,7 @@ class FakeStorage:
         self.fail_put: int | None = None
         self.fail_copy = False
         self.copies: list[tuple[str, str]] = []
+        self.views = 0  # image links signed
 
     def presigned_post(
         self, key: str, content_type: str, max_bytes: int, lifetime: timedelta, now: datetime
@@ -784,6 +892,7 @@ class FakeStorage:
         self.tags[key] = tags
 
     def view_url(self, key: str, lifetime: timedelta) -> str:
+        self.views += 1
         return f"https://bucket.example/{key}?expires={int(lifetime.total_seconds())}"
 
 

@@ -6,10 +6,11 @@ import pytest
 from msgspec.structs import replace
 
 from shared import errors
-from shared.domain.verification import CredentialImage, Reviewer, Submission
+from shared.domain.staff import StaffMember
+from shared.domain.verification import CLAIM_LIFETIME, Claim, CredentialImage, Reviewer, Submission
 from shared.services.result_notifier import ResultNotifier
 from shared.services.review import DecisionForm, ReviewLinks, ReviewService, ReviewView, Standing
-from tests.unit.fakes import FakeMessages, FakeOutbox, FakeReviewers
+from tests.unit.fakes import FakeAuditLog, FakeMessages, FakeOutbox, FakeQueue, FakeReviewers
 from tests.unit.services_setup import ALICE, BOB, NOW, World, consented
 
 SUBMISSION = "01JSSSSSSSSSSSSSSSSSSSSSS1"
@@ -48,7 +49,18 @@ def build(world: World, inform: object = None, *reviewers: Reviewer) -> tuple[Re
     inform_user = inform or ResultNotifier(
         world.users, FakeMessages, None, "pages/verify/index", None, world.clock
     )
-    return ReviewService(links, world.submissions, team, world.storage, inform_user, world.clock), links  # type: ignore[arg-type]
+    review = ReviewService(
+        links,
+        world.submissions,
+        team,
+        world.storage,
+        inform_user,  # type: ignore[arg-type]
+        world.clock,
+        audit=FakeAuditLog(world.submissions.audit),
+        queue=FakeQueue(world.submissions),
+        users=world.users,
+    )
+    return review, links
 
 
 def test_a_link_shows_the_submission_with_reused_credentials_flagged() -> None:
@@ -78,7 +90,7 @@ def test_the_first_decision_wins_and_a_later_one_sees_it() -> None:
     assert (user.verification_status, user.verification_reason) == ("rejected", "image_unreadable")
     late = review.decide(SUBMISSION, token, APPROVE)
     assert late.conflict and late.submission.status == "rejected"
-    assert [a.decision for a in world.submissions.audit] == ["reject"]
+    assert [a.outcome for a in world.submissions.audit] == ["reject"]
     assert isinstance(review.show(SUBMISSION, token), Standing)
 
 
@@ -204,3 +216,140 @@ def test_a_rejected_update_leaves_the_approval_as_it_was() -> None:
     )
     assert (user.verification_update, user.verification_update_status) == (SUBMISSION, "rejected")
     assert user.verification_reason is None  # the reason belongs to the update, not to the approval
+
+
+# ---- the console's way in: the same code path, the same first-wins rule ----
+REVIEWER = StaffMember("rev-2", "李审核", "reviewer", NOW)
+OTHER = StaffMember("rev-3", "王审核", "reviewer", NOW)
+
+
+def test_a_console_decision_and_a_link_decision_share_one_first_wins_rule() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    first = review.decide_as(REVIEWER, SUBMISSION, APPROVE)
+    assert not first.conflict and first.submission.decided_by == "rev-2"
+    late = review.decide(SUBMISSION, links.sign("rev-1", SUBMISSION, 1), REJECT)
+    assert late.conflict and late.submission.status == "approved"
+    decisions = [a for a in world.submissions.audit if a.action == "decision"]
+    assert [(a.actor, a.outcome, a.subject, a.revision) for a in decisions] == [
+        ("rev-2", "approve", SUBMISSION, 1)
+    ]
+    again = review.decide_as(OTHER, SUBMISSION, REJECT)
+    assert again.conflict and world.submissions.items[SUBMISSION].status == "approved"
+
+
+def test_showing_credentials_writes_its_audit_line_first_and_shows_nothing_without_it() -> None:
+    world = World()
+    pending(world)
+    review, links = build(world)
+    shown = review.show_to(REVIEWER, SUBMISSION)
+    assert isinstance(shown, ReviewView) and shown.images
+    review.show(SUBMISSION, links.sign("rev-1", SUBMISSION, 1))
+    opened = [(a.action, a.actor, a.subject) for a in world.submissions.audit]
+    assert opened == [("credentials_open", "rev-2", SUBMISSION), ("credentials_open", "rev-1", SUBMISSION)]
+    failing = FakeAuditLog()
+    failing.fail = True
+    review._audit = failing  # a trail that cannot be written
+    signed = world.storage.views
+    with pytest.raises(errors.Conflict) as refused:
+        review.show_to(REVIEWER, SUBMISSION)
+    assert refused.value.case == "audit_not_stored"
+    assert world.storage.views == signed  # no image link was signed
+
+
+def test_a_decided_submission_shows_its_standing_and_no_credentials() -> None:
+    world = World()
+    pending(world)
+    review, _ = build(world)
+    review.decide_as(REVIEWER, SUBMISSION, APPROVE)
+    lines = len(world.submissions.audit)
+    assert isinstance(review.show_to(OTHER, SUBMISSION), Standing)
+    assert len(world.submissions.audit) == lines
+
+
+def test_a_claim_shows_who_is_on_it_until_it_lapses_and_never_stops_a_decision() -> None:
+    world = World()
+    pending(world)
+    review, _ = build(world)
+    claim = review.claim(REVIEWER, SUBMISSION)
+    assert isinstance(claim, Claim) and claim.until == NOW + CLAIM_LIFETIME
+    with pytest.raises(errors.Conflict) as held:
+        review.claim(OTHER, SUBMISSION)
+    assert held.value.case == "claim_held" and held.value.params["name"] == "李审核"
+    assert review.claim(REVIEWER, SUBMISSION) == claim  # the holder may claim again
+    shown = review.show_to(OTHER, SUBMISSION)
+    assert isinstance(shown, ReviewView) and shown.claim == claim
+    world.clock.advance(seconds=CLAIM_LIFETIME.total_seconds() + 1)
+    taken = review.claim(OTHER, SUBMISSION)
+    assert isinstance(taken, Claim) and taken.staff_id == "rev-3"
+    decided = review.decide_as(REVIEWER, SUBMISSION, APPROVE)  # advisory: the first decision wins
+    assert not decided.conflict
+    late = review.claim(OTHER, SUBMISSION)
+    assert isinstance(late, Standing) and late.conflict
+    claims = [a.actor for a in world.submissions.audit if a.action == "claim"]
+    assert claims == ["rev-2", "rev-2", "rev-3"]
+
+
+def test_the_queue_lists_pending_submissions_oldest_first_with_their_claims() -> None:
+    world = World()
+    pending(world)
+    review, _ = build(world)
+    review.claim(REVIEWER, SUBMISSION)
+    page = review.queue(None)
+    assert [e.submission_id for e in page.entries] == [SUBMISSION] and page.more is None
+    assert page.entries[0].claim is not None and page.entries[0].claim.name == "李审核"
+    review.decide_as(REVIEWER, SUBMISSION, APPROVE)
+    assert review.queue(None).entries == []
+
+
+def approved(world: World, update: bool = False) -> None:
+    pending(world)
+    review, _ = build(world)
+    review.decide_as(REVIEWER, SUBMISSION, APPROVE)
+    if update:
+        world.submissions.add(
+            replace(
+                world.submissions.items[SUBMISSION], submission_id=UPDATE, status="pending", is_update=True
+            )
+        )
+        user = world.users.users[ALICE]
+        world.users.users[ALICE] = replace(
+            user, verification_update=UPDATE, verification_update_status="pending"
+        )
+
+
+UPDATE = "01JSSSSSSSSSSSSSSSSSSSSSS2"
+
+
+def test_a_revocation_makes_the_user_resubmit_and_withdraws_their_pending_update() -> None:
+    world = World()
+    approved(world, update=True)
+    review, _ = build(world)
+    revoked = review.revoke(REVIEWER, ALICE, "not_hcp_document", "请重新提交执业证书", "核查发现证书已注销")
+    assert revoked.status == "revoked" and revoked.note == "请重新提交执业证书"
+    user = world.users.users[ALICE]
+    assert (user.verification_status, user.verification_reason) == ("revoked", "not_hcp_document")
+    assert user.verification_update_status == "withdrawn"
+    assert world.submissions.items[UPDATE].status == "withdrawn"
+    line = world.submissions.audit[-1]
+    assert (line.action, line.actor, line.subject, line.reason) == (
+        "revoke",
+        "rev-2",
+        SUBMISSION,
+        "not_hcp_document",
+    )
+    with pytest.raises(errors.Conflict) as again:
+        review.revoke(REVIEWER, ALICE, "not_hcp_document", "")
+    assert again.value.case == "not_approved"
+
+
+def test_a_revocation_names_a_rejection_reason_and_a_known_user() -> None:
+    world = World()
+    approved(world)
+    review, _ = build(world)
+    with pytest.raises(errors.BadRequest):
+        review.revoke(REVIEWER, ALICE, "because", "")
+    with pytest.raises(errors.NotFound):
+        review.revoke(REVIEWER, BOB, "other", "")
+    assert world.users.users[ALICE].verification_status == "approved"
