@@ -75,7 +75,7 @@ def create_app() -> Flask:
     for route in routes():
         app.add_url_rule(
             route.flask_rule,
-            endpoint=f"{route.function}:{route.method}",
+            endpoint=f"{route.function}:{route.route_key}",
             view_func=_view(route, route.resolve()),
             methods=[route.method],
         )

@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS
 from tests.e2e.conftest import Client, RunningStack, wait_for
-from tests.e2e.journey import consent
+from tests.e2e.journey import FIELDS, consent, image, upload
 
 pytestmark = pytest.mark.browser
 
@@ -90,5 +90,89 @@ def test_a_member_signs_in_from_the_outbox_link_and_lands_on_the_dashboard(
     page.goto(link)  # the link was used once
     page.click("button.primary")
     assert "链接无效" in page.locator("h1").inner_text()
+    assert not blocked, blocked
+    context.close()
+
+
+def _sign_in(page: Any, stack: RunningStack, staff_id: str) -> None:
+    page.goto(stack.url("/console/login"))
+    before = len(stack.outbox())
+    page.fill("input[name=who]", staff_id)
+    page.click("button[type=submit]")
+    page.goto(_sign_in_link(stack, staff_id, before))
+    page.click("button.primary")
+    page.wait_for_url(stack.url("/console"))
+
+
+def _resubmit_keeping(client: Client) -> str:
+    """The applicant reads the note, corrects the name (完善信息), uploads only what must be
+    redone and keeps the rest: the new submission's id."""
+    status = client.call("GET", "/v1/verification").json()
+    assert status["status"] == "rejected" and status["note"] == "执业证书照片反光，请重新拍摄"
+    assert status["redo_documents"] == ["practice_license"] and "内部" not in str(status)
+    assert {d["kind"]: d["keepable"] for d in status["documents"]} == {
+        "practice_license": False,
+        "work_badge": True,
+    }
+    redone = {**FIELDS, **status["fields"], "real_name": "钱医生"}
+    redone.update(documents=[upload(client, image((30, 160, 90)))], keep=["work_badge"])
+    answer = client.call("POST", "/v1/verification", redone)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["submission_id"])
+
+
+def test_a_reviewer_works_the_queue_rejects_with_a_note_then_approves_the_resubmission(
+    chromium: Any, stack: RunningStack
+) -> None:
+    client = Client(stack)
+    client.login("console-queue-qian")
+    consent(client)
+    documents = [upload(client, image((30, 120, 200))), upload(client, image((200, 120, 30)), "work_badge")]
+    body = {**FIELDS, "real_name": "钱<b>医生</b>", "department": "心内科", "documents": documents}
+    first = client.call("POST", "/v1/verification", body).json()["submission_id"]
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+    _sign_in(page, stack, "demo-reviewer")
+    page.click("nav >> text=认证审核")
+    assert page.locator("h1").inner_text() == "待审核的认证申请"
+    row = page.locator(f"li[data-submission='{first}']")
+    assert row.count() == 1 and "钱" not in row.inner_text()  # the queue lists no personal value
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-queue-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "console-queue.png"), full_page=True)
+
+    row.locator("a").click()
+    assert page.locator("h1").inner_text() == "审核认证申请"
+    assert page.get_by_text("钱<b>医生</b>").count() == 1  # shown as typed, never as markup
+    page.click("button:has-text('认领此申请')")
+    assert page.locator("[data-claim=mine]").count() == 1
+    page.locator("figure img").first.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "console-decision-page.png"), full_page=True)
+    page.select_option("select[name=reason]", "image_unreadable")
+    page.check("input[name=redo][value=practice_license]")
+    rejecting = page.locator("form", has=page.locator("button.reject"))
+    rejecting.locator("textarea[name=note]").fill("执业证书照片反光，请重新拍摄")
+    rejecting.locator("textarea[name=internal_note]").fill("内部：核对注册系统")
+    page.click("button.reject")
+    assert page.locator("[data-decision]").get_attribute("data-decision") == "rejected"
+
+    second = _resubmit_keeping(client)
+    page.goto(stack.url("/console/verifications"))
+    page.locator(f"li[data-submission='{second}'] a").click()
+    assert "此前的提交" in page.content() and page.locator("figure img").count() == 2  # the kept one too
+    page.click("button.approve")
+    assert page.locator("[data-decision]").get_attribute("data-decision") == "approved"
+    assert client.call("GET", "/v1/me").json()["next_step"] in ("questions", "done")
+    page.goto(stack.url("/console/verifications"))
+    assert (
+        page.locator("[data-empty]").count() == 1
+        or page.locator(f"li[data-submission='{second}']").count() == 0
+    )
     assert not blocked, blocked
     context.close()
