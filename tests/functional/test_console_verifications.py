@@ -232,3 +232,29 @@ def test_the_audit_page_pages_through_a_month(
         r'data-action="([a-z_]+)"', second.text
     )
     assert len(shown) == 6 and shown.count("staff_add") >= 4
+
+
+def test_lines_written_before_the_audit_page_are_listed_after_the_backfill(
+    api: Api, env: dict[str, str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from infra.ops import audit as audit_ops
+
+    wiring.services()
+    decided = datetime.now(UTC) - timedelta(minutes=5)
+    AuditItem(  # a decision's line in the trail's first shape: no month, no action
+        "01JOLDOLDOLDOLDOLDOLDOLD01",
+        f"{decided.isoformat()}#rev-old",
+        reviewer_id="rev-old",
+        decision="approve",
+        decided_at=decided,
+        revision=1,
+    ).save()
+    admin, _ = _signed_in(api, env, "admin")
+    assert "01JOLDOLDOLDOLDOLDOLDOLD01" not in admin.get("/console/audit").text
+    assert audit_ops.main(["backfill"]) == 0
+    assert audit_ops.main(["backfill"]) == 0  # again: nothing left to do
+    page = admin.get("/console/audit").text
+    assert "01JOLDOLDOLDOLDOLDOLDOLD01" in page and "rev-old" in page and "审核决定" in page
+    assert audit_ops.main(["nothing"]) == 2

@@ -40,7 +40,7 @@ from shared.domain.verification import (
     QueueEntry,
     Reviewer,
     Submission,
-    fingerprints_of,
+    index_keys_of,
 )
 
 
@@ -306,7 +306,7 @@ class FakeSubmissions:
             self.windows.spend(window)
         self.items[submission.submission_id] = submission
         self.notifications[submission.submission_id] = notification
-        for fp in fingerprints_of(submission):
+        for fp in index_keys_of(submission):
             self.fingerprints[(fp, submission.user_id)] = FingerprintUse(
                 fp, submission.user_id, submission.submission_id
             )
