@@ -258,3 +258,46 @@ def test_lines_written_before_the_audit_page_are_listed_after_the_backfill(
     page = admin.get("/console/audit").text
     assert "01JOLDOLDOLDOLDOLDOLDOLD01" in page and "rev-old" in page and "审核决定" in page
     assert audit_ops.main(["nothing"]) == 2
+
+
+def test_each_console_page_costs_a_few_calls_and_never_a_scan(api: Api, env: dict[str, str]) -> None:
+    from infra.metering import metered
+
+    user_id, sid = _applicant(api, "hal")
+    reviewer, _ = _signed_in(api, env, "admin")
+    csrf = reviewer.csrf()
+    client = wiring.services().storage.client
+    measured: dict[str, list[str]] = {}
+
+    def measure(name: str, call: Any, status: int) -> None:
+        with metered(client) as m:
+            reply = call()
+        assert reply.status == status, (name, reply.status, reply.text[:300])
+        assert "Scan" not in m.calls, (name, m.calls)
+        measured[name] = list(m.calls)
+
+    measure("queue", lambda: reviewer.get("/console/verifications"), 200)
+    measure("submission", lambda: reviewer.get(f"/console/verifications/{sid}"), 200)
+    measure("claim", lambda: reviewer.post(f"/console/verifications/{sid}/claim", {"csrf": csrf}), 303)
+    decide = {"csrf": csrf, "decision": "approve"}
+    measure("decision", lambda: reviewer.post(f"/console/verifications/{sid}/decision", decide), 200)
+    measure("user", lambda: reviewer.get(f"/console/users/{user_id}"), 200)
+    measure("search by id", lambda: reviewer.get(f"/console/search?q={user_id}"), 200)
+    measure("search by name", lambda: reviewer.get("/console/search?q=张医生"), 200)
+    revoke = {"csrf": csrf, "reason": "other"}
+    measure("revoke", lambda: reviewer.post(f"/console/users/{user_id}/revoke", revoke), 303)
+    measure("audit", lambda: reviewer.get("/console/audit"), 200)
+    print("console AWS calls:", measured)
+    most = {
+        "queue": 2,  # the session's member, one Query of by_status
+        "submission": 6,  # member, submission, history, two fingerprints, the audit line
+        "claim": 2,  # member, one transaction
+        "decision": 5,  # member, submission, the transaction, a tag per image, the message outcome
+        "user": 5,  # member, user, recent comments (Query + BatchGet), history
+        "search by id": 3,  # member, the user, the submission
+        "search by name": 3,  # member, the licence shape is not looked up, the name's index key
+        "revoke": 4,  # member, user, approved submission, the transaction
+        "audit": 2,  # member, one Query of by_month
+    }
+    over = {name: calls for name, calls in measured.items() if len(calls) > most[name]}
+    assert not over, over
