@@ -1,5 +1,5 @@
 """GET /v1/articles, GET /v1/articles/{id}, GET|POST /v1/articles/{id}/comments, DELETE /v1/comments/{id},
-PUT /v1/me/author (how the caller is shown as a comment author)."""
+POST /v1/comments/{id}/reports, PUT /v1/me/author (how the caller is shown as a comment author)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ from shared.wiring import services
 class CommentBody(msgspec.Struct, forbid_unknown_fields=True):
     text: str
     reply_to: str | None = None
+
+
+class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str
+    text: str | None = None
 
 
 class AuthorBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,6 +65,17 @@ def delete_comment(request: Request) -> Response:
     app = services()
     caller = app.access.verified(request)
     return Response(200, app.comments.delete(caller.user, request.path_params.get("id", "")))
+
+
+@http_handler
+def report_comment(request: Request) -> Response:
+    app = services()
+    caller = app.access.verified(request)
+    body = json_body(request, ReportBody)
+    counted, report = app.comments.report(
+        caller.user, request.path_params.get("id", ""), body.reason, body.text
+    )
+    return Response(201 if counted else 200, report)
 
 
 @http_handler

@@ -57,6 +57,8 @@ ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
 # How long a submission may wait for a decision (the stage's reviewSlaHours): the console's queue
 # shows each one's age against it.
 ENV_REVIEW_SLA_HOURS = "REVIEW_SLA_HOURS"
+# How many distinct readers' reports hide a comment until a moderator decides (reportHideThreshold).
+ENV_REPORT_HIDE_THRESHOLD = "REPORT_HIDE_THRESHOLD"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -92,6 +94,7 @@ class Config:
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
     image_retention_days: int = 180
     review_sla_hours: int = 24
+    report_hide_threshold: int = 3
 
     @property
     def is_local(self) -> bool:
@@ -165,6 +168,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
         review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, Config.review_sla_hours),
+        report_hide_threshold=_int(env, ENV_REPORT_HIDE_THRESHOLD, Config.report_hide_threshold),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
@@ -180,6 +184,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_TIME_ZONE}: {exc}") from exc
     if cfg.image_retention_days < 2:
         raise ConfigError(f"{ENV_IMAGE_RETENTION_DAYS} must be at least 2")
+    if not 1 <= cfg.report_hide_threshold <= 100:
+        raise ConfigError(f"{ENV_REPORT_HIDE_THRESHOLD} must be 1 to 100")
     if not 1 <= cfg.review_sla_hours <= 24 * 14:
         raise ConfigError(f"{ENV_REVIEW_SLA_HOURS} must be 1 to 336 hours")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):

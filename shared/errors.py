@@ -122,6 +122,18 @@ class VerificationRequired(DomainError):
     status, code = 403, "verification_required"
 
 
+class Muted(DomainError):
+    """A moderator suspended the caller's commenting and reporting: `until` (a datetime, or None
+    for no end) is in the answer, in the stage's zone."""
+
+    status, code = 403, "muted"
+
+    def body(self, lang: str = "zh") -> dict[str, Any]:
+        from shared.domain import times
+
+        return {**super().body(lang), "until": times.iso_or_none(self.params.get("until"))}
+
+
 class Forbidden(DomainError):
     status, code = 403, "forbidden"
 

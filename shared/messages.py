@@ -36,6 +36,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("bad_request", "body_empty"): Text("提交的内容为空。", "The body is empty; a JSON object is expected."),
     ("bad_request", "body_base64"): Text("提交的内容无法读取，请重试。", "The body is not valid base64."),
+    ("bad_request", "moderation_queue"): Text(
+        "没有这个队列：只有待处理（pending）和已隐藏（hidden）。", "The queue is pending or hidden."
+    ),
     ("bad_request", "month"): Text("月份应写作 2026-11 这样的格式。", "A month is written like 2026-11."),
     ("bad_request", "search_long"): Text(
         "查找内容最多{max}个字符。", "A search is at most {max} characters."
@@ -92,6 +95,15 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("forbidden", "default"): Text("您没有权限进行此操作。", "You are not allowed to do this."),
     ("forbidden", "document_owner"): Text(
         "证件图片不属于当前账号，请重新上传。", "A document belongs to another account; upload it again."
+    ),
+    ("forbidden", "own_comment"): Text("不能举报自己的评论。", "You cannot report your own comment."),
+    ("muted", "default"): Text(
+        "您的评论和举报功能已被管理员暂停，恢复时间见 until。",
+        "A moderator suspended your commenting and reporting; see until for when it ends.",
+    ),
+    ("conflict", "moderation_moved"): Text(
+        "这条评论的状态刚刚发生变化，请刷新页面查看后再操作。",
+        "This comment changed meanwhile; reload the page and try again.",
     ),
     ("forbidden", "not_author"): Text("只能删除自己的评论。", "Only its author may delete a comment."),
     ("forbidden", "wechat_risk"): Text(
@@ -256,6 +268,10 @@ CATALOGUE: dict[tuple[str, str], Text] = {
         "评论太频繁了：每分钟最多 {limit} 条，请稍后再试。",
         "At most {limit} comments a minute; try again later.",
     ),
+    ("rate_limited", "reports_hour"): Text(
+        "举报太频繁了：每小时最多 {limit} 次，请稍后再试。",
+        "At most {limit} reports an hour; try again later.",
+    ),
     ("rate_limited", "comments_day"): Text(
         "今天的评论已达上限（每天 {limit} 条），请明天再来。",
         "At most {limit} comments a day; try again tomorrow.",
@@ -311,6 +327,16 @@ FIELD_MESSAGES: dict[str, Text] = {
     "invalid": Text("{label}的格式不正确。", "{label} is not valid."),
     "unknown_field": Text("不能提交{label}。", "{label} is not a field of this request."),
     "control_characters": Text("{label}不能包含控制字符。", "{label} may not contain control characters."),
+    "report_reason": Text(
+        "请选择举报原因：垃圾广告、辱骂或人身攻击、虚假或误导性医学信息、泄露他人隐私或其他。",
+        "reason must be spam, abuse, misinformation, privacy or other.",
+    ),
+    "report_text": Text("举报说明不能超过 {max} 个字。", "A report's text is at most {max} characters."),
+    "hide_reason": Text("请选择隐藏原因。", "Choose why the comment is hidden."),
+    "mute_days": Text(
+        "禁言天数应为 0 至 {max} 的整数（0 为不限期）。",
+        "days is a whole number from 0 to {max} (0: no end).",
+    ),
     "comment_length": Text(
         "评论应为 {min} 至 {max} 个字（现在 {count} 个）。",
         "A comment is {min} to {max} characters after trimming; this one has {count}.",

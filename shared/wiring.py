@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from shared.services.cursors import Cursors
     from shared.services.funnel import FunnelCounter
     from shared.services.idempotency import Idempotency
+    from shared.services.moderation import Moderation
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
     from shared.services.questions import AnswerService
@@ -407,7 +408,14 @@ class Services:
             self.idempotency,
             self.articles.comment_shards,
             utcnow,
+            report_threshold=cfg.report_hide_threshold,
         )
+
+    @cached_property
+    def moderation(self) -> Moderation:
+        from shared.services.moderation import Moderation
+
+        return Moderation(self.comment_repo, self.users, self.audit_trail, self.comments.forget, utcnow)
 
     @cached_property
     def account(self) -> AccountService:

@@ -22,8 +22,9 @@ import yaml
 
 from shared import errors, wiring
 from shared.domain.articles import ARTICLE_ID, MAX_SECTIONS, Article, ArticleHead, Section
-from shared.domain.comments import MAX_COMMENT_SHARDS
+from shared.domain.comments import MAX_COMMENT_SHARDS, QUEUE_PENDING
 from shared.domain.outcomes import Written
+from shared.domain.staff import OPS_ACTOR
 from shared.store.articles import ArticleRepository, Saved
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "articles"
@@ -205,18 +206,24 @@ def main(argv: list[str]) -> int:
         return 2
     if argv[0] == "spread":
         return spread(argv[1:])
-    comments = wiring.services().comments
-    if argv[0] == "held":
+    moderation = wiring.services().moderation
+    if argv[0] == "held":  # the moderation queue's comments of that article (the console lists all)
+        after: str | None = None
+        while True:
+            page = moderation.page(QUEUE_PENDING, after)
+            for comment in page.comments:
+                if comment.article_id == argv[1]:
+                    print(
+                        f"{comment.ref.public_id}\t{comment.status}\t{comment.created_at.isoformat()}\t{comment.text}"
+                    )
+            if page.more is None:
+                return 0
+            after = page.more
+    if argv[0] == "release":  # a moderator's restore, by the ops command
         try:
-            held = comments.held(argv[1])
-        except errors.NotFound:
-            held = []
-        for comment in held:
-            print(f"{comment.ref.public_id}\t{comment.created_at.isoformat()}\t{comment.text}")
-        return 0
-    if argv[0] == "release":
-        if not comments.release(argv[1]):
-            print(f"{argv[1]}: not a held comment", file=sys.stderr)
+            moderation.restore(OPS_ACTOR, argv[1])
+        except (errors.NotFound, errors.Conflict):
+            print(f"{argv[1]}: not a held or hidden comment", file=sys.stderr)
             return 1
         print(f"{argv[1]}: released")
         return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -31,7 +31,56 @@ _PARTITION = re.compile(r"^[1-9][0-9]?$")  # a comment id's partition after the 
 
 VISIBLE = "visible"
 HELD = "held"  # msgSecCheck said "review": shown to its author only, not counted
+HIDDEN = "hidden"  # by readers' reports or a moderator: shown to its author only, not counted
 DELETED = "deleted"  # a tombstone: the text is gone, replies keep their parent
+UNSHOWN = (HELD, HIDDEN)  # waiting for, or decided by, a moderator: their author alone sees them
+
+# Reports: why a reader reports a comment (POST /v1/comments/{id}/reports), with its label.
+REPORT_REASONS = {
+    "spam": "垃圾广告",
+    "abuse": "辱骂或人身攻击",
+    "misinformation": "虚假或误导性医学信息",
+    "privacy": "泄露他人隐私",
+    "other": "其他",
+}
+MAX_REPORT_TEXT_CHARS = 200
+REPORTS_PER_HOUR = 20
+HOUR_SECONDS = 3600
+REPORT_RECORD_DAYS = 90  # a reader's report is remembered this long (one report per reader counts)
+REPORT_LOG_ENTRIES = 10  # the reports a moderator reads on the comment itself (reason, text)
+# Why a moderator hides a comment: the author sees the label (reason_text).
+HIDE_REASONS = {
+    "spam": "垃圾广告",
+    "abuse": "辱骂或人身攻击",
+    "misinformation": "虚假或误导性医学信息",
+    "privacy": "泄露他人隐私",
+    "off_topic": "与学术讨论无关",
+    "other": "违反社区规范",
+}
+HIDDEN_BY_REPORTS = "reports"  # `hidden_by` when the readers' reports hid it
+# A reply's context: at most this much of the comment replied to.
+EXCERPT_CHARS = 50
+# Moderation queues (the comments' sparse index `moderation`): what waits for a moderator (held by
+# the content check, hidden by reports), and what a moderator hid (it stands until one restores it).
+QUEUE_PENDING = "pending"
+QUEUE_HIDDEN = "hidden"
+MAX_MUTE_DAYS = 3650
+NO_END = 253_402_300_799  # 9999-12-31T23:59:59Z: the end of a mute given no end (`days` 0)
+
+
+def mute_end(now: datetime, days: int) -> int:
+    """When a mute of `days` days (0: no end) ends, in epoch seconds."""
+    if not 0 <= days <= MAX_MUTE_DAYS:
+        raise errors.invalid("days", "invalid", "mute_days", max=MAX_MUTE_DAYS)
+    return NO_END if days == 0 else int(now.timestamp()) + days * DAY_SECONDS
+
+
+def check_not_muted(muted_until: int | None, now: datetime) -> None:
+    """403 `muted` (with `until`, null for no end) while a mute holds; it ends by itself."""
+    if muted_until is not None and muted_until > now.timestamp():
+        until = None if muted_until >= NO_END else datetime.fromtimestamp(muted_until, UTC)
+        raise errors.Muted(until=until)
+
 
 DELETED_USER_NAME = "已注销用户"
 DEFAULT_AUTHOR_NAME = "认证医务人员"
@@ -62,8 +111,34 @@ def normalize_text(raw: str) -> str:
 
 
 def shown_to(comment: Comment, viewer_id: str) -> bool:
-    """A visible comment to everyone; a held one to its author alone; a tombstone to nobody."""
-    return comment.status == VISIBLE or (comment.status == HELD and comment.author_id == viewer_id)
+    """A visible comment to everyone; a held or hidden one to its author alone; a tombstone to
+    nobody."""
+    return comment.status == VISIBLE or (comment.status in UNSHOWN and comment.author_id == viewer_id)
+
+
+def excerpt(text: str | None) -> str:
+    """The first EXCERPT_CHARS characters of a comment, with an ellipsis when cut."""
+    text = (text or "").replace("\n", " ")
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def check_report(reason: str, text: str | None) -> str | None:
+    """A report's reason (one of REPORT_REASONS) and its optional text, cleaned: the text, or None."""
+    faults = errors.Faults()
+    if reason not in REPORT_REASONS:
+        faults.add("reason", "not_allowed", "report_reason")
+    cleaned = None
+    if text is not None:
+        cleaned = visible_text(text).strip() or None
+        if cleaned is not None and len(cleaned) > MAX_REPORT_TEXT_CHARS:
+            faults.add("text", "too_long", "report_text", max=MAX_REPORT_TEXT_CHARS)
+    faults.raise_any()
+    return cleaned
+
+
+def report_windows(user_id: str, now: datetime) -> list[RateWindow]:
+    hour_end = window_end(now, HOUR_SECONDS)
+    return [RateWindow("reports", rate_key(user_id, "r", hour_end), REPORTS_PER_HOUR, hour_end)]
 
 
 def blocked_word(text: str, words: frozenset[str]) -> str | None:
@@ -155,10 +230,16 @@ class Comment(msgspec.Struct, frozen=True):
     author_verified: bool
     text: str | None  # None once deleted
     reply_to: str | None  # the parent's public id
-    status: str  # visible | held | deleted
+    status: str  # visible | held | hidden | deleted
     created_at: datetime
     deleted_at: datetime | None = None
     shard: int = 0
+    hidden_by: str | None = None  # a staff id, or HIDDEN_BY_REPORTS
+    hide_reason: str | None = None  # a code of HIDE_REASONS, or the leading report reason
+    reports: int = 0  # distinct readers' reports since it was last shown anew
+    report_round: int = 0  # how many times a moderator restored it (reports count per round)
+    report_log: tuple[tuple[str, str | None], ...] = ()  # (reason, text) of the round's first reports
+    queued_at: datetime | None = None  # when it entered the moderation queue
 
     @property
     def ref(self) -> CommentRef:

@@ -50,6 +50,8 @@ class User(msgspec.Struct, frozen=True):
     author_hide_department: bool = False
     # when they last wrote a comment: for a while they read around the readers' caches
     wrote_at: datetime | None = None
+    # a moderator suspended their commenting and reporting until then (epoch seconds)
+    muted_until: int | None = None
 
     @property
     def gate(self) -> GateState:

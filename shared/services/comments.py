@@ -8,7 +8,8 @@ author display is then remembered on the user item).
 Content check: the blocked words of config, then WeChat's msgSecCheck when enabled.
 - "risky" (or a blocked word): 422 content_rejected; nothing is stored.
 - "review": the comment is stored as `held`: shown to its author only (marked so), not counted,
-  until an operator releases or deletes it (`python -m infra.ops articles held|release`).
+  and queued for a moderator (the console's `/console/comments`, or `python -m infra.ops articles
+  held|release`), who restores, hides or deletes it (`shared.services.moderation`).
 - the check unavailable: 503 upstream_unavailable with Retry-After; nothing is stored, so the
   client keeps the text and retries with the same Idempotency-Key. A comment is never silently
   stored unchecked, nor silently lost.
@@ -83,8 +84,23 @@ class ContentCheck:
         return "review" if suggest == "review" else "pass"
 
 
-def comment_view(comment: Comment, viewer_id: str) -> dict[str, Any]:
-    """A comment as any verified reader sees it: the display name, never who wrote it."""
+def reply_context(parent: Comment | None) -> dict[str, Any] | None:
+    """What a reply shows of the comment it answers: who, and an excerpt while it is visible; a
+    deleted or hidden (or held) one says so without its text."""
+    if parent is None:
+        return None
+    state = parent.status if parent.status in (rules.VISIBLE, rules.DELETED) else rules.HIDDEN
+    return {
+        "author": {"display_name": parent.author_name},
+        "excerpt": rules.excerpt(parent.text) if state == rules.VISIBLE else None,
+        "state": state,
+    }
+
+
+def comment_view(comment: Comment, viewer_id: str, parent: Comment | None = None) -> dict[str, Any]:
+    """A comment as any verified reader sees it: the display name, never who wrote it. Its author
+    alone sees it held or hidden, with the hide's reason."""
+    reason = comment.hide_reason if comment.status == rules.HIDDEN else None
     return {
         "id": comment.ref.public_id,
         "author": {
@@ -95,9 +111,18 @@ def comment_view(comment: Comment, viewer_id: str) -> dict[str, Any]:
         "text": comment.text,
         "created_at": times.iso(comment.created_at),
         "reply_to": comment.reply_to,
-        "status": comment.status,
+        "reply_context": reply_context(parent),
+        "state": comment.status,
+        "reason_text": _reason_text(reason) if reason else None,
         "mine": comment.author_id is not None and comment.author_id == viewer_id,
     }
+
+
+def _reason_text(reason: str) -> str:
+    return rules.HIDE_REASONS.get(reason) or rules.REPORT_REASONS.get(reason) or rules.HIDE_REASONS["other"]
+
+
+Page = tuple[list[Comment], str | None, dict[str, Comment]]  # comments, where it ended, parents by id
 
 
 class CommentService:
@@ -112,7 +137,9 @@ class CommentService:
         article_shards: Callable[[str, bool], int | None],
         clock: Callable[[], datetime],
         sleep: Callable[[float], None] = time.sleep,
+        report_threshold: int = 3,
     ) -> None:
+        self._report_threshold = report_threshold
         self._comments = comments
         self._sleep = sleep
         self._users = users
@@ -125,7 +152,7 @@ class CommentService:
         self._article_shards = article_shards
         self._clock = clock
         # the first page of each article's comments, for COUNT_SECONDS (as the counts)
-        self._first_pages: Fresh[tuple[list[Comment], str | None]] = Fresh(COUNT_SECONDS, size=200)
+        self._first_pages: Fresh[Page] = Fresh(COUNT_SECONDS, size=200)
 
     # ---- reading ----
     def page(self, user: User, article_id: str, limit: str | None, cursor: str | None) -> dict[str, Any]:
@@ -142,15 +169,28 @@ class CommentService:
             # the partitions as readers know them (up to a minute late): spread an article a minute
             # before its event, or a writer may miss their comment in a new partition that long
             shards = self._article_shards(article_id, False) or 1
-            found = self._comments.page(article_id, shards, size, after, fresh)
+            items, last = self._comments.page(article_id, shards, size, after, fresh)
+            found = (items, last, self._parents(items))
             if after is None and not fresh:
                 self._first_pages.put((article_id, size), found)
-        items, last = found
+        items, last, parents = found
         next_cursor = (
             None if last is None else self._cursors.sign(COMMENTS_CURSOR, {"a": article_id, "c": last})
         )
-        shown = [comment_view(c, user.user_id) for c in items if rules.shown_to(c, user.user_id)]
+        shown = [
+            comment_view(c, user.user_id, parents.get(c.reply_to or ""))
+            for c in items
+            if rules.shown_to(c, user.user_id)
+        ]
         return {"items": shown, "next_cursor": next_cursor}
+
+    def _parents(self, items: list[Comment]) -> dict[str, Comment]:
+        """The comments the page's replies answer: from the page itself, the others in one batch."""
+        on_page = {c.ref.public_id: c for c in items}
+        wanted = {c.reply_to for c in items if c.reply_to} - set(on_page)
+        refs = [ref for public_id in wanted if (ref := rules.parse_comment_id(public_id)) is not None]
+        fetched = {c.ref.public_id: c for c in self._comments.batch(refs)} if refs else {}
+        return {**on_page, **fetched}
 
     def forget(self) -> None:
         """Empty this container's cache of first pages (the bench times the reads behind it)."""
@@ -161,6 +201,7 @@ class CommentService:
         self, user: User, article_id: str, raw_text: str, reply_to: str | None, idempotency_key: str | None
     ) -> dict[str, Any]:
         check_article_id(article_id)
+        rules.check_not_muted(user.muted_until, self._clock())
         text = rules.normalize_text(raw_text)
         parent = None
         if reply_to is not None:
@@ -310,20 +351,49 @@ class CommentService:
             raise errors.NotFound("comment")
         return {"id": ref.public_id, "deleted": True}
 
-    # ---- operators ----
-    def held(self, article_id: str) -> list[Comment]:
-        """The article's comments waiting for a human review."""
-        return self._comments.held(check_article_id(article_id), self._article_shards(article_id, True) or 1)
-
-    def release(self, public_id: str) -> bool:
-        """Show a held comment to everyone and count it; False if it is not a held comment."""
+    # ---- reports ----
+    def report(
+        self, user: User, public_id: str, reason: str, raw_text: str | None
+    ) -> tuple[bool, dict[str, Any]]:
+        """A reader reports another's visible comment: (counted, the report). One report per reader
+        and round counts; a repeat is answered the same and counts nothing. At the stage's
+        threshold of distinct readers the comment is hidden from everyone but its author, leaves
+        the count and waits for a moderator. Costs the gate's read, one read of the comment and
+        one transaction (more only when another report moved the comment meanwhile)."""
+        now = self._clock()
+        rules.check_not_muted(user.muted_until, now)
+        text = rules.check_report(reason, raw_text)
         ref = rules.parse_comment_id(public_id)
         if ref is None:
-            return False
-        outcome = self._contended(lambda: self._comments.release(ref))
-        if isinstance(outcome, Contended):
-            raise errors.Conflict("article_busy")
-        return isinstance(outcome, Written)
+            raise errors.NotFound("comment")
+        windows = rules.report_windows(user.user_id, now)
+        record_until = int(now.timestamp()) + rules.REPORT_RECORD_DAYS * rules.DAY_SECONDS
+        answer = {"comment_id": ref.public_id, "reason": reason, "created_at": times.iso(now)}
+        outcome: Outcome = Contended()
+        for attempt in range(MAX_ATTEMPTS):
+            comment = self._comments.get(ref)
+            if comment is None or comment.status != rules.VISIBLE:
+                raise errors.NotFound("comment")
+            if comment.author_id == user.user_id:
+                raise errors.Forbidden("own_comment")
+            outcome = self._comments.report(
+                comment, user.user_id, reason, text, windows, self._report_threshold, now, record_until
+            )
+            if isinstance(outcome, Written):
+                return True, answer
+            if isinstance(outcome, Refused) and "report" in outcome:
+                return False, answer  # this reader's report of this round counts already
+            if isinstance(outcome, Refused) and "comment" not in outcome:
+                for window in windows:
+                    if window.name in outcome:
+                        raise errors.RateLimited(
+                            "reports_hour",
+                            limit=window.limit,
+                            retry_after=max(1, window.ends_at - int(now.timestamp())),
+                        )
+                break
+            self._sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
+        raise errors.Conflict("article_busy")
 
 
 class CommentData:

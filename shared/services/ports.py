@@ -47,6 +47,8 @@ class Users(Protocol):
         self, user_id: str, style: str, hide_department: bool, display: AuthorCache
     ) -> Outcome: ...
     def delete(self, user_id: str, openid_key: str) -> None: ...
+    def set_mute(self, user_id: str, until: int | None, audit: AuditEvent) -> Outcome:
+        """`Refused` ("user"): no such user."""
 
 
 class Documents(Protocol):
@@ -237,9 +239,31 @@ class Comments(Protocol):
     def batch(self, refs: list[CommentRef]) -> list[Comment]: ...
     def restyle(self, ref: CommentRef, author_id: str, display: AuthorCache) -> Outcome: ...
     def anonymize(self, ref: CommentRef, author_id: str) -> None: ...
-    def held(self, article_id: str, shards: int = 1) -> list[Comment]: ...
-    def release(self, ref: CommentRef) -> Outcome:
-        """`Refused` ("comment") when it is not held."""
+    def report(
+        self,
+        comment: Comment,
+        reporter: str,
+        reason: str,
+        text: str | None,
+        windows: list[RateWindow],
+        threshold: int,
+        now: datetime,
+        record_until: int,
+    ) -> Outcome:
+        """`Refused`: "report" (a repeat in this round), "comment" (it moved since read), a window."""
+
+
+class Moderated(Protocol):
+    """The comments as moderators move them."""
+
+    def get(self, ref: CommentRef) -> Comment | None: ...
+    def moderate(
+        self, comment: Comment, to: str, audit: AuditEvent, *, staff_id: str, reason: str | None = None
+    ) -> Outcome:
+        """`Refused` ("comment"): it moved since it was read."""
+
+    def queue(self, name: str, limit: int, after: str | None) -> tuple[list[Comment], str | None]: ...
+    def count_queue(self, name: str, limit: int) -> int: ...
 
 
 # ---- adapters ----

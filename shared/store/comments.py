@@ -15,17 +15,32 @@ Access patterns (no Scan anywhere):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from shared.domain.audit import AuditEvent
 from shared.domain.comments import (
     DELETED,
     DELETED_USER_NAME,
     HELD,
+    HIDDEN,
+    HIDDEN_BY_REPORTS,
+    QUEUE_HIDDEN,
+    QUEUE_PENDING,
+    REPORT_LOG_ENTRIES,
     VISIBLE,
     Comment,
     CommentRef,
@@ -34,6 +49,7 @@ from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome, Refused, refused
 from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache
+from shared.store import audit as audit_store
 from shared.store import rates
 from shared.store.articles import CountShardItem, counter
 from shared.store.base import Transaction, attempt, connection_for, get_item, table
@@ -53,6 +69,39 @@ class CommentsByAuthor(GlobalSecondaryIndex["CommentItem"]):
     comment_id = UnicodeAttribute(range_key=True)
 
 
+class ModerationQueue(GlobalSecondaryIndex["CommentItem"]):
+    """Sparse: the comments a moderator has to see (`pending`: held by the content check or hidden
+    by reports) or has hidden (`hidden`), oldest first, across every article; an item leaves it
+    when it is restored or deleted. Moderation is rare beside reading: one partition per queue."""
+
+    class Meta:
+        index_name = "moderation"
+        projection = AllProjection()
+
+    moderation = UnicodeAttribute(hash_key=True)
+    queued_at = UTCDateTimeAttribute(range_key=True)
+
+
+class ReportEntry(MapAttribute[str, Any]):
+    reason = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+
+
+@table("comment_reports")
+class CommentReportItem(Model):
+    """One reader's report of a comment in one round (a restore starts a new round): its key makes
+    a reader count once. Expires after REPORT_RECORD_DAYS; holds no text."""
+
+    class Meta:
+        table_name = "comment_reports"
+
+    report = UnicodeAttribute(hash_key=True)  # "<comment public id>#<round>"
+    reporter = UnicodeAttribute(range_key=True)  # the reader's user id
+    reason = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 @table("comments")
 class CommentItem(Model):
     class Meta:
@@ -69,8 +118,16 @@ class CommentItem(Model):
     status = UnicodeAttribute(default=VISIBLE)  # visible | held | deleted
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
+    hidden_by = UnicodeAttribute(null=True)
+    hide_reason = UnicodeAttribute(null=True)
+    reports = NumberAttribute(null=True)
+    report_round = NumberAttribute(null=True)
+    report_log = ListAttribute(of=ReportEntry, null=True)
+    moderation = UnicodeAttribute(null=True)  # QUEUE_PENDING | QUEUE_HIDDEN: the sparse index
+    queued_at = UTCDateTimeAttribute(null=True)
 
     by_author = CommentsByAuthor()
+    moderation_queue = ModerationQueue()
 
 
 def partition(article_id: str, shard: int) -> str:
@@ -103,11 +160,47 @@ def to_comment(item: CommentItem) -> Comment:
         status=str(item.status),
         created_at=item.created_at,
         deleted_at=item.deleted_at,
+        hidden_by=item.hidden_by,
+        hide_reason=item.hide_reason,
+        reports=int(item.reports or 0),
+        report_round=int(item.report_round or 0),
+        report_log=tuple((str(e.reason), e.text) for e in item.report_log or ()),
+        queued_at=item.queued_at,
     )
 
 
+def _unqueued() -> list[Action]:
+    return [CommentItem.moderation.remove(), CommentItem.queued_at.remove()]
+
+
 def _tombstone(now: datetime) -> list[Action]:
-    return [CommentItem.status.set(DELETED), CommentItem.text.remove(), CommentItem.deleted_at.set(now)]
+    return [
+        CommentItem.status.set(DELETED),
+        CommentItem.text.remove(),
+        CommentItem.deleted_at.set(now),
+        CommentItem.report_log.remove(),
+        *_unqueued(),
+    ]
+
+
+def _as_read(comment: Comment) -> Condition:
+    """The comment is still as it was read: its state, its round and its count of reports."""
+    reports: Condition = (
+        CommentItem.reports.does_not_exist() | (CommentItem.reports == 0)
+        if comment.reports == 0
+        else CommentItem.reports == comment.reports
+    )
+    round_: Condition = (
+        CommentItem.report_round.does_not_exist() | (CommentItem.report_round == 0)
+        if comment.report_round == 0
+        else CommentItem.report_round == comment.report_round
+    )
+    state: Condition = CommentItem.status == comment.status
+    return cast(Condition, state & reports & round_)
+
+
+def report_key(comment: Comment) -> str:
+    return f"{comment.ref.public_id}#{comment.report_round}"
 
 
 class CommentRepository:
@@ -195,6 +288,8 @@ class CommentRepository:
                 reply_to=comment.reply_to,
                 status=comment.status,
                 created_at=comment.created_at,
+                moderation=QUEUE_PENDING if comment.status == HELD else None,
+                queued_at=comment.created_at if comment.status == HELD else None,
             ),
             CommentItem.comment_id.does_not_exist(),
         )
@@ -229,13 +324,13 @@ class CommentRepository:
             return refused("comment")
         if current.author_id != author_id:
             return refused("author")
-        if current.status == HELD:  # never counted: the tombstone, and the author's own-write mark
+        if current.status in (HELD, HIDDEN):  # not counted: the tombstone, and the own-write mark
             tx = Transaction(CommentItem)
             tx.update(
                 "comment",
                 _item(ref),
                 _tombstone(now),
-                (CommentItem.author_id == author_id) & (CommentItem.status == HELD),
+                (CommentItem.author_id == author_id) & (CommentItem.status == current.status),
             )
             self._users.enlist_wrote(tx, author_id, now)
             return tx.commit()
@@ -291,22 +386,110 @@ class CommentRepository:
             )
         )
 
-    def held(self, article_id: str, shards: int = 1) -> list[Comment]:
-        """The article's comments waiting for a human review (a filtered Query a partition; ops)."""
-        return [
-            to_comment(i)
-            for k in range(shards)
-            for i in CommentItem.query(partition(article_id, k), filter_condition=CommentItem.status == HELD)
-        ]
-
-    def release(self, ref: CommentRef) -> Outcome:
-        """Show a held comment to everyone and count it, at once; `Refused` ("comment") if not held."""
+    # ---- reports and moderation ----
+    def report(
+        self,
+        comment: Comment,
+        reporter: str,
+        reason: str,
+        text: str | None,
+        windows: list[RateWindow],
+        threshold: int,
+        now: datetime,
+        record_until: int,
+    ) -> Outcome:
+        """The reader's report, +1 on the comment's reports (and its log, for the first few), and,
+        when that reaches `threshold`, the comment hidden, out of the count and into the
+        moderation queue, at once. `Refused`: "report" (this reader reported it in this round),
+        "comment" (it moved since it was read: try again from a new read), a window's name."""
         tx = Transaction(CommentItem)
-        tx.update(
-            "comment",
-            _item(ref),
-            [CommentItem.status.set(VISIBLE)],
-            CommentItem.status == HELD,
+        tx.put(
+            "report",
+            CommentReportItem(
+                report_key(comment), reporter, reason=reason, created_at=now, expires_at=record_until
+            ),
+            CommentReportItem.reporter.does_not_exist(),
         )
-        tx.update("article", counter(ref.article_id), [CountShardItem.delta.add(1)])
+        count = comment.reports + 1
+        actions: list[Action] = [CommentItem.reports.set(count)]
+        if comment.reports < REPORT_LOG_ENTRIES:
+            entry, log = ReportEntry(reason=reason, text=text), CommentItem.report_log
+            actions.append(log.set([entry]) if comment.reports == 0 else log.set(log.append([entry])))
+        hides = count >= threshold
+        if hides:
+            actions += [
+                CommentItem.status.set(HIDDEN),
+                CommentItem.hidden_by.set(HIDDEN_BY_REPORTS),
+                CommentItem.hide_reason.set(comment.report_log[0][0] if comment.report_log else reason),
+                CommentItem.moderation.set(QUEUE_PENDING),
+                CommentItem.queued_at.set(now),
+            ]
+        tx.update("comment", _item(comment.ref), actions, _as_read(comment))
+        if hides:
+            tx.update("article", counter(comment.article_id), [CountShardItem.delta.add(-1)])
+        for window in windows:
+            rates.enlist(tx, window)
         return tx.commit()
+
+    def moderate(
+        self, comment: Comment, to: str, audit: AuditEvent, *, staff_id: str, reason: str | None = None
+    ) -> Outcome:
+        """Move a comment as a moderator decided, from the state it was read in, with the count and
+        the audit line, at once: `visible` (restored: counted again, a new round of reports),
+        `hidden` (by this member, for `reason`: it stands until restored), `deleted` (a tombstone).
+        `Refused` ("comment"): it moved since it was read."""
+        if to == VISIBLE:
+            actions: list[Action] = [
+                CommentItem.status.set(VISIBLE),
+                CommentItem.reports.remove(),
+                CommentItem.report_log.remove(),
+                CommentItem.report_round.set(comment.report_round + 1),
+                CommentItem.hidden_by.remove(),
+                CommentItem.hide_reason.remove(),
+                *_unqueued(),
+            ]
+        elif to == HIDDEN:
+            actions = [
+                CommentItem.status.set(HIDDEN),
+                CommentItem.hidden_by.set(staff_id),
+                CommentItem.hide_reason.set(reason or "other"),
+                CommentItem.moderation.set(QUEUE_HIDDEN),
+                CommentItem.queued_at.set(audit.at),
+            ]
+        else:
+            actions = _tombstone(audit.at)
+        tx = Transaction(CommentItem)
+        tx.update("comment", _item(comment.ref), actions, _as_read(comment))
+        was_counted, counted = comment.status == VISIBLE, to == VISIBLE
+        if was_counted != counted:
+            tx.update(
+                "article", counter(comment.article_id), [CountShardItem.delta.add(1 if counted else -1)]
+            )
+        audit_store.enlist(tx, audit)
+        return tx.commit()
+
+    def queue(self, name: str, limit: int, after: str | None) -> tuple[list[Comment], str | None]:
+        """A moderation queue oldest first (one Query of the sparse index), after the comment
+        public id `after` (its queue time is read from the page before): the page and where to go on."""
+        kwargs: dict[str, Any] = {"scan_index_forward": True, "limit": limit + 1}
+        if after is not None:
+            at, _, public_id = after.partition("|")
+            article_id, comment_id = public_id.split("/", 1)
+            kwargs["last_evaluated_key"] = {
+                "moderation": {"S": name},
+                "queued_at": {"S": at},
+                "article_id": {"S": article_id},
+                "comment_id": {"S": comment_id},
+            }
+        items = list(CommentItem.moderation_queue.query(name, **kwargs))
+        shown = items[:limit]
+        more = None
+        if len(items) > limit:
+            last = shown[-1]
+            raw_at = CommentItem.queued_at.serialize(last.queued_at)
+            more = f"{raw_at}|{last.article_id}/{last.comment_id}"
+        return [to_comment(i) for i in shown], more
+
+    def count_queue(self, name: str, limit: int) -> int:
+        """How many wait in a queue, up to `limit` (one Query of keys)."""
+        return int(CommentItem.moderation_queue.count(name, limit=limit))

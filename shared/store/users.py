@@ -29,9 +29,11 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
+from shared.domain.audit import AuditEvent
 from shared.domain.consent import AGREEMENT, ConsentChange
 from shared.domain.outcomes import Outcome, Written
 from shared.domain.users import AuthorCache, Session, User
+from shared.store import audit as audit_store
 from shared.store.base import Transaction, attempt, get_item, table
 
 
@@ -67,6 +69,7 @@ class UserItem(Model):
     author_style = UnicodeAttribute(null=True)
     author_hide_department = BooleanAttribute(null=True)
     wrote_at = UTCDateTimeAttribute(null=True)  # their last comment write: they read around caches
+    muted_until = NumberAttribute(null=True)  # epoch seconds: commenting suspended until then
 
 
 @table("identities")
@@ -120,6 +123,7 @@ def to_user(item: UserItem) -> User:
         author_style=item.author_style,
         author_hide_department=bool(item.author_hide_department),
         wrote_at=item.wrote_at,
+        muted_until=None if item.muted_until is None else int(item.muted_until),
     )
 
 
@@ -368,6 +372,15 @@ class UserRepository:
                 UserItem.verification_update_status != "pending"
             )
         tx.update("user", UserItem(user_id), actions, condition)
+
+    def set_mute(self, user_id: str, until: int | None, audit: AuditEvent) -> Outcome:
+        """Mute until `until` (epoch seconds), or unmute (None), with the audit line, at once.
+        `Refused` ("user"): no such user."""
+        tx = Transaction(UserItem)
+        action = UserItem.muted_until.set(until) if until is not None else UserItem.muted_until.remove()
+        tx.update("user", UserItem(user_id), [action], UserItem.user_id.exists())
+        audit_store.enlist(tx, audit)
+        return tx.commit()
 
     def enlist_wrote(
         self, tx: Transaction, user_id: str, now: datetime, display: AuthorCache | None = None

@@ -385,7 +385,7 @@ def test_a_risky_text_is_rejected_by_msgseccheck(api: Api, alice: str, wechat: F
 
 def test_a_text_to_review_is_held_for_its_author_only(api: Api, alice: str, aged: list[float]) -> None:
     held = post(api, "这条需要待审")
-    assert held.status == 201 and held.body["status"] == "held"
+    assert held.status == 201 and held.body["state"] == "held"
     assert count(api) == 0
     mine = api.get(f"/v1/articles/{ARTICLE}/comments").body["items"]
     assert [c["id"] for c in mine] == [held.body["id"]]

@@ -21,6 +21,11 @@ from shared.domain.comments import (
     DELETED,
     DELETED_USER_NAME,
     HELD,
+    HIDDEN,
+    HIDDEN_BY_REPORTS,
+    QUEUE_HIDDEN,
+    QUEUE_PENDING,
+    REPORT_LOG_ENTRIES,
     VISIBLE,
     Comment,
     CommentRef,
@@ -49,6 +54,7 @@ class FakeUsers:
         self.users: dict[str, User] = {}
         self.identities: dict[str, str] = {}  # openid key -> user id
         self.writes = 0
+        self.audit: list[AuditEvent] = []
 
     def add(self, user: User, openid_key: str | None = None) -> User:
         self.users[user.user_id] = user
@@ -58,6 +64,14 @@ class FakeUsers:
 
     def find_user_id(self, openid_key: str) -> str | None:
         return self.identities.get(openid_key)
+
+    def set_mute(self, user_id: str, until: int | None, audit: AuditEvent) -> Outcome:
+        user = self.users.get(user_id)
+        if user is None:
+            return refused("user")
+        self.users[user_id] = replace(user, muted_until=until)
+        self.audit.append(audit)
+        return WRITTEN
 
     def get(self, user_id: str) -> User | None:
         return self.users.get(user_id)
@@ -704,6 +718,8 @@ class FakeComments:
     contend: int = 0  # the next n posts meet a concurrent transaction
     posts: int = 0
     reads: int = 0
+    reports: dict[tuple[str, str], str] = field(default_factory=dict)  # (comment#round, reader) -> reason
+    audit: list[AuditEvent] = field(default_factory=list)
 
     def page(
         self, article_id: str, shards: int, limit: int, after: str | None, fresh: bool = False
@@ -802,23 +818,103 @@ class FakeComments:
                 author_id=None,
             )
 
-    def held(self, article_id: str, shards: int = 1) -> list[Comment]:
-        return [c for (a, _), c in self.items.items() if a == article_id and c.status == HELD]
+    def _as_read(self, comment: Comment) -> bool:
+        current = self.get(comment.ref)
+        return current is not None and (current.status, current.reports, current.report_round) == (
+            comment.status,
+            comment.reports,
+            comment.report_round,
+        )
 
-    def release(self, ref: CommentRef) -> Outcome:
+    def report(
+        self,
+        comment: Comment,
+        reporter: str,
+        reason: str,
+        text: str | None,
+        windows: list[RateWindow],
+        threshold: int,
+        now: datetime,
+        record_until: int,
+    ) -> Outcome:
         if self.contend:
             self.contend -= 1
             return CONTENDED
-        current = self.get(ref)
-        failed = [] if current is not None and current.status == HELD else ["comment"]
-        if ref.article_id not in self.articles.articles:
-            failed.append("article")
+        key = (f"{comment.ref.public_id}#{comment.report_round}", reporter)
+        failed = ["report"] if key in self.reports else []
+        if not self._as_read(comment):
+            failed.append("comment")
+        failed += [w.name for w in windows if self.windows.get(w.key, 0) >= w.limit]
         if failed:
             return refused(*failed)
-        assert current is not None
-        self.items[(ref.article_id, ref.comment_id)] = replace(current, status=VISIBLE)
-        self.articles.count(ref.article_id, 1)
+        self.reports[key] = reason
+        for w in windows:
+            self.windows[w.key] = self.windows.get(w.key, 0) + 1
+        log = (
+            (*comment.report_log, (reason, text))
+            if comment.reports < REPORT_LOG_ENTRIES
+            else comment.report_log
+        )
+        moved = replace(comment, reports=comment.reports + 1, report_log=log)
+        if moved.reports >= threshold:
+            first = comment.report_log[0][0] if comment.report_log else reason
+            moved = replace(
+                moved, status=HIDDEN, hidden_by=HIDDEN_BY_REPORTS, hide_reason=first, queued_at=now
+            )
+            self.articles.count(comment.article_id, -1)
+        self.items[(comment.article_id, comment.comment_id)] = moved
         return WRITTEN
+
+    def moderate(
+        self, comment: Comment, to: str, audit: AuditEvent, *, staff_id: str, reason: str | None = None
+    ) -> Outcome:
+        if self.contend:
+            self.contend -= 1
+            return CONTENDED
+        if not self._as_read(comment):
+            return refused("comment")
+        if to == VISIBLE:
+            moved = replace(
+                comment,
+                status=VISIBLE,
+                reports=0,
+                report_log=(),
+                report_round=comment.report_round + 1,
+                hidden_by=None,
+                hide_reason=None,
+                queued_at=None,
+            )
+        elif to == HIDDEN:
+            moved = replace(
+                comment, status=HIDDEN, hidden_by=staff_id, hide_reason=reason, queued_at=audit.at
+            )
+        else:
+            moved = replace(
+                comment, status=DELETED, text=None, deleted_at=audit.at, queued_at=None, report_log=()
+            )
+        if (comment.status == VISIBLE) != (to == VISIBLE):
+            self.articles.count(comment.article_id, 1 if to == VISIBLE else -1)
+        self.items[(comment.article_id, comment.comment_id)] = moved
+        self.audit.append(audit)
+        return WRITTEN
+
+    def _queue_of(self, comment: Comment) -> str | None:
+        if comment.status == HELD or (comment.status == HIDDEN and comment.hidden_by == HIDDEN_BY_REPORTS):
+            return QUEUE_PENDING
+        return QUEUE_HIDDEN if comment.status == HIDDEN else None
+
+    def queue(self, name: str, limit: int, after: str | None) -> tuple[list[Comment], str | None]:
+        found = sorted(
+            (c for c in self.items.values() if self._queue_of(c) == name),
+            key=lambda c: (c.queued_at or c.created_at, c.comment_id),
+        )
+        if after is not None:
+            found = found[[c.ref.public_id for c in found].index(after) + 1 :]
+        shown = found[:limit]
+        return shown, shown[-1].ref.public_id if len(found) > limit else None
+
+    def count_queue(self, name: str, limit: int) -> int:
+        return min(limit, sum(1 for c in self.items.values() if self._queue_of(c) == name))
 
 
 @dataclass(frozen=True)
