@@ -11,8 +11,11 @@ session and the role.
 
 from __future__ import annotations
 
+import msgspec
+
 from shared import errors, wiring
 from shared.domain.audit import is_month, month_of
+from shared.domain.comments import MAX_MUTE_DAYS, QUEUE_PENDING
 from shared.domain.ids import is_ulid
 from shared.domain.staff import CONSOLE_ROLES, is_link_token
 from shared.edge import Request, Response
@@ -23,6 +26,7 @@ from shared.pages.console import (
     SIGN_IN_PATH,
     audit_page,
     cleared_session_cookie,
+    comments_page,
     confirm_page,
     console_handler,
     console_routes,
@@ -42,7 +46,7 @@ from shared.pages.console import (
 from shared.services.console import StaffCaller
 from shared.services.review import DecisionForm, Standing
 from shared.services.support import MAX_QUERY_CHARS
-from shared.wiring import services
+from shared.wiring import Services, services
 
 AUDIT_PAGE = 50
 
@@ -100,7 +104,8 @@ def sign_out(request: Request) -> Response:
 def dashboard(request: Request) -> Response:
     app = services()
     caller = app.console_access.member(request.cookies.get(SESSION_COOKIE), CONSOLE_ROLES["dashboard"])
-    return dashboard_page(caller, app.dashboard.numbers(), app.console_csrf.token(caller.session))
+    csrf = app.console_csrf.token(caller.session)
+    return dashboard_page(caller, app.dashboard.numbers(), csrf, app.moderation.waiting())
 
 
 def _member(request: Request, page: str) -> StaffCaller:
@@ -208,11 +213,79 @@ def revoke(request: Request) -> Response:
     return redirect(f"/console/users/{user_id}")
 
 
+def mute(request: Request) -> Response:
+    app = services()
+    caller, form = _posted(request, "mute")
+    user_id = _id(request, "user_id", "user")
+    days = form.one("days")
+    if not days.isascii() or not days.isdigit():
+        raise errors.invalid("days", "invalid", "mute_days", max=MAX_MUTE_DAYS)
+    app.moderation.mute(caller.member.staff_id, user_id, int(days))
+    return redirect(f"/console/users/{user_id}")
+
+
+def unmute(request: Request) -> Response:
+    app = services()
+    caller, _ = _posted(request, "mute")
+    user_id = _id(request, "user_id", "user")
+    app.moderation.unmute(caller.member.staff_id, user_id)
+    return redirect(f"/console/users/{user_id}")
+
+
 users = console_routes(
     {
         "GET /console/users/{user_id}": user,
         "GET /console/search": search,
         "POST /console/users/{user_id}/revoke": revoke,
+        "POST /console/users/{user_id}/mute": mute,
+        "POST /console/users/{user_id}/unmute": unmute,
+    }
+)
+
+
+# ---- comments: moderators and admins ----
+def moderation_queue(request: Request) -> Response:
+    app = services()
+    caller = _member(request, "comments")
+    queue = request.query.get("queue") or QUEUE_PENDING
+    after = request.query.get("after") or None
+    page = app.moderation.page(queue, _moderation_cursor(app, queue, after))
+    more = None if page.more is None else app.cursors.sign(MODERATION_CURSOR, {"q": queue, "at": page.more})
+    csrf = app.console_csrf.token(caller.session)
+    shown = msgspec.structs.replace(page, more=more)  # the position signed: a cursor no one can forge
+    return comments_page(caller, shown, after, csrf, app.cfg.report_hide_threshold)
+
+
+MODERATION_CURSOR = "moderation"
+
+
+def _moderation_cursor(app: Services, queue: str, token: str | None) -> str | None:
+    position = app.cursors.load(MODERATION_CURSOR, token, {"q", "at"})
+    if position is not None and position["q"] != queue:
+        raise errors.BadRequest("cursor")
+    return None if position is None else position["at"]
+
+
+def _moderated(request: Request, decide: str) -> Response:
+    app = services()
+    caller, form = _posted(request, "comments")
+    comment_id = request.path_params.get("comment_id", "")
+    actor = caller.member.staff_id
+    if decide == "restore":
+        app.moderation.restore(actor, comment_id)
+    elif decide == "hide":
+        app.moderation.hide(actor, comment_id, form.one("reason"))
+    else:
+        app.moderation.delete(actor, comment_id)
+    return redirect("/console/comments")
+
+
+comments = console_routes(
+    {
+        "GET /console/comments": moderation_queue,
+        "POST /console/comments/{comment_id}/restore": lambda r: _moderated(r, "restore"),
+        "POST /console/comments/{comment_id}/hide": lambda r: _moderated(r, "hide"),
+        "POST /console/comments/{comment_id}/delete": lambda r: _moderated(r, "delete"),
     }
 )
 
@@ -225,12 +298,21 @@ def staff(request: Request) -> Response:
 
 
 AUDIT_CURSOR = "audit"
+MAX_SUBJECT_CHARS = 120
+SUBJECT_LINES = 200
 
 
 def audit(request: Request) -> Response:
     app = services()
     caller = _member(request, "audit")
     this_month = month_of(wiring.utcnow())
+    subject = request.query.get("subject", "").strip()
+    if subject:  # every line about one target (a submission id, user#..., comment#..., staff#...)
+        if len(subject) > MAX_SUBJECT_CHARS:
+            raise errors.BadRequest("cursor")
+        lines = list(reversed(app.audit_trail.of_subject(subject)))[:SUBJECT_LINES]
+        csrf = app.console_csrf.token(caller.session)
+        return audit_page(caller, this_month, lines, None, csrf, this_month, subject=subject)
     month = request.query.get("month") or this_month
     if not is_month(month):
         raise errors.BadRequest("month")

@@ -359,7 +359,15 @@ class Services:
         from shared.services.support import Support
 
         repo = self.comment_repo
-        return Support(self.users, self.submissions, repo.get, repo.recent_by_author, self.current_documents)
+        return Support(
+            self.users,
+            self.submissions,
+            repo.get,
+            repo.recent_by_author,
+            self.current_documents,
+            self.audit_trail,
+            utcnow,
+        )
 
     @cached_property
     def audit_trail(self) -> AuditTrail:

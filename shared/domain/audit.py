@@ -37,6 +37,11 @@ ACTION_LABELS: dict[str, str] = {
     "staff_add": "添加员工",
     "staff_deactivate": "停用员工",
     "staff_migrate": "审核员迁移为员工",
+    "comment_restore": "恢复评论",
+    "comment_hide": "隐藏评论",
+    "comment_delete": "删除评论",
+    "mute": "禁言",
+    "unmute": "解除禁言",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "approve": "通过",
@@ -45,6 +50,7 @@ OUTCOME_LABELS: dict[str, str] = {
     "unknown": "无此员工",
     "inactive": "员工已停用",
     "no_channel": "无个人渠道",
+    "no_end": "不限期",
 }
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

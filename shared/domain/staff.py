@@ -219,4 +219,7 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
     "revoke": REVIEW_ROLES,
     # a user's page and search (support); their verification details only for REVIEW_ROLES
     "users": frozenset({REVIEWER, MODERATOR, ADMIN}),
+    # the moderation queue and its decisions; mutes
+    "comments": frozenset({MODERATOR}),
+    "mute": frozenset({MODERATOR}),
 }

@@ -33,6 +33,7 @@ from shared.pages import HTML, page_handler, render
 
 if TYPE_CHECKING:
     from shared.services.console import DashboardNumbers, StaffCaller
+    from shared.services.moderation import ModerationPage
     from shared.services.review import QueuePage, ReviewView, Standing
     from shared.services.support import Found, UserFile
 
@@ -143,11 +144,12 @@ def confirm_page(token: str, csrf: str) -> Response:
     return render("console_auth.html", token=token, csrf=csrf)
 
 
-def dashboard_page(caller: StaffCaller, numbers: DashboardNumbers, csrf: str) -> Response:
+def dashboard_page(caller: StaffCaller, numbers: DashboardNumbers, csrf: str, comments: int) -> Response:
     return render(
         "console_dashboard.html",
         me=_me(caller),
         csrf=csrf,
+        comments=comments,
         queue=numbers.queue,
         oldest=_age(numbers.queue.oldest_age),
         funnel=_funnel(numbers),
@@ -181,6 +183,7 @@ def _me(caller: StaffCaller) -> dict[str, Any]:
         "admin": member.role == "admin",
         "reviews": allowed(member.role, CONSOLE_ROLES["verifications"]),
         "supports": allowed(member.role, CONSOLE_ROLES["users"]),
+        "moderates": allowed(member.role, CONSOLE_ROLES["comments"]),
     }
 
 
@@ -263,6 +266,50 @@ def user_page(caller: StaffCaller, file: UserFile, csrf: str) -> Response:
         labels=LABELS,
         comment_states=COMMENT_STATES,
         max_note=MAX_NOTE_CHARS,
+        mute_days=MUTE_CHOICES,
+    )
+
+
+MUTE_CHOICES = ((1, "1 天"), (3, "3 天"), (7, "7 天"), (30, "30 天"), (0, "不限期"))
+
+
+def comments_page(
+    caller: StaffCaller, page: ModerationPage, after: str | None, csrf: str, threshold: int
+) -> Response:
+    from shared.domain.comments import HIDDEN_BY_REPORTS, HIDE_REASONS, REPORT_REASONS
+
+    rows = []
+    for c in page.comments:
+        if c.status == "held":
+            why = "内容检查建议人工复核"
+        elif c.hidden_by == HIDDEN_BY_REPORTS:
+            why = f"被 {c.reports} 位读者举报后自动隐藏"
+        else:
+            why = f"由 {c.hidden_by} 隐藏：{HIDE_REASONS.get(c.hide_reason or '', c.hide_reason or '')}"
+        rows.append(
+            {
+                "id": c.ref.public_id,
+                "state": c.status,
+                "created_at": c.created_at,
+                "article": c.article_id,
+                "author": c.author_name,
+                "author_id": c.author_id,
+                "text": c.text or "",
+                "why": why,
+                "reports": c.report_log,
+            }
+        )
+    return render(
+        "console_comments.html",
+        me=_me(caller),
+        csrf=csrf,
+        queue=page.queue,
+        rows=rows,
+        more=page.more,
+        after=after,
+        threshold=threshold,
+        reasons=REPORT_REASONS,
+        hide_reasons=HIDE_REASONS,
     )
 
 
@@ -279,7 +326,13 @@ def search_page(caller: StaffCaller, q: str, results: list[Found], csrf: str, ma
 
 
 def audit_page(
-    caller: StaffCaller, month: str, events: list[AuditEvent], more: str | None, csrf: str, this_month: str
+    caller: StaffCaller,
+    month: str,
+    events: list[AuditEvent],
+    more: str | None,
+    csrf: str,
+    this_month: str,
+    subject: str = "",
 ) -> Response:
     from shared.domain.verification import REASONS
 
@@ -310,6 +363,7 @@ def audit_page(
         more=more,
         previous=previous_month(month),
         following=next_month(month) if month < this_month else None,
+        subject=subject,
     )
 
 

@@ -184,6 +184,9 @@ class AuditLog(Protocol):
     ) -> tuple[list[AuditEvent], tuple[str, str] | None]:
         """A month's lines newest first after the line `after` (key, subject), and where to go on."""
 
+    def of_subject(self, subject: str) -> list[AuditEvent]:
+        """The lines about one subject, oldest first."""
+
 
 class Notifications(Protocol):
     def get(self, submission_id: str) -> Notification | None: ...

@@ -4,7 +4,8 @@
 each), a comment id (one read: its author); and, for the roles that may see verification details
 (reviewers, admins), an exact real name or licence number (one Query each of the credential index,
 whose keys for names are digests). `user_file` is one user as staff see them: where they stand
-(`next_step`), their recent comments, and for the reviewing roles their verification history;
+(`next_step`), their recent comments, their mute and its history, and for the reviewing roles
+their verification history;
 never their openid, and no credential image (those open on the verification page, audited).
 """
 
@@ -18,14 +19,16 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from shared.domain.audit import AuditEvent
 from shared.domain.comments import Comment, CommentRef, parse_comment_id
 from shared.domain.gate import CurrentDocuments, next_step
 from shared.domain.ids import is_ulid
-from shared.domain.staff import REVIEW_ROLES, StaffMember
+from shared.domain.staff import CONSOLE_ROLES, REVIEW_ROLES, StaffMember, allowed
 from shared.domain.verification import Submission, license_key, name_key
+from shared.services.moderation import MUTED, UNMUTED, MuteState, mute_state, user_subject
 
 if TYPE_CHECKING:
-    from shared.services.ports import Submissions, Users
+    from shared.services.ports import AuditLog, Submissions, Users
 
 
 RECENT_COMMENTS = 20
@@ -42,6 +45,9 @@ class UserFile(msgspec.Struct, frozen=True):
     comments: list[Comment]  # newest first, at most RECENT_COMMENTS
     history: list[Submission] | None  # newest first; None: the member's role may not see it
     may_revoke: bool  # the member may revoke, and there is an approval to revoke
+    mute: MuteState  # as it stands now (a mute ends by itself)
+    mutes: list[AuditEvent]  # the mute history, newest first (the audit lines about the user)
+    may_mute: bool
 
 
 class Found(msgspec.Struct, frozen=True):
@@ -65,7 +71,11 @@ class Support:
         comment_of: Callable[[CommentRef], Comment | None],
         recent_comments: Callable[[str, int], list[Comment]],
         documents: Callable[[], CurrentDocuments],
+        audit: AuditLog,
+        clock: Callable[[], datetime],
     ) -> None:
+        self._audit = audit
+        self._clock = clock
         self._users = users
         self._submissions = submissions
         self._comment_of = comment_of
@@ -86,6 +96,13 @@ class Support:
             comments=self._recent_comments(user.user_id, RECENT_COMMENTS),
             history=self._submissions.history(user.user_id) if reviewing else None,
             may_revoke=reviewing and user.verification_status == "approved",
+            mute=mute_state(user.muted_until, self._clock()),
+            mutes=[
+                e
+                for e in reversed(self._audit.of_subject(user_subject(user.user_id)))
+                if e.action in (MUTED, UNMUTED)
+            ],
+            may_mute=allowed(member.role, CONSOLE_ROLES["mute"]),
         )
 
     def search(self, member: StaffMember, query: str) -> list[Found]:

@@ -14,7 +14,7 @@ Access patterns (no Scan anywhere):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from pynamodb.attributes import (
@@ -406,7 +406,11 @@ class CommentRepository:
         tx.put(
             "report",
             CommentReportItem(
-                report_key(comment), reporter, reason=reason, created_at=now, expires_at=record_until
+                report_key(comment),
+                reporter,
+                reason=reason,
+                created_at=now,
+                expires_at=datetime.fromtimestamp(record_until, UTC),
             ),
             CommentReportItem.reporter.does_not_exist(),
         )

@@ -91,6 +91,12 @@ GET /console/users/{user_id}                          303  303  303  303  303  3
 GET /console/search                                   303  303  303  303  303  303  303  303  303  303  303
 POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 GET /console/audit                                    303  303  303  303  303  303  303  303  303  303  303
+POST /console/users/{user_id}/mute                    403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/users/{user_id}/unmute                  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/comments                                 303  303  303  303  303  303  303  303  303  303  303
+POST /console/comments/{comment_id}/restore           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/comments/{comment_id}/hide              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/comments/{comment_id}/delete            403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 GET /review/{submission_id}                           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /v1/verification/uploads                         401  401  401  401  403C 403C 200  409  200  200  200
@@ -103,6 +109,7 @@ GET /v1/articles                                      401  401  401  401  403C 4
 GET /v1/articles/{id}                                 401  401  401  401  403C 403C 403V 403V 403V 200  200
 GET /v1/articles/{id}/comments                        401  401  401  401  403C 403C 403V 403V 403V 200  200
 POST /v1/articles/{id}/comments                       401  401  401  401  403C 403C 403V 403V 403V 201  201
+POST /v1/comments/{id}/reports                        401  401  401  401  403C 403C 403V 403V 403V 403F 201
 DELETE /v1/comments/{id}                              401  401  401  401  403C 403C 403V 403V 403V 200  403F
 PUT /v1/me/author                                     401  401  401  401  403C 403C 403V 403V 403V 200  200
 GET /v1/questions                                     401  401  401  401  403C 403C 403V 403V 403V 200  200
@@ -242,6 +249,11 @@ def _post_comment(api: Api, c: Caller) -> Reply:
     return reply
 
 
+def _report_comment(api: Api, c: Caller) -> Reply:
+    target = c.foreign_comment or c.own_comment or UNKNOWN_COMMENT
+    return api.post(f"/v1/comments/{target}/reports", {"reason": "spam"}, token=c.token)
+
+
 def _delete_comment(api: Api, c: Caller) -> Reply:
     target = c.foreign_comment or c.own_comment or UNKNOWN_COMMENT
     return api.delete(f"/v1/comments/{target}", token=c.token)
@@ -300,6 +312,22 @@ REQUESTS: dict[str, Request] = {
         api, c, f"/console/users/{c.user_id}/revoke", {"csrf": "x", "reason": "other"}
     ),
     "GET /console/audit": lambda api, c: api.get("/console/audit", token=c.token),
+    "POST /console/users/{user_id}/mute": lambda api, c: _console_form(
+        api, c, f"/console/users/{c.user_id}/mute", {"csrf": "x", "days": "1"}
+    ),
+    "POST /console/users/{user_id}/unmute": lambda api, c: _console_form(
+        api, c, f"/console/users/{c.user_id}/unmute", {"csrf": "x"}
+    ),
+    "GET /console/comments": lambda api, c: api.get("/console/comments", token=c.token),
+    "POST /console/comments/{comment_id}/restore": lambda api, c: _console_form(
+        api, c, f"/console/comments/{UNKNOWN_COMMENT}/restore", {"csrf": "x"}
+    ),
+    "POST /console/comments/{comment_id}/hide": lambda api, c: _console_form(
+        api, c, f"/console/comments/{UNKNOWN_COMMENT}/hide", {"csrf": "x", "reason": "spam"}
+    ),
+    "POST /console/comments/{comment_id}/delete": lambda api, c: _console_form(
+        api, c, f"/console/comments/{UNKNOWN_COMMENT}/delete", {"csrf": "x"}
+    ),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,
     "POST /v1/verification/uploads": _uploads,
@@ -314,6 +342,7 @@ REQUESTS: dict[str, Request] = {
         f"/v1/articles/{ARTICLE}/comments", token=c.token
     ),
     "POST /v1/articles/{id}/comments": _post_comment,
+    "POST /v1/comments/{id}/reports": _report_comment,
     "DELETE /v1/comments/{id}": _delete_comment,
     "PUT /v1/me/author": lambda api, c: api.call(
         "PUT", "/v1/me/author", {"style": "title", "show_department": False}, token=c.token
@@ -473,6 +502,11 @@ AFTER_POST = {
     "POST /console/auth": "/console",
     "POST /console/verifications/{submission_id}/claim": "/console/verifications/[0-9A-Z]{26}",
     "POST /console/users/{user_id}/revoke": "/console/users/[0-9A-Z]{26}",
+    "POST /console/users/{user_id}/mute": "/console/users/[0-9A-Z]{26}",
+    "POST /console/users/{user_id}/unmute": "/console/users/[0-9A-Z]{26}",
+    "POST /console/comments/{comment_id}/restore": "/console/comments",
+    "POST /console/comments/{comment_id}/hide": "/console/comments",
+    "POST /console/comments/{comment_id}/delete": "/console/comments",
 }
 
 
@@ -574,6 +608,12 @@ POST /console/verifications/{submission_id}/decision  403H 403H 403H 403H 403H 4
 GET /console/users/{user_id}                          303  303  303  303  303  303  200  200  403H 200
 GET /console/search                                   303  303  303  303  303  303  200  200  403H 200
 POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 303  403H 403H 303
+POST /console/users/{user_id}/mute                    403H 403H 403H 403H 403H 403H 403H 303  403H 303
+POST /console/users/{user_id}/unmute                  403H 403H 403H 403H 403H 403H 403H 303  403H 303
+GET /console/comments                                 303  303  303  303  303  303  403H 200  403H 200
+POST /console/comments/{comment_id}/restore           403H 403H 403H 403H 403H 403H 403H 303  403H 303
+POST /console/comments/{comment_id}/hide              403H 403H 403H 403H 403H 403H 403H 303  403H 303
+POST /console/comments/{comment_id}/delete            403H 403H 403H 403H 403H 403H 403H 303  403H 303
 POST /console/logout                                  403H 403H 403H 403H 403H 403H 303  303  303  303
 """
 
@@ -598,6 +638,7 @@ class StaffCaller:
     csrf: str = "not-a-csrf"  # the session's CSRF field, while it had one
     applicant: str = "01JEEEEEEEEEEEEEEEEEEEEEEE"  # a user with a pending submission
     submission: str = UNKNOWN_SUBMISSION  # their pending submission
+    comment: str = UNKNOWN_COMMENT  # a comment a moderator hid: restored, hidden, deleted in turn
 
 
 def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> StaffCaller:
@@ -606,9 +647,20 @@ def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest
 
     outbox_path = env["OUTBOX_PATH"]
     browser = Browser(api)
+    seed_articles()
+    _, writer = _user(api, "cora")
+    agree_all(api)
+    approve(writer)
+    posted = api.post(f"/v1/articles/{ARTICLE}/comments", {"text": "待管理的评论"})
+    assert posted.status == 201, posted.body
+    wiring.services().moderation.hide("setup", posted.body["id"], "spam")
     _, applicant = _user(api, "pat")
     agree_all(api)
-    pending = {"applicant": applicant, "submission": _submitted(api, "pat", seed=7)}
+    pending = {
+        "applicant": applicant,
+        "submission": _submitted(api, "pat", seed=7),
+        "comment": posted.body["id"],
+    }
     if state == "none":
         return StaffCaller(browser, **pending)
     if state == "user":
@@ -675,6 +727,22 @@ def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
         "GET /console/search": with_token(f"/console/search?q={c.applicant}"),
         "POST /console/users/{user_id}/revoke": lambda: b.post(
             f"/console/users/{c.applicant}/revoke", {"csrf": c.csrf, "reason": "other"}
+        ),
+        "POST /console/users/{user_id}/mute": lambda: b.post(
+            f"/console/users/{c.applicant}/mute", {"csrf": c.csrf, "days": "7"}
+        ),
+        "POST /console/users/{user_id}/unmute": lambda: b.post(
+            f"/console/users/{c.applicant}/unmute", {"csrf": c.csrf}
+        ),
+        "GET /console/comments": with_token("/console/comments"),
+        "POST /console/comments/{comment_id}/restore": lambda: b.post(
+            f"/console/comments/{c.comment}/restore", {"csrf": c.csrf}
+        ),
+        "POST /console/comments/{comment_id}/hide": lambda: b.post(
+            f"/console/comments/{c.comment}/hide", {"csrf": c.csrf, "reason": "abuse"}
+        ),
+        "POST /console/comments/{comment_id}/delete": lambda: b.post(
+            f"/console/comments/{c.comment}/delete", {"csrf": c.csrf}
         ),
         "POST /console/logout": lambda: b.post("/console/logout", {"csrf": c.csrf}),
     }

@@ -506,6 +506,9 @@ class FakeAuditLog:
         more = (str(start + limit), "-") if len(found) > start + limit else None
         return found[start : start + limit], more
 
+    def of_subject(self, subject: str) -> list[AuditEvent]:
+        return [e for e in self.lines if e.subject == subject]
+
 
 class FakeQueue:
     """The review queue over the fake submissions: pending ones, oldest first."""

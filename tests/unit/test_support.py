@@ -9,6 +9,7 @@ from shared.domain.comments import Comment
 from shared.domain.staff import StaffMember
 from shared.domain.verification import FingerprintUse, index_keys_of
 from shared.services.support import Found, Support
+from tests.unit.fakes import FakeAuditLog
 from tests.unit.services_setup import ALICE, BOB, NOW, World, consented
 from tests.unit.test_review_service import SUBMISSION, pending
 
@@ -27,6 +28,8 @@ def build(world: World) -> Support:
         lambda ref: comments.get(ref.public_id),
         lambda author, limit: [c for c in comments.values() if c.author_id == author][:limit],
         world.catalog.current,
+        FakeAuditLog(world.users.audit),
+        world.clock,
     )
 
 
