@@ -109,6 +109,12 @@ ANSWERS = [
 CONDITION_TRUSTED = {
     # erasure: a comment that no longer names the user was anonymized already
     ("account deletion", "dynamodb.UpdateItem(comments)"),
+    # a report: the reader's report of this round is there already (a repeat counts nothing)
+    ("report", "dynamodb.TransactWriteItems(comment_reports,comments,comment_guards)"),
+    (
+        "report that hides the comment",
+        "dynamodb.TransactWriteItems(comment_reports,comments,articles,comment_guards)",
+    ),
 }
 
 
@@ -308,6 +314,53 @@ def _delete_comment(api: Api, ctx: dict[str, Any]) -> Reply:
     return api.delete(f"/v1/comments/{ctx['id']}")
 
 
+def _report_setup(h: Harness, api: Api, reports_before: int = 0) -> dict[str, Any]:
+    """A reader's comment, `reports_before` other readers' reports of it, and a reader to report it."""
+    seed_articles()
+    verified(api, "author")
+    posted = post(api, "一条将被举报的评论")
+    assert posted.status == 201, posted.body
+    for n in range(reports_before):
+        verified(api, f"reporter{n}")
+        assert api.post(f"/v1/comments/{posted.body['id']}/reports", {"reason": "spam"}).status == 201
+    verified(api, "reader")
+    return {"id": posted.body["id"]}
+
+
+def _report(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post(f"/v1/comments/{ctx['id']}/reports", {"reason": "misinformation", "text": "没有依据"})
+
+
+def _moderator_setup(h: Harness, api: Api, hidden: bool = True) -> dict[str, Any]:
+    """A moderator signed in, and a comment a moderator hid (or a visible one)."""
+    seed_articles()
+    user_id = verified(api, "author")
+    posted = post(api, "一条待管理的评论")
+    assert posted.status == 201, posted.body
+    if hidden:
+        wiring.services().moderation.hide("setup", posted.body["id"], "spam")
+    moderator = member("moderator", "评论管理员乙", email="moderator.b@example.com")
+    browser = Browser(api)
+    assert browser.sign_in(moderator, h.env["OUTBOX_PATH"], moderator).status == 303
+    return {
+        "cookies": dict(browser.cookies),
+        "csrf": browser.csrf(),
+        "id": posted.body["id"],
+        "user": user_id,
+    }
+
+
+def _moderate(action: str, form: dict[str, str] | None = None) -> Act:
+    def act(api: Api, ctx: dict[str, Any]) -> Reply:
+        return _console_post(api, ctx, f"/console/comments/{ctx['id']}/{action}", form or {})
+
+    return act
+
+
+def _mute(api: Api, ctx: dict[str, Any]) -> Reply:
+    return _console_post(api, ctx, f"/console/users/{ctx['user']}/mute", {"days": "7"})
+
+
 def _account_setup(h: Harness, api: Api) -> dict[str, Any]:
     seed_articles()
     user_id = consented(api)
@@ -502,6 +555,17 @@ PATHS = [
     WritePath("answers", _answers_setup, _answers),
     WritePath("comment post", _comment_setup, _comment),
     WritePath("comment delete", _delete_comment_setup, _delete_comment),
+    WritePath("report", _report_setup, _report),
+    WritePath("report that hides the comment", lambda h, api: _report_setup(h, api, 2), _report),
+    WritePath("moderator: restore", _moderator_setup, _moderate("restore"), html=True),
+    WritePath(
+        "moderator: hide",
+        lambda h, api: _moderator_setup(h, api, hidden=False),
+        _moderate("hide", {"reason": "abuse"}),
+        html=True,
+    ),
+    WritePath("moderator: delete", _moderator_setup, _moderate("delete"), html=True),
+    WritePath("moderator: mute", lambda h, api: _moderator_setup(h, api, hidden=False), _mute, html=True),
     WritePath("account deletion", _account_setup, _delete_account, resumable=True),
     WritePath("sign-in link request", _console_setup, _request_link, html=True, mail=True),
     WritePath("sign-in link use (the session)", _confirm_setup, _confirm, html=True),
