@@ -535,6 +535,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/comments/{id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 举报评论 / Report a comment
+         * @description 读者举报他人可见的评论。同一读者对同一评论只计一次：重复举报回答 200，不重复计数。举报自己的评论为 403 `forbidden`；已隐藏、待审或已删除的评论为 404。每位读者每小时最多举报 20 次（429）。被禁言的用户为 403 `muted`。达到本环境的阈值（默认 3 位不同读者）时，该评论对作者以外的所有人隐藏、不再计入 `comment_count`，等待管理员处理；管理员恢复后举报重新计数。
+         *
+         *     A reader reports another's visible comment. One report per reader per comment counts: a repeat
+         *     is answered 200 and counts nothing. One's own comment is 403 `forbidden`; a hidden, held or deleted
+         *     one 404. At most 20 reports an hour per reader (429). A muted user gets 403 `muted`. At the
+         *     stage's threshold of distinct reporters (3 by default) the comment is hidden from everyone but
+         *     its author, leaves `comment_count`, and waits for a moderator; a restore starts its reports anew.
+         */
+        post: operations["commentReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/author": {
         parameters: {
             query?: never;
@@ -992,12 +1018,35 @@ export interface components {
             created_at: string;
             reply_to: string | null;
             /**
-             * @description `held`: kept for a human review after the content check; shown to its author only, not counted
+             * @description 被回复的评论：作者、前 50 个字的摘录和状态；被删除或隐藏的评论只说明其状态，不给摘录。
+             *
+             *     The comment replied to: its author, an excerpt of at most 50 characters, and its state; a
+             *     deleted or hidden one says so, without an excerpt.
+             */
+            reply_context: null | {
+                author: {
+                    display_name: string;
+                };
+                excerpt: string | null;
+                /** @enum {string} */
+                state: "visible" | "deleted" | "hidden";
+            };
+            /**
+             * @description `held`：内容检查后待人工复核 / kept for a human review after the content check; `hidden`：被读者举报或被管理员隐藏 / hidden by readers' reports or a moderator. Both are shown to their author alone and not counted
              * @enum {string}
              */
-            status: "visible" | "held";
+            state: "visible" | "held" | "hidden";
+            /** @description 隐藏的原因（仅 `hidden`，仅作者可见）/ why it is hidden (on `hidden` only, which only its author sees) */
+            reason_text: string | null;
             /** @description The caller wrote it (may delete it) */
             mine: boolean;
+        };
+        Report: {
+            comment_id: string;
+            /** @enum {string} */
+            reason: "spam" | "abuse" | "misinformation" | "privacy" | "other";
+            /** Format: date-time */
+            created_at: string;
         };
     };
     responses: {
@@ -2732,7 +2781,15 @@ export interface operations {
                      *           "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
                      *           "created_at": "2026-11-30T11:15:00+08:00",
                      *           "reply_to": "01M8NH0Q7R5VBK3ZT2W9XD4E6F.perioperative-anticoagulation",
-                     *           "status": "held",
+                     *           "reply_context": {
+                     *             "author": {
+                     *               "display_name": "李医生"
+                     *             },
+                     *             "excerpt": "椎管内麻醉前的停药时间也请一并考虑。",
+                     *             "state": "visible"
+                     *           },
+                     *           "state": "held",
+                     *           "reason_text": null,
                      *           "mine": true
                      *         },
                      *         {
@@ -2745,7 +2802,9 @@ export interface operations {
                      *           "text": "椎管内麻醉前的停药时间也请一并考虑。",
                      *           "created_at": "2026-11-30T10:58:00+08:00",
                      *           "reply_to": null,
-                     *           "status": "visible",
+                     *           "reply_context": null,
+                     *           "state": "visible",
+                     *           "reason_text": null,
                      *           "mine": false
                      *         },
                      *         {
@@ -2758,7 +2817,9 @@ export interface operations {
                      *           "text": "感谢分享，请问老年患者的起始剂量是多少？",
                      *           "created_at": "2026-11-30T10:04:00+08:00",
                      *           "reply_to": null,
-                     *           "status": "visible",
+                     *           "reply_context": null,
+                     *           "state": "visible",
+                     *           "reason_text": null,
                      *           "mine": false
                      *         }
                      *       ],
@@ -2847,7 +2908,15 @@ export interface operations {
                      *       "text": "同意，补充一点：术后恢复抗凝前应先确认手术部位止血充分。",
                      *       "created_at": "2026-11-30T11:15:00+08:00",
                      *       "reply_to": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
-                     *       "status": "visible",
+                     *       "reply_context": {
+                     *         "author": {
+                     *           "display_name": "李医生"
+                     *         },
+                     *         "excerpt": "椎管内麻醉前的停药时间也请一并考虑。",
+                     *         "state": "visible"
+                     *       },
+                     *       "state": "visible",
+                     *       "reason_text": null,
                      *       "mine": true
                      *     }
                      */
@@ -2922,6 +2991,116 @@ export interface operations {
                     "application/json": components["schemas"]["UpstreamUnavailableError"];
                 };
             };
+        };
+    };
+    commentReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "misinformation",
+                 *       "text": "文中剂量与指南不符"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "spam" | "abuse" | "misinformation" | "privacy" | "other";
+                    /** @description 补充说明（可选）/ what is wrong (optional) */
+                    text?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description 此前已举报过，不重复计数 / Reported before by this reader: nothing counted twice */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "comment_id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "reason": "misinformation",
+                     *       "created_at": "2026-11-30T11:21:00+08:00"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description 举报已计入 / The report counts */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "comment_id": "01M8NGTJ2QXAMZERKMJTSCBH1X.perioperative-anticoagulation",
+                     *       "reason": "misinformation",
+                     *       "created_at": "2026-11-30T11:20:00+08:00"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description `bad_request`：原因不在可选范围内或说明过长（见 `fields`）/ an unknown reason or a text too long (see `fields`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BadRequestError"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description `consent_required`：未同意当前《身份认证协议》/ the current identity agreement is not agreed; `verification_required`：尚未通过HCP身份认证 / HCP verification is not approved; `forbidden`：不能举报自己的评论 / one's own comment; `muted`：已被禁言，至 `until` / muted until `until` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsentRequiredError"] | components["schemas"]["VerificationRequiredError"] | components["schemas"]["ForbiddenError"] | components["schemas"]["MutedError"];
+                };
+            };
+            /** @description `not_found`：评论不存在，或已隐藏、待审、已删除 / No such comment, or it is hidden, held or deleted */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `conflict`：文章正忙，请重试 / The article is busy: try again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description `rate_limited`：每小时最多举报 20 次，请在 Retry-After 秒后重试 / At most 20 reports an hour: retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateLimitedError"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
         };
     };
     authorDisplay: {

@@ -74,8 +74,11 @@ def test_models_match_the_tables_of_serverless_yml() -> None:
     assert set(models) == set(declared)
     for name, model in models.items():
         keys = {k["AttributeName"]: k["KeyType"] for k in declared[name]["KeySchema"]}
-        hash_key = model._hash_keyname
-        range_key = model._range_keyname
+        stored = {
+            name: attr.attr_name for name, attr in model.get_attributes().items()
+        }  # as DynamoDB names them
+        hash_key = stored[model._hash_keyname]
+        range_key = stored[model._range_keyname] if model._range_keyname else None
         expected = {hash_key: "HASH", **({range_key: "RANGE"} if range_key else {})}
         assert keys == expected, name
 
