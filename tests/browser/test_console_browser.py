@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS
 from tests.e2e.conftest import Client, RunningStack, wait_for
-from tests.e2e.journey import FIELDS, consent, image, upload
+from tests.e2e.journey import FIELDS, bring, consent, image, upload
 
 pytestmark = pytest.mark.browser
 
@@ -174,5 +174,52 @@ def test_a_reviewer_works_the_queue_rejects_with_a_note_then_approves_the_resubm
         page.locator("[data-empty]").count() == 1
         or page.locator(f"li[data-submission='{second}']").count() == 0
     )
+    assert not blocked, blocked
+    context.close()
+
+
+def test_a_moderator_restores_a_comment_three_readers_reported(chromium: Any, stack: RunningStack) -> None:
+    writer = Client(stack)
+    bring(writer, "console-moderated-writer", "done")
+    article = writer.call("GET", "/v1/articles").json()["items"][0]["id"]
+    posted = writer.call(
+        "POST", f"/v1/articles/{article}/comments", {"text": "我认为该药物在老年患者中无需减量。"}
+    )
+    assert posted.status_code == 201, posted.text
+    comment = posted.json()["id"]
+    for n in range(3):
+        reader = Client(stack)
+        bring(reader, f"console-moderated-reader-{n}", "done")
+        reported = reader.call(
+            "POST",
+            f"/v1/comments/{comment}/reports",
+            {"reason": "misinformation", "text": "<b>与指南不符</b>"},
+        )
+        assert reported.status_code == 201, reported.text
+    mine = writer.call("GET", f"/v1/articles/{article}/comments").json()["items"]
+    assert [(c["id"], c["state"]) for c in mine if c["id"] == comment] == [(comment, "hidden")]
+
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+    _sign_in(page, stack, "demo-moderator")
+    assert page.locator("[data-number=comments]").inner_text() != "0"
+    page.click("nav >> text=评论管理")
+    item = page.locator(f"li[data-comment='{comment}']")
+    assert item.count() == 1 and "被 3 位读者举报后自动隐藏" in item.inner_text()
+    assert item.get_by_text("<b>与指南不符</b>").count() == 3  # the readers' words, shown as typed
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-moderation-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "console-moderation.png"), full_page=True)
+    item.locator("button:has-text('恢复显示')").click()
+    page.wait_for_url(stack.url("/console/comments"))
+    assert page.locator(f"li[data-comment='{comment}']").count() == 0
+    shown = writer.call("GET", f"/v1/articles/{article}/comments").json()["items"]
+    assert [(c["id"], c["state"]) for c in shown if c["id"] == comment] == [(comment, "visible")]
     assert not blocked, blocked
     context.close()
