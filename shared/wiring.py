@@ -434,7 +434,7 @@ class Services:
     # ---- the user-data registry: each capability adds what it holds about a user here ----
     def personal_data(self) -> list[PersonalData]:
         from shared.services.account import AccountData
-        from shared.services.comments import CommentData
+        from shared.services.comments import CommentData, ReportData
         from shared.services.consent import ConsentData
         from shared.services.questions import AnswerData
         from shared.services.verification import VerificationData
@@ -445,6 +445,7 @@ class Services:
             AnswerData(self.answer_repo),
             VerificationData(self.submissions, self.storage),  # submissions, fingerprints, images
             CommentData(self.comment_repo),  # comments stay, shown as from a deleted user
+            ReportData(self.comment_repo),  # the reports they made (the counts stay)
         ]
 
 

@@ -41,7 +41,7 @@ from shared.services.fresh import Fresh
 from shared.services.idempotency import Idempotency
 
 if TYPE_CHECKING:
-    from shared.services.ports import Comments, TextChecker, Users
+    from shared.services.ports import Comments, Reports, TextChecker, Users
 
 COMMENTS_CURSOR = "comments-cursor"
 OPERATION = "comment"
@@ -423,3 +423,21 @@ class CommentData:
     def erase(self, user_id: str) -> None:
         for ref in self._comments.refs_by_author(user_id):
             self._comments.anonymize(ref, user_id)
+
+
+class ReportData:
+    """The reports a user made: exported; erased with the account (the counts they made stay)."""
+
+    name = "reports"
+
+    def __init__(self, reports: Reports) -> None:
+        self._reports = reports
+
+    def export(self, user_id: str) -> Any:
+        return [
+            {"comment_id": comment_id, "reason": reason, "created_at": times.iso(at)}
+            for comment_id, reason, at in self._reports.reports_by(user_id)
+        ]
+
+    def erase(self, user_id: str) -> None:
+        self._reports.forget_reports(user_id)

@@ -256,6 +256,11 @@ class Comments(Protocol):
         """`Refused`: "report" (a repeat in this round), "comment" (it moved since read), a window."""
 
 
+class Reports(Protocol):
+    def reports_by(self, reporter: str) -> list[tuple[str, str, datetime]]: ...
+    def forget_reports(self, reporter: str) -> None: ...
+
+
 class Moderated(Protocol):
     """The comments as moderators move them."""
 

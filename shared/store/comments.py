@@ -90,13 +90,14 @@ class ReportEntry(MapAttribute[str, Any]):
 @table("comment_reports")
 class CommentReportItem(Model):
     """One reader's report of a comment in one round (a restore starts a new round): its key makes
-    a reader count once. Expires after REPORT_RECORD_DAYS; holds no text."""
+    a reader count once. In the reader's partition, so their export and erasure are one Query.
+    Expires after REPORT_RECORD_DAYS; holds no text (the comment keeps its first reports' words)."""
 
     class Meta:
         table_name = "comment_reports"
 
-    report = UnicodeAttribute(hash_key=True)  # "<comment public id>#<round>"
-    reporter = UnicodeAttribute(range_key=True)  # the reader's user id
+    reporter = UnicodeAttribute(hash_key=True)  # the reader's user id
+    report = UnicodeAttribute(range_key=True)  # "<comment public id>#<round>"
     reason = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
@@ -406,13 +407,13 @@ class CommentRepository:
         tx.put(
             "report",
             CommentReportItem(
-                report_key(comment),
                 reporter,
+                report_key(comment),
                 reason=reason,
                 created_at=now,
                 expires_at=datetime.fromtimestamp(record_until, UTC),
             ),
-            CommentReportItem.reporter.does_not_exist(),
+            CommentReportItem.report.does_not_exist(),
         )
         count = comment.reports + 1
         actions: list[Action] = [CommentItem.reports.set(count)]
@@ -471,6 +472,19 @@ class CommentRepository:
             )
         audit_store.enlist(tx, audit)
         return tx.commit()
+
+    def reports_by(self, reporter: str) -> list[tuple[str, str, datetime]]:
+        """The reader's reports: (comment public id, reason, when), one Query of their partition."""
+        return [
+            (str(i.report).rsplit("#", 1)[0], str(i.reason), i.created_at)
+            for i in CommentReportItem.query(reporter)
+        ]
+
+    def forget_reports(self, reporter: str) -> None:
+        """Delete the reader's reports (their account goes; the counts they made stay)."""
+        with CommentReportItem.batch_write() as batch:
+            for item in CommentReportItem.query(reporter):
+                batch.delete(item)
 
     def queue(self, name: str, limit: int, after: str | None) -> tuple[list[Comment], str | None]:
         """A moderation queue oldest first (one Query of the sparse index), after the comment

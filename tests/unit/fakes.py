@@ -721,7 +721,8 @@ class FakeComments:
     contend: int = 0  # the next n posts meet a concurrent transaction
     posts: int = 0
     reads: int = 0
-    reports: dict[tuple[str, str], str] = field(default_factory=dict)  # (comment#round, reader) -> reason
+    # (comment#round, reader) -> (reason, when)
+    reports: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
     audit: list[AuditEvent] = field(default_factory=list)
 
     def page(
@@ -850,7 +851,7 @@ class FakeComments:
         failed += [w.name for w in windows if self.windows.get(w.key, 0) >= w.limit]
         if failed:
             return refused(*failed)
-        self.reports[key] = reason
+        self.reports[key] = (reason, now)
         for w in windows:
             self.windows[w.key] = self.windows.get(w.key, 0) + 1
         log = (
@@ -900,6 +901,16 @@ class FakeComments:
         self.items[(comment.article_id, comment.comment_id)] = moved
         self.audit.append(audit)
         return WRITTEN
+
+    def reports_by(self, reporter: str) -> list[tuple[str, str, datetime]]:
+        return [
+            (key.rsplit("#", 1)[0], reason, at)
+            for (key, who), (reason, at) in self.reports.items()
+            if who == reporter
+        ]
+
+    def forget_reports(self, reporter: str) -> None:
+        self.reports = {k: v for k, v in self.reports.items() if k[1] != reporter}
 
     def _queue_of(self, comment: Comment) -> str | None:
         if comment.status == HELD or (comment.status == HIDDEN and comment.hidden_by == HIDDEN_BY_REPORTS):

@@ -171,3 +171,17 @@ def test_a_mute_stops_posts_and_reports_and_ends_by_itself() -> None:
     with pytest.raises(errors.NotFound):
         mod.mute("mod-1", "01JNOBODYNOBODYNOBODYNOBOD", 1)
     assert [a.action for a in world.users.audit] == ["mute", "mute", "unmute"]
+
+
+def test_a_readers_reports_are_in_their_export_and_go_with_their_account() -> None:
+    from shared.services.comments import ReportData
+
+    world, comments, service = setup()
+    posted = service.post(world.users.users[ALICE], ARTICLE, "评论", None, None)
+    service.report(world.users.users[BOB], posted["id"], "privacy", "含患者姓名")
+    data = ReportData(comments)
+    (exported,) = data.export(BOB)
+    assert (exported["comment_id"], exported["reason"]) == (posted["id"], "privacy")
+    assert exported["created_at"].endswith("+08:00")
+    data.erase(BOB)
+    assert data.export(BOB) == [] and comments.get(ref(posted["id"])).reports == 1  # the count stays
