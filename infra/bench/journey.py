@@ -226,6 +226,9 @@ class Journey:
         send("POST /console/auth", "POST", "/console/auth", form, expect=303)
         dashboard = send("GET /console", "GET", "/console").text
         send("GET /console/staff", "GET", "/console/staff")
+        send("GET /console/comments", "GET", "/console/comments")
+        send("GET /console/verifications", "GET", "/console/verifications")
+        send("GET /console/audit", "GET", "/console/audit")
         send(
             "POST /console/logout", "POST", "/console/logout", {"csrf": hidden(dashboard, "csrf")}, expect=303
         )
@@ -312,7 +315,7 @@ class Journey:
         self.measure("POST /v1/answers", "POST", "/v1/answers", {"answers": answers})
 
     def _articles(self) -> None:
-        seed_comments(ARTICLE, 30)  # a full page of comments by others
+        others = seed_comments(ARTICLE, 30)  # a full page of comments by others
         self.measure("GET /v1/articles", "GET", "/v1/articles")
         self.measure("GET /v1/articles/{id}", "GET", f"/v1/articles/{ARTICLE}")
         comments = f"/v1/articles/{ARTICLE}/comments"
@@ -321,6 +324,8 @@ class Journey:
         posted = self.measure("POST /v1/articles/{id}/comments", "POST", comments, text, expect=201)
         self.measure("GET /v1/articles/{id}/comments", "GET", comments)
         self.measure("DELETE /v1/comments/{id}", "DELETE", f"/v1/comments/{posted.body['id']}")
+        reported = f"/v1/comments/{others[-1]}.{ARTICLE}/reports"
+        self.measure("POST /v1/comments/{id}/reports", "POST", reported, {"reason": "spam"}, expect=201)
         style = {"style": "title", "show_department": False}
         self.measure("PUT /v1/me/author", "PUT", "/v1/me/author", style)
 

@@ -22,8 +22,14 @@ CALL_TARGETS: dict[str, int] = {
     "POST /v1/verification (two images)": 3 + 3 * IMAGES,
     # whoever the form names: the handle, a member, one transaction, one e-mail
     "POST /console/login": 4,
-    # the session's member, the pending submissions, the funnel's counters
-    "GET /console": 3,
+    # the session's member, the pending submissions, the funnel's counters, the comments waiting
+    "GET /console": 4,
+    # the gate's read, the comment, one transaction
+    "POST /v1/comments/{id}/reports": 3,
+    # the session's member and one Query of an index each
+    "GET /console/comments": 2,
+    "GET /console/verifications": 2,
+    "GET /console/audit": 2,
 }
 
 
