@@ -151,9 +151,10 @@ def test_no_personal_data_in_any_line_the_stack_printed(stack: RunningStack) -> 
         for name, forms in needles.items()
         if any(form in line for form in forms)
     ]
-    # The outbox lines are the local stage's notifications, printed by design (they name the user
-    # id, never more); no log line names the user at all.
-    leaks += [
-        f"user_id in: {line[:300]}" for line in lines if user_id in line and not line.startswith("[outbox]")
-    ]
+    # No line names the user at all: neither a log line nor the outbox lines printed to the console
+    # (the outbox file, what a real channel would receive, may: the user message's addressee).
+    leaks += [f"user_id in: {line[:300]}" for line in lines if user_id in line]
     assert not leaks, "\n".join(leaks)
+    outbox_lines = [line for line in lines if line.startswith("[outbox]")]
+    assert any('"channel": "user"' in line for line in outbox_lines), "no user message was printed"
+    assert user_id in (stack.var / "outbox.jsonl").read_text(), "the outbox file lost the addressee"
