@@ -9,7 +9,6 @@ backup can be older than them (`DELETION_LOG_DAYS`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -35,7 +34,13 @@ class DeletionLog:
     def record(self, digest: str, at: datetime) -> None:
         DeletionItem(digest, deleted_at=at, expires_at=at + timedelta(days=DELETION_LOG_DAYS)).save()
 
-    def digests(self) -> Iterator[str]:
-        """Every logged deletion (a Scan: the ops command after a restore)."""
-        for item in DeletionItem.scan(attributes_to_get=["digest"]):
-            yield str(item.digest)
+    def digests(self, table_name: str | None = None) -> set[str]:
+        """Every logged deletion (a Scan: the ops command after a restore), from this stage's log
+        or from the table named (the live log, when the restored tables carry another prefix)."""
+        bound = DeletionItem.Meta.table_name
+        if table_name is not None:
+            DeletionItem.Meta.table_name, DeletionItem._connection = table_name, None
+        try:
+            return {str(item.digest) for item in DeletionItem.scan(attributes_to_get=["digest"])}
+        finally:
+            DeletionItem.Meta.table_name, DeletionItem._connection = bound, None

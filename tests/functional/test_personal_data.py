@@ -276,6 +276,11 @@ def test_after_deletion_no_item_or_object_holds_a_marker_or_names_the_user(
 ) -> None:
     assert api.delete("/v1/me").status == 200
     deliver_stream()  # the deletion reaches the funnel as Lambda would deliver it
+    assert_deleted(aws, lived)
+
+
+def assert_deleted(aws: config.Config, lived: dict[str, Any]) -> None:
+    """No item or object holds a marker or names the user, but for what `KEPT` says."""
     stored = scan(aws)
     assert set(stored) == set(template_tables())
     gone = [lived["user_id"], lived["openid"], lived["openid_hash"], lived["guard_owner"], lived["session"]]
@@ -309,3 +314,68 @@ def test_after_deletion_no_item_or_object_holds_a_marker_or_names_the_user(
         if name not in KEPT_MARKERS:
             assert not any(marker.encode() in body or marker in key for key, body in objects(aws).items())
     assert not [k for k in objects(aws) if lived["user_id"] in k]
+
+
+# ---- backups: a restore re-applies the deletions made since its point ----
+
+
+def restore(aws: config.Config, snapshot: dict[str, list[dict[str, Any]]]) -> None:
+    """What a point-in-time restore of every table but the deletion log does: the items as they
+    stood at the snapshot (S3 has no versions here: deleted objects stay deleted)."""
+    dynamodb = boto3.client("dynamodb", region_name=aws.region)
+    for table, items in scan(aws).items():
+        if table == "deletions":
+            continue  # never restored: it is what the restore is checked against
+        name = aws.table(table)
+        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=name)["Table"]["KeySchema"]]
+        for item in items:
+            dynamodb.delete_item(TableName=name, Key={k: item[k] for k in keys})
+        for item in snapshot[table]:
+            dynamodb.put_item(TableName=name, Item=item)
+
+
+def test_a_restore_from_before_a_deletion_is_followed_by_the_deletion_again(
+    api: Api, aws: config.Config, lived: dict[str, Any]
+) -> None:
+    from infra.ops import account as account_ops
+
+    snapshot = scan(aws)  # the restore point: the account as it stood
+    assert api.delete("/v1/me").status == 200
+    restore(aws, snapshot)
+    assert any(lived["user_id"] in repr(i) for i in scan(aws)["users"])  # the restore brought it back
+    done = account_ops.reapply()
+    assert (done.logged, done.users, done.deleted) == (1, 1, 1)
+    deliver_stream()
+    assert_deleted(aws, lived)
+    assert account_ops.reapply().deleted == 0  # idempotent
+    assert account_ops.main(["reapply-deletions"]) == 0 and account_ops.main(["reapply"]) == 2
+
+
+def test_consent_keys_kept_on_user_items_move_to_their_table(api: Api, aws: config.Config) -> None:
+    """A user from before the consent keys' table: their key on the user item still serves, the
+    migration moves it (once: a second run finds nothing), and it goes with the account."""
+    from infra.ops import consent as consent_ops
+    from shared.store.consent import ConsentKeyItem
+    from shared.store.users import UserItem
+
+    publish_seed()
+    user_id = str(api.login("pd-legacy")["user"]["id"])
+    assert decide(api, AGREEMENT, "agree", headers={"user-agent": MARKERS["user_agent"]}).status == 201
+    moved = ConsentKeyItem.get(user_id)  # put it back where it lived before the table
+    UserItem(user_id).update(
+        actions=[UserItem.consent_subject.set(moved.subject), UserItem.consent_key.set(bytes(moved.key))]
+    )
+    moved.delete()
+    assert api.get("/v1/consents").body["items"][0]["user_agent"] == MARKERS["user_agent"]  # the fallback
+    assert decide(api, INFORMED, "agree").status == 201  # a legacy key is used, not replaced
+    assert ConsentKeyItem.count() == 0
+    done = consent_ops.migrate_keys()
+    assert (done.moved, done.left) == (1, 0)
+    user = UserItem.get(user_id)
+    assert user.consent_subject is None and user.consent_key is None
+    assert ConsentKeyItem.get(user_id).subject == moved.subject
+    history = api.get("/v1/consents").body["items"]
+    assert [h["user_agent"] for h in history] == [MARKERS["user_agent"], "pytest"]
+    assert consent_ops.migrate_keys().moved == 0 and consent_ops.main(["migrate-keys"]) == 0
+    assert api.delete("/v1/me").status == 200
+    assert ConsentKeyItem.count() == 0 and user_id not in repr(scan(aws))
