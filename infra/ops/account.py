@@ -5,9 +5,11 @@ A point-in-time restore brings back every item as it stood, the accounts deleted
 included. The deletion log (table `deletions`, never restored itself) names each deletion of the
 last 36 days by a digest of the account's id only; this command scans the restored users table
 (an ops tool), and runs the account deletion again, the same code path as `DELETE /v1/me`, for
-every user whose digest is logged. It is idempotent: run it after every restore, before the stage
-takes traffic again. `--log-prefix` reads the log from another stage prefix than the tables it
-cleans (when the restored tables were restored under a new prefix).
+every user whose digest is logged. Consent keys that name no restored user (the key table, whose
+backups reach back fewer days, is left live by an older restore) are deleted too. It is idempotent:
+run it after every restore, before the stage takes traffic again. `--log-prefix` reads the log
+from another stage prefix than the tables it cleans (when the tables were restored under a new
+prefix).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Reapplied:
     logged: int  # deletions in the log
     users: int  # users in the (restored) users table
     deleted: int  # of them, accounts the log says were deleted: deleted again
+    orphan_keys: int  # consent keys of no restored user, deleted
 
 
 def reapply(log_prefix: str | None = None) -> Reapplied:
@@ -37,7 +40,10 @@ def reapply(log_prefix: str | None = None) -> Reapplied:
     again = [user_id for user_id in users if deletion_digest(user_id) in logged]
     for user_id in again:
         app.account.delete(user_id)
-    return Reapplied(len(logged), len(users), len(again))
+    orphans = app.consent_keys.user_ids() - set(users)
+    for user_id in orphans:
+        app.consent_keys.delete(user_id)
+    return Reapplied(len(logged), len(users), len(again), len(orphans))
 
 
 def main(argv: list[str]) -> int:
@@ -51,5 +57,8 @@ def main(argv: list[str]) -> int:
             return 2
         log_prefix = argv[2]
     done = reapply(log_prefix)
-    print(f"{done.logged} deletions logged, {done.users} users, {done.deleted} deleted again")
+    print(
+        f"{done.logged} deletions logged, {done.users} users, {done.deleted} deleted again, "
+        f"{done.orphan_keys} consent keys of no user deleted"
+    )
     return 0

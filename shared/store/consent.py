@@ -233,6 +233,10 @@ class ConsentKeyRepository:
     def delete(self, user_id: str) -> None:
         ConsentKeyItem(user_id).delete()
 
+    def user_ids(self) -> set[str]:
+        """Whose keys the table holds (a Scan: the ops command after a restore)."""
+        return {str(item.user_id) for item in ConsentKeyItem.scan(attributes_to_get=["user_id"])}
+
     def adopt(self, user_id: str, legacy: ConsentKey, now: datetime) -> Outcome:
         """Move a key kept on the user item (before this table) here, in one transaction: the key
         put unless one exists ("key"), the user item's copy removed if it is still that one

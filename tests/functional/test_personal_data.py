@@ -340,11 +340,19 @@ def test_a_restore_from_before_a_deletion_is_followed_by_the_deletion_again(
     from infra.ops import account as account_ops
 
     snapshot = scan(aws)  # the restore point: the account as it stood
-    assert api.delete("/v1/me").status == 200
+    token = api.token
+    api.login("pd-after-the-point")  # an account made after the restore point, with a consent key
+    assert decide(api, AGREEMENT, "agree").status == 201
+    assert api.delete("/v1/me", token=token).status == 200
+    live_keys = scan(aws)["consent_keys"]
     restore(aws, snapshot)
+    # the consent keys' backups do not reach back as far: that table stays live
+    boto3.client("dynamodb", region_name=aws.region).put_item(
+        TableName=aws.table("consent_keys"), Item=live_keys[0]
+    )
     assert any(lived["user_id"] in repr(i) for i in scan(aws)["users"])  # the restore brought it back
     done = account_ops.reapply()
-    assert (done.logged, done.users, done.deleted) == (1, 1, 1)
+    assert (done.logged, done.users, done.deleted, done.orphan_keys) == (1, 1, 1, 1)
     deliver_stream()
     assert_deleted(aws, lived)
     assert account_ops.reapply().deleted == 0  # idempotent
