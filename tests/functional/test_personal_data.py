@@ -197,7 +197,9 @@ def journey(api: Api, env: dict[str, str]) -> dict[str, Any]:
     assert posted.status == 201, posted.body
     upload(api, image_bytes(color=(1, 2, 3)))  # uploaded, never submitted
     deliver_stream()
-    subject = json.dumps(api.get("/v1/me/export").body["consent_key"])
+    exported = api.get("/v1/me/export").body
+    subject = json.dumps(exported["consent_key"])
+    display = str(exported["account"]["author_name"])  # 隐医生: on the comment, the key's response
     return {
         "user_id": user_id,
         "openid": dev_openid(LOGIN),
@@ -207,6 +209,7 @@ def journey(api: Api, env: dict[str, str]) -> dict[str, Any]:
         "consent_subject": json.loads(subject)["subject"],
         "rate_digest": rate_key(user_id, "m", 0).split("#")[1],
         "deletion_digest": deletion_digest(user_id),
+        "display": display,
         "submissions": [first.body["submission_id"], second.body["submission_id"]],
     }
 
@@ -274,6 +277,9 @@ def test_the_export_holds_every_item_and_object_stored_about_the_user(
 def test_after_deletion_no_item_or_object_holds_a_marker_or_names_the_user(
     api: Api, aws: config.Config, lived: dict[str, Any]
 ) -> None:
+    # the author display (surname + profession) is on the user item, the comment and the comment's
+    # replayable first response
+    assert repr(scan(aws)).count(lived["display"]) >= 3
     assert api.delete("/v1/me").status == 200
     deliver_stream()  # the deletion reaches the funnel as Lambda would deliver it
     assert_deleted(aws, lived)
@@ -283,7 +289,14 @@ def assert_deleted(aws: config.Config, lived: dict[str, Any]) -> None:
     """No item or object holds a marker or names the user, but for what `KEPT` says."""
     stored = scan(aws)
     assert set(stored) == set(template_tables())
-    gone = [lived["user_id"], lived["openid"], lived["openid_hash"], lived["guard_owner"], lived["session"]]
+    gone = [
+        lived["user_id"],
+        lived["openid"],
+        lived["openid_hash"],
+        lived["guard_owner"],
+        lived["session"],
+        lived["display"],
+    ]
     pseudonyms = {
         "consents": [lived["consent_subject"]],
         "review_audit": lived["submissions"],
