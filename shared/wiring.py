@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from shared.store.answers import AnswerRepository
     from shared.store.audit import AuditTrail
     from shared.store.comments import CommentRepository
-    from shared.store.consent import ConsentRepository
+    from shared.store.consent import ConsentKeyRepository, ConsentRepository
     from shared.store.idempotency import IdempotencyRepository
     from shared.store.rates import RateWindowRepository
     from shared.store.staff import ReviewerPool, SignInRepository, StaffRepository
@@ -93,6 +93,12 @@ class Services:
         from shared.store.consent import ConsentRepository
 
         return ConsentRepository(self.users, self.answer_repo)
+
+    @cached_property
+    def consent_keys(self) -> ConsentKeyRepository:
+        from shared.store.consent import ConsentKeyRepository
+
+        return ConsentKeyRepository(self.users)
 
     @cached_property
     def rate_windows(self) -> RateWindowRepository:
@@ -206,7 +212,9 @@ class Services:
     def consent(self) -> ConsentService:
         from shared.store.consent import DocumentRepository
 
-        return ConsentService(self.consent_catalog, DocumentRepository(), self.consent_repo, utcnow)
+        return ConsentService(
+            self.consent_catalog, DocumentRepository(), self.consent_repo, self.consent_keys, utcnow
+        )
 
     @cached_property
     def receipts(self) -> ReceiptSigner:
@@ -428,24 +436,35 @@ class Services:
     @cached_property
     def account(self) -> AccountService:
         from shared.services.account import AccountService
+        from shared.store.deletions import DeletionLog
 
-        return AccountService(self.personal_data, utcnow)
+        return AccountService(self.personal_data, DeletionLog(), utcnow)
 
-    # ---- the user-data registry: each capability adds what it holds about a user here ----
+    # ---- the user-data registry: each capability adds what it holds about a user here, and
+    # shared/services/account.py's TABLES names the tables it covers ----
     def personal_data(self) -> list[PersonalData]:
-        from shared.services.account import AccountData
+        from shared.services.account import AccountData, RateWindowData
         from shared.services.comments import CommentData, ReportData
-        from shared.services.consent import ConsentData
+        from shared.services.consent import ConsentData, ConsentKeyData
+        from shared.services.funnel import FunnelData
+        from shared.services.moderation import ModerationData
         from shared.services.questions import AnswerData
-        from shared.services.verification import VerificationData
+        from shared.services.verification import DuplicateIndexData, UploadData, VerificationData
+        from shared.store.funnel import FunnelRepository
 
         return [
             AccountData(self.users, self.guards, self.cfg.wechat_appid),  # erased last (the sessions)
-            ConsentData(self.users, self.consent_repo),
+            ConsentData(self.users, self.consent_repo, self.consent_keys),
+            ConsentKeyData(self.consent_keys),  # the pseudonym: deleting it unties the records
             AnswerData(self.answer_repo),
-            VerificationData(self.submissions, self.storage),  # submissions, fingerprints, images
+            VerificationData(self.submissions, self.storage, utcnow),  # submissions, images, audit
+            DuplicateIndexData(self.submissions),
+            UploadData(self.storage, utcnow),
             CommentData(self.comment_repo),  # comments stay, shown as from a deleted user
             ReportData(self.comment_repo),  # the reports they made (the counts stay)
+            ModerationData(self.audit_trail),  # mutes: the audit lines about them stay
+            RateWindowData(self.rate_windows, utcnow),
+            FunnelData(FunnelRepository()),
         ]
 
 

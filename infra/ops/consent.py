@@ -1,4 +1,4 @@
-"""`python -m infra.ops consent publish <file.md>...` and `python -m infra.ops consent list`.
+"""`python -m infra.ops consent publish <file.md>...`, `consent list` and `consent migrate-keys`.
 
 A document file lives at `infra/seed/consent/<key>/<version>.md`: YAML front matter (title,
 summary, required, and `links`: the documents the text names, each `{title, path}` with the
@@ -169,10 +169,41 @@ def list_documents() -> list[str]:
     return lines
 
 
-USAGE = "usage: python -m infra.ops consent publish <file.md>... | list"
+USAGE = "usage: python -m infra.ops consent publish <file.md>... | list | migrate-keys"
+
+
+@dataclass(frozen=True)
+class Migrated:
+    moved: int  # keys moved from a user item to the consent keys' table
+    left: int  # keys the migration could not move (a user changed meanwhile: run it again)
+
+
+def migrate_keys() -> Migrated:
+    """Move every consent key still kept on a user item (before the consent keys had a table of
+    their own) to the consent keys' table, each in one transaction that also removes the user
+    item's copy. Idempotent and resumable: it finds only the keys not moved yet (a Scan of the
+    users table: an ops tool). Why a command and not a copy on read: a copy on read would move only
+    the keys of users who come back, leaving everyone else's key on the users table and in its
+    35 days of backups for good, and would turn reads into writes; run once after the deploy, and
+    again until it reports nothing left."""
+    from shared.domain.outcomes import Written
+
+    app = wiring.services()
+    moved = left = 0
+    now = datetime.now(UTC)
+    for user_id, legacy in list(app.users.legacy_consent_keys()):
+        if isinstance(app.consent_keys.adopt(user_id, legacy, now), Written):
+            moved += 1
+        else:
+            left += 1
+    return Migrated(moved, left)
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["migrate-keys"]:
+        done = migrate_keys()
+        print(f"{done.moved} consent keys moved, {done.left} left (run again)")
+        return 1 if done.left else 0
     if not argv or argv[0] not in ("publish", "list"):
         print(USAGE, file=sys.stderr)
         return 2

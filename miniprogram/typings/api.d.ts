@@ -246,11 +246,16 @@ export interface paths {
         };
         /**
          * 导出我的数据 / Export my data
-         * @description 以 JSON 返回为当前用户保存的全部数据，每个存储一项：`account`（账户，含 openid，不含令牌密钥）、`consents`（同意记录）、`answers`（问卷答案）、`verification`（认证提交）、`comments`（评论）。
+         * @description 以 JSON 返回为当前用户保存的全部数据，每个存储一项：`account`（账户，含 openid、身份关联、已用的幂等键，不含令牌密钥）、`consents`（同意记录）、`consent_key`（同意记录所用的假名）、`answers`（问卷答案）、`verification`（认证提交，含审核意见、内部备注、审核记录、通知记录，证件图片为 5 分钟有效的下载链接）、`duplicate_index`（查重记录）、`uploads`（已上传未提交的图片链接）、`comments`（评论）、`rate_windows`（当前频率限制计数）、`funnel`（统计所用的状态）。
          *
          *     Everything stored about the caller, as JSON, one key per store: `account` (the user item with the
-         *     openid, without session secrets), `consents`, `answers`, `verification` (the submissions) and
-         *     `comments`.
+         *     openid, the identity link and the used Idempotency-Keys with their first responses, without
+         *     session secrets), `consents`, `consent_key` (the pseudonym the records are filed under),
+         *     `answers`, `verification` (the submissions, with the staff's notes, the audit entries and the
+         *     reviewer notification of each, and the credential images as download links that live 5
+         *     minutes, as the review page's), `duplicate_index`, `uploads` (images uploaded, not submitted,
+         *     as links), `comments`, `rate_windows` (the windows in force) and `funnel` (the state the
+         *     console's counts hold for the caller).
          */
         get: operations["exportMyData"];
         put?: never;

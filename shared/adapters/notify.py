@@ -134,8 +134,25 @@ class WebhookChannel:
             raise ChannelFailed(f"webhook:errcode_{int(answer['errcode'])}")
 
 
+# What an outbox entry shows on the console: the file keeps the whole entry (what a real channel
+# would receive, a user message's addressee included), the terminal and its logs never a user id.
+PRINTED_FIELDS = (
+    "at",
+    "channel",
+    "kind",
+    "staff_id",
+    "reviewer_id",
+    "submission_id",
+    "status",
+    "reason",
+    "link",
+    "text",
+)
+
+
 class OutboxChannel:
-    """Local stage: one JSON line per notification in var/outbox.jsonl, and on the console."""
+    """Local stage: one JSON line per notification in var/outbox.jsonl, and on the console (the
+    `PRINTED_FIELDS` of it: no user id)."""
 
     name = "outbox"
 
@@ -143,11 +160,13 @@ class OutboxChannel:
         self.path = Path(path)
 
     def append(self, entry: dict[str, Any]) -> None:
-        line = json.dumps({"at": datetime.now(UTC).isoformat(), **entry}, ensure_ascii=False)
+        full = {"at": datetime.now(UTC).isoformat(), **entry}
+        line = json.dumps(full, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
         except OSError as exc:
             raise ChannelFailed("outbox:os_error") from exc
-        print(f"[outbox] {line}", file=sys.stderr, flush=True)
+        shown = {name: full[name] for name in PRINTED_FIELDS if name in full}
+        print(f"[outbox] {json.dumps(shown, ensure_ascii=False)}", file=sys.stderr, flush=True)

@@ -140,12 +140,17 @@ class CredentialStorage:
                 logger.warning("some objects were not deleted", extra={"errors": len(answer["Errors"])})
                 raise errors.UpstreamUnavailable("image_store")
 
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every object under `prefix`; the count deleted."""
+    def keys_under(self, prefix: str) -> list[str]:
+        """Every object key under `prefix` (one ListObjectsV2 per thousand)."""
         keys: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             keys.extend(str(item["Key"]) for item in page.get("Contents", []))
+        return keys
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`; the count deleted."""
+        keys = self.keys_under(prefix)
         self.delete(keys)
         return len(keys)
 
@@ -157,7 +162,7 @@ class CredentialStorage:
         )
 
     def view_url(self, key: str, lifetime: timedelta) -> str:
-        """A GET link that dies after `lifetime`, for the review page's images."""
+        """A GET link that dies after `lifetime`, for the review page's images and the export's."""
         return str(
             self.client.generate_presigned_url(
                 "get_object",

@@ -99,6 +99,15 @@ class ConsentRecord(msgspec.Struct, frozen=True):
     sealed: bytes
 
 
+class ConsentKey(msgspec.Struct, frozen=True):
+    """A user's consent pseudonym (the `subject` their records are filed under) and the key that
+    seals the records' personal fields. Kept apart from the user item, in a table whose backups
+    last least: deleting it is what makes the kept records name no one."""
+
+    subject: str
+    key: bytes
+
+
 class ConsentChange(msgspec.Struct, frozen=True):
     """How one decision moves the user's consent fields (the gate reads them on every request)."""
 

@@ -36,9 +36,9 @@ class User(msgspec.Struct, frozen=True):
     verification_update: str | None = None
     verification_update_status: str | None = None  # pending | rejected | withdrawn
     questions_answered: bool = False
-    # consent records name this random pseudonym, and seal their personal fields with this key:
-    # deleting the user shreds both links
     consent_seq: int | None = None
+    # Before the consent keys had a table of their own (`ConsentKey`) they lived here: read as a
+    # fallback until `python -m infra.ops consent migrate-keys` has moved them all.
     consent_subject: str | None = None
     consent_key: bytes | None = None
     # the public author display (王医生, department), derived from the approved submission named
@@ -72,6 +72,12 @@ class AuthorCache(msgspec.Struct, frozen=True):
     name: str
     department: str | None
     source: str  # the approved submission's id
+
+
+def deletion_digest(user_id: str) -> str:
+    """How the deletion log names a deleted account: a digest of its id, which names no one unless
+    a restored table holds that id again (then the deletion is applied again)."""
+    return hashlib.sha256(f"deleted\n{user_id}".encode()).hexdigest()
 
 
 def openid_key(appid: str, openid: str) -> str:

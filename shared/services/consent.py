@@ -1,9 +1,10 @@
 """Consent: the catalog of current documents, decisions, withdrawal and the user's history.
 
-Records are append-only. The personal fields of a record are sealed with AES-GCM under a random
-per-user key kept on the user item: deleting the user item shreds the key, after which a record
-proves that *some* subject took a decision on a version with a given sha256 at a given time, and
-names no one ("crypto-shredding").
+Records are append-only, filed under a random per-user pseudonym (`subject`). The personal fields
+of a record are sealed with AES-GCM under a random per-user key; pseudonym and key live in the
+consent keys' own table (`ConsentKey`), whose backups last least: deleting the account deletes
+them, after which a record proves that *some* subject took a decision on a version with a given
+sha256 at a given time, and names no one ("crypto-shredding").
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shared.domain.consent import (
     INFORMED,
     WITHDRAW,
     ConsentChange,
+    ConsentKey,
     ConsentRecord,
     Document,
     check_decision,
@@ -38,7 +40,7 @@ from shared.domain.questions import HAS_REQUIRED_QUESTIONS
 from shared.domain.users import User
 
 if TYPE_CHECKING:
-    from shared.services.ports import ConsentRecords, Documents, Users
+    from shared.services.ports import ConsentKeys, ConsentRecords, Documents, Users
 
 DATA_KEY_BYTES = 32  # AES-256-GCM
 NONCE_BYTES = 12
@@ -133,6 +135,15 @@ def record_view(record: ConsentRecord, key: bytes | None = None) -> dict[str, An
     return view
 
 
+def consent_key(keys: ConsentKeys, user: User) -> ConsentKey | None:
+    """The user's pseudonym and sealing key (one read), or the copy their item kept before the
+    keys had a table of their own."""
+    found = keys.get(user.user_id)
+    if found is None and user.consent_subject and user.consent_key:
+        found = ConsentKey(user.consent_subject, user.consent_key)
+    return found
+
+
 class Decided(msgspec.Struct, frozen=True):
     record: ConsentRecord
     next_step: Step
@@ -144,11 +155,13 @@ class ConsentService:
         catalog: ConsentCatalog,
         documents: Documents,
         records: ConsentRecords,
+        keys: ConsentKeys,
         clock: Callable[[], datetime],
     ) -> None:
         self._catalog = catalog
         self._documents = documents
         self._records = records
+        self._keys = keys
         self._clock = clock
 
     def current_documents(self) -> list[Document]:
@@ -185,9 +198,10 @@ class ConsentService:
         return self._append(user, doc, WITHDRAW, source_ip, user_agent)
 
     def _append(self, user: User, doc: Document, decision: str, source_ip: str, user_agent: str) -> Decided:
-        first = not user.consent_subject or not user.consent_key
-        subject = secrets.token_hex(16) if first else str(user.consent_subject)
-        data_key = secrets.token_bytes(DATA_KEY_BYTES) if first else bytes(user.consent_key or b"")
+        held = consent_key(self._keys, user)
+        first = held is None
+        subject = held.subject if held else secrets.token_hex(16)
+        data_key = held.key if held else secrets.token_bytes(DATA_KEY_BYTES)
         seq = (user.consent_seq or 0) + 1
         record_id = new_id()
         personal = {
@@ -232,15 +246,17 @@ class ConsentService:
         return Decided(record, next_step(after.gate, self._catalog.current()))
 
     def history(self, user: User) -> list[dict[str, Any]]:
-        if not user.consent_subject:
+        held = consent_key(self._keys, user)
+        if held is None:
             return []
-        return [record_view(r, user.consent_key or b"") for r in self._records.history(user.consent_subject)]
+        return [record_view(r, held.key) for r in self._records.history(held.subject)]
 
     def record(self, user: User, record_id: str) -> ConsentRecord:
         """One of the user's own records; anyone else's id is simply not found."""
         found = None
-        if user.consent_subject and is_ulid(record_id):
-            found = self._records.get(user.consent_subject, record_id)
+        held = consent_key(self._keys, user) if is_ulid(record_id) else None
+        if held is not None:
+            found = self._records.get(held.subject, record_id)
         if found is None:
             raise errors.NotFound("consent_record")
         return found
@@ -248,20 +264,40 @@ class ConsentService:
 
 class ConsentData:
     """The user's consent records in their export. Nothing is erased here (records are append-only
-    proof of consent): the account's erasure deletes the user item, which holds the subject and
-    the sealing key, and with them every link to the person."""
+    proof of consent): the account's erasure deletes the consent key (`ConsentKeyData`), and with
+    it every link to the person."""
 
     name = "consents"
 
-    def __init__(self, users: Users, records: ConsentRecords) -> None:
+    def __init__(self, users: Users, records: ConsentRecords, keys: ConsentKeys) -> None:
         self._users = users
         self._records = records
+        self._keys = keys
 
     def export(self, user_id: str) -> Any:
         user = self._users.get(user_id)
-        if user is None or not user.consent_subject:
+        held = None if user is None else consent_key(self._keys, user)
+        if held is None:
             return []
-        return [record_view(r, user.consent_key or b"") for r in self._records.history(user.consent_subject)]
+        return [record_view(r, held.key) for r in self._records.history(held.subject)]
 
     def erase(self, user_id: str) -> None:
         return None
+
+
+class ConsentKeyData:
+    """The pseudonym the user's consent records are filed under: exported (the sealing key is the
+    system's key to their data, not their data), and deleted with the account, after which the
+    kept records name no one."""
+
+    name = "consent_key"
+
+    def __init__(self, keys: ConsentKeys) -> None:
+        self._keys = keys
+
+    def export(self, user_id: str) -> Any:
+        held = self._keys.get(user_id)
+        return None if held is None else {"subject": held.subject}
+
+    def erase(self, user_id: str) -> None:
+        self._keys.delete(user_id)

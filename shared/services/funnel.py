@@ -9,7 +9,7 @@ that woke it: a change delivered twice, late or out of order recounts to the sam
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.domain.funnel import shard_of, signature, state_of
 from shared.domain.outcomes import Written
@@ -24,6 +24,24 @@ MAX_TRIES = 3
 
 class CountContended(RuntimeError):
     """Others moved this user or its counters meanwhile, every try: the stream delivers it again."""
+
+
+class FunnelData:
+    """The gate state the console's funnel last counted the user in (keyed by their id): exported.
+    Not erased here: the account's deletion is a change of the users table's stream, whose recount
+    finds the user gone and removes the item (and their count)."""
+
+    name = "funnel"
+
+    def __init__(self, funnel: FunnelStore) -> None:
+        self._funnel = funnel
+
+    def export(self, user_id: str) -> Any:
+        state = self._funnel.counted(user_id)
+        return None if state is None else {"counted_state": state}
+
+    def erase(self, user_id: str) -> None:
+        return None
 
 
 class FunnelCounter:

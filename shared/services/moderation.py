@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -152,3 +152,24 @@ def mute_state(muted_until: int | None, now: datetime | None = None) -> MuteStat
     if muted_until >= rules.NO_END:
         return MuteState(None, forever=True)
     return MuteState(datetime.fromtimestamp(muted_until, UTC))
+
+
+class ModerationData:
+    """What moderators did about a user (mutes): exported; the lines stay with the account's
+    deletion (ids and codes only, about a pseudonym)."""
+
+    name = "moderation"
+
+    def __init__(self, audit: AuditLog) -> None:
+        self._audit = audit
+
+    def export(self, user_id: str) -> Any:
+        from shared.domain import times
+
+        return [
+            {"action": e.action, "by": e.actor, "at": times.iso(e.at), "days": e.outcome}
+            for e in self._audit.of_subject(user_subject(user_id))
+        ]
+
+    def erase(self, user_id: str) -> None:
+        """Nothing: the audit trail is append-only and names only the account's random id."""

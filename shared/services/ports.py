@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from shared.domain.articles import Article, ArticleHead, FeedPosition
 from shared.domain.audit import AuditEvent
 from shared.domain.comments import Comment, CommentRef
-from shared.domain.consent import ConsentChange, ConsentRecord, Document
+from shared.domain.consent import ConsentChange, ConsentKey, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import Outcome
 from shared.domain.questions import Answers
@@ -33,7 +33,7 @@ from shared.domain.verification import (
 
 
 class Users(Protocol):
-    def find_user_id(self, openid_key: str) -> str | None: ...
+    def find_user_id(self, openid_key: str, *, consistent: bool = False) -> str | None: ...
     def get(self, user_id: str) -> User | None: ...
     def create(self, user: User, openid_key: str) -> Outcome:
         """`Refused` ("identity", "user") when another login made them first."""
@@ -60,10 +60,22 @@ class ConsentRecords(Protocol):
     def append(
         self, record: ConsentRecord, user_id: str, seen_seq: int | None, change: ConsentChange
     ) -> Outcome:
-        """`Refused` ("user") when the user's consent moved since `seen_seq` was read."""
+        """`Refused`: "user" (the user's consent moved since `seen_seq` was read), "key" (a first
+        decision's key, when the user has one already)."""
 
     def history(self, subject: str) -> list[ConsentRecord]: ...
     def get(self, subject: str, record_id: str) -> ConsentRecord | None: ...
+
+
+class ConsentKeys(Protocol):
+    def get(self, user_id: str) -> ConsentKey | None: ...
+    def delete(self, user_id: str) -> None: ...
+
+
+class Deletions(Protocol):
+    """The deletion log (digests of deleted accounts' ids), re-applied after a restore."""
+
+    def record(self, digest: str, at: datetime) -> None: ...
 
 
 class AnswerStore(Protocol):
@@ -79,6 +91,7 @@ class AnswerStore(Protocol):
 
 class Guards(Protocol):
     def get(self, owner: str, key: str, now: int) -> Guard | None: ...
+    def owned(self, owner: str) -> list[Guard]: ...
     def record(self, guard: Guard) -> Outcome:
         """`Refused` ("guard") when the key is live."""
 
@@ -119,11 +132,18 @@ class Submissions(Protocol):
 
     def set_user_message(self, submission_id: str, outcome: str) -> None: ...
     def erase(self, user_id: str) -> list[Submission]: ...
+    # ---- what the export shows beside the submissions ----
+    def audit_of(self, submission_id: str) -> list[AuditEvent]: ...
+    def notifications_of(self, submission_ids: list[str]) -> list[Notification]: ...
+    def fingerprint_uses(self, user_id: str, fingerprints: list[str]) -> list[FingerprintUse]: ...
 
 
 class RateWindows(Protocol):
     def spend(self, window: RateWindow) -> Outcome:
         """+1 on the window; `Refused` (the window's name) once its limit is reached."""
+
+    def used(self, windows: list[RateWindow]) -> dict[str, int]:
+        """How much of each window is used, by key (the windows never used are left out)."""
 
 
 class Reviewers(Protocol):
@@ -160,7 +180,9 @@ class SignInLinks(Protocol):
 
 
 class FunnelStore(Protocol):
-    def counted(self, user_id: str) -> str | None: ...
+    def counted(self, user_id: str) -> str | None:
+        """The state the user was last counted in, None when they are not counted."""
+
     def move(self, user_id: str, before: str | None, after: str | None, shard: int) -> Outcome:
         """`Refused` ("user") when the user is no longer counted in `before`."""
 
@@ -304,6 +326,7 @@ class CredentialStorage(Protocol):
         `keep` when the source is gone."""
 
     def delete(self, keys: list[str]) -> None: ...
+    def keys_under(self, prefix: str) -> list[str]: ...
     def delete_prefix(self, prefix: str) -> int: ...
     def tag(self, key: str, tags: dict[str, str]) -> None: ...
     def view_url(self, key: str, lifetime: timedelta) -> str: ...

@@ -26,6 +26,7 @@ from msgspec.structs import replace
 
 from shared import errors
 from shared.domain import times
+from shared.domain.audit import AuditEvent
 from shared.domain.idempotency import Guard
 from shared.domain.ids import new_id
 from shared.domain.outcomes import Outcome, Refused, Written
@@ -33,6 +34,7 @@ from shared.domain.rates import RateWindow
 from shared.domain.users import User
 from shared.domain.verification import (
     DEFAULT_IMAGE_RETENTION_DAYS,
+    IMAGE_LINK_LIFETIME,
     MAX_IMAGE_BYTES,
     REASONS,
     REFUSED,
@@ -48,6 +50,7 @@ from shared.domain.verification import (
     check_documents,
     check_upload_request,
     clean_key,
+    fingerprints_of,
     keepable_kinds,
     kept_images,
     parse_upload_key,
@@ -376,15 +379,39 @@ class VerificationService:
 
 
 class VerificationData:
-    """Submissions, fingerprints and credential images: exported, and erased with the account."""
+    """Submissions with their audit entries, reviewer notifications and credential images (as
+    short-lived links, like the review page's), the duplicate-detection entries, and the uploads
+    not yet submitted: exported, and erased with the account (the audit entries stay, naming a
+    submission that no longer exists: ids and codes, nothing personal)."""
 
     name = "verification"
 
-    def __init__(self, submissions: Submissions, storage: CredentialStorage) -> None:
+    def __init__(
+        self, submissions: Submissions, storage: CredentialStorage, clock: Callable[[], datetime]
+    ) -> None:
         self._submissions = submissions
         self._storage = storage
+        self._clock = clock
 
     def export(self, user_id: str) -> Any:
+        history = self._submissions.history(user_id)
+        ids = [s.submission_id for s in history]
+        notifications = {n.submission_id: n for n in self._submissions.notifications_of(ids)} if ids else {}
+        stored = set(self._storage.keys_under(user_prefixes(user_id)[1]))
+        links_die = times.iso(self._clock() + IMAGE_LINK_LIFETIME)
+
+        def image(d: CredentialImage) -> dict[str, Any]:
+            # an image the bucket's lifecycle has expired is listed without a link
+            link = self._storage.view_url(d.key, IMAGE_LINK_LIFETIME) if d.key in stored else None
+            return {
+                "kind": d.kind,
+                "key": d.key,
+                "sha256": d.sha256,
+                "dhash": d.dhash,
+                "link": link,
+                "link_expires_at": links_die if link else None,
+            }
+
         return [
             {
                 "submission_id": s.submission_id,
@@ -398,17 +425,19 @@ class VerificationData:
                 "license_number": s.license_number,
                 "submitted_at": times.iso(s.submitted_at),
                 "decided_at": times.iso_or_none(s.decided_at),
+                "decided_by": s.decided_by,
                 "reason": s.reason,
                 # PIPL: the applicant may see everything held about them, the staff's note too
                 "note": s.note,
                 "internal_note": s.internal_note,
                 "redo_documents": list(s.redo),
                 "is_update": s.is_update,
-                "documents": [
-                    {"kind": d.kind, "key": d.key, "sha256": d.sha256, "dhash": d.dhash} for d in s.documents
-                ],
+                "result_message": s.user_message,
+                "documents": [image(d) for d in s.documents],
+                "audit": [_audit_view(a) for a in self._submissions.audit_of(s.submission_id)],
+                "notification": _notification_view(notifications.get(s.submission_id)),
             }
-            for s in self._submissions.history(user_id)
+            for s in history
         ]
 
     def erase(self, user_id: str) -> None:
@@ -416,3 +445,73 @@ class VerificationData:
         for prefix in user_prefixes(user_id):
             self._storage.delete_prefix(prefix)
         self._submissions.erase(user_id)
+
+
+def _audit_view(entry: AuditEvent) -> dict[str, Any]:
+    """A line of the audit trail about the submission: staff opened its credentials, claimed it,
+    decided it (with the outcome, reason and the documents to redo), or revoked its approval."""
+    return {
+        "action": entry.action,
+        "by": entry.actor,
+        "at": times.iso(entry.at),
+        "outcome": entry.outcome,
+        "reason": entry.reason,
+        "revision": entry.revision,
+        "redo": list(entry.redo),
+    }
+
+
+def _notification_view(found: Notification | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "created_at": times.iso(found.created_at),
+        "pending": found.pending,
+        "attempts": found.attempts,
+        "delivered": sorted(found.delivered),
+        "last_error": found.last_error,
+        "outcome": found.outcome,
+    }
+
+
+class DuplicateIndexData:
+    """The user's entries in the duplicate-detection index (which accounts used an image or a
+    licence number): exported; erased with the submissions (`VerificationData`)."""
+
+    name = "duplicate_index"
+
+    def __init__(self, submissions: Submissions) -> None:
+        self._submissions = submissions
+
+    def export(self, user_id: str) -> Any:
+        prints = [f for s in self._submissions.history(user_id) for f in fingerprints_of(s)]
+        uses = self._submissions.fingerprint_uses(user_id, list(dict.fromkeys(prints))) if prints else []
+        return [{"fingerprint": u.fingerprint, "submission_id": u.submission_id} for u in uses]
+
+    def erase(self, user_id: str) -> None:
+        return None
+
+
+class UploadData:
+    """Images uploaded but not (yet) submitted, as short-lived links; erased with the account
+    (`VerificationData` deletes the whole prefix), and by the bucket's lifecycle after a day."""
+
+    name = "uploads"
+
+    def __init__(self, storage: CredentialStorage, clock: Callable[[], datetime]) -> None:
+        self._storage = storage
+        self._clock = clock
+
+    def export(self, user_id: str) -> Any:
+        links_die = times.iso(self._clock() + IMAGE_LINK_LIFETIME)
+        return [
+            {
+                "key": key,
+                "link": self._storage.view_url(key, IMAGE_LINK_LIFETIME),
+                "link_expires_at": links_die,
+            }
+            for key in self._storage.keys_under(user_prefixes(user_id)[0])
+        ]
+
+    def erase(self, user_id: str) -> None:
+        return None

@@ -6,10 +6,14 @@ Access patterns (all by key):
 - a decision or withdrawal: one TransactWriteItems (put the record if absent + move the user's
   consent fields under an optimistic `consent_seq` check, + delete the answers on withdrawal);
 - history and export: one Query of the subject's records, oldest first (ULID sort keys);
-- a receipt: one GetItem (subject from the caller's user item, so another user's id is not found).
+- a receipt: one GetItem (subject from the caller's consent key, so another user's id is not found);
+- the caller's consent key (pseudonym and sealing key): one GetItem by user id on the paths that
+  read or write records, put in the first decision's transaction, deleted with the account.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -22,7 +26,14 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from shared.domain.consent import DOCUMENT_KEYS, ConsentChange, ConsentRecord, Document, DocumentLink
+from shared.domain.consent import (
+    DOCUMENT_KEYS,
+    ConsentChange,
+    ConsentKey,
+    ConsentRecord,
+    Document,
+    DocumentLink,
+)
 from shared.domain.outcomes import Outcome
 from shared.store.answers import AnswerRepository
 from shared.store.base import Transaction, get_item, table
@@ -83,6 +94,22 @@ class ConsentItem(Model):
     decided_at = UTCDateTimeAttribute()
     seq = NumberAttribute()
     sealed = BinaryAttribute(legacy_encoding=False)
+
+
+@table("consent_keys")
+class ConsentKeyItem(Model):
+    """A user's consent pseudonym and sealing key. Its own table, so that its point-in-time
+    recovery can be the shortest of all (serverless.yml `consentKeyRecoveryDays`): a deleted key,
+    and with it any tie between the kept consent records and the person, outlives the deletion in
+    backups that many days, and no longer."""
+
+    class Meta:
+        table_name = "consent_keys"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    subject = UnicodeAttribute()
+    key = BinaryAttribute(legacy_encoding=False)
+    created_at = UTCDateTimeAttribute()
 
 
 def to_record(item: ConsentItem) -> ConsentRecord:
@@ -155,7 +182,8 @@ class ConsentRepository:
         """Append the record and move the user's consent fields in one transaction (and delete
         the answers when the change clears them). `Refused` ("user") when the user's consent moved
         since `seen_seq` was read: two racing decisions cannot leave the gate describing one and
-        the log ending with the other."""
+        the log ending with the other. A first decision puts the user's consent key too ("key"
+        when one exists already)."""
         tx = Transaction(ConsentItem)
         tx.put(
             "record",
@@ -172,6 +200,12 @@ class ConsentRepository:
             ),
             ConsentItem.subject.does_not_exist(),
         )
+        if change.subject is not None and change.key is not None:
+            tx.put(
+                "key",
+                ConsentKeyItem(user_id, subject=change.subject, key=change.key, created_at=record.decided_at),
+                ConsentKeyItem.user_id.does_not_exist(),
+            )
         self._users.enlist_consent(tx, user_id, seen_seq, change)
         if change.clears_answers:
             self._answers.enlist_delete(tx, user_id)
@@ -184,3 +218,34 @@ class ConsentRepository:
     def get(self, subject: str, record_id: str) -> ConsentRecord | None:
         item = get_item(ConsentItem, subject, record_id, consistent=False)
         return None if item is None else to_record(item)
+
+
+class ConsentKeyRepository:
+    """The users' consent keys (table `consent_keys`)."""
+
+    def __init__(self, users: UserRepository) -> None:
+        self._users = users
+
+    def get(self, user_id: str) -> ConsentKey | None:
+        item = get_item(ConsentKeyItem, user_id)
+        return None if item is None else ConsentKey(str(item.subject), bytes(item.key))
+
+    def delete(self, user_id: str) -> None:
+        ConsentKeyItem(user_id).delete()
+
+    def user_ids(self) -> set[str]:
+        """Whose keys the table holds (a Scan: the ops command after a restore)."""
+        return {str(item.user_id) for item in ConsentKeyItem.scan(attributes_to_get=["user_id"])}
+
+    def adopt(self, user_id: str, legacy: ConsentKey, now: datetime) -> Outcome:
+        """Move a key kept on the user item (before this table) here, in one transaction: the key
+        put unless one exists ("key"), the user item's copy removed if it is still that one
+        ("user")."""
+        tx = Transaction(ConsentKeyItem)
+        tx.put(
+            "key",
+            ConsentKeyItem(user_id, subject=legacy.subject, key=legacy.key, created_at=now),
+            ConsentKeyItem.user_id.does_not_exist(),
+        )
+        self._users.enlist_forget_consent_key(tx, user_id, legacy.subject)
+        return tx.commit()

@@ -31,20 +31,28 @@ class GuardItem(Model):
     expires_at = TTLAttribute()
 
 
+def _guard(item: GuardItem) -> Guard:
+    return Guard(
+        owner=str(item.owner),
+        key=str(item.key),
+        request=str(item.request),
+        created_at=int(item.created_at),
+        expires_at=int(item.expires_at.timestamp()),
+        response=str(item.response),
+    )
+
+
 class IdempotencyRepository:
     def get(self, owner: str, key: str, now: int) -> Guard | None:
         """The live guard of this key, or None (absent or expired)."""
         item = get_item(GuardItem, owner, key)
         if item is None or int(item.expires_at.timestamp()) <= now:
             return None
-        return Guard(
-            owner=str(item.owner),
-            key=str(item.key),
-            request=str(item.request),
-            created_at=int(item.created_at),
-            expires_at=int(item.expires_at.timestamp()),
-            response=str(item.response),
-        )
+        return _guard(item)
+
+    def owned(self, owner: str) -> list[Guard]:
+        """Every guard of an owner, expired ones still stored included (the owner's export)."""
+        return [_guard(item) for item in GuardItem.query(owner)]
 
     def record(self, guard: Guard) -> Outcome:
         """Record a guard on its own, for a request that wrote nothing else (its state was already

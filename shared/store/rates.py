@@ -50,6 +50,11 @@ def enlist(tx: Transaction, window: RateWindow) -> None:
 
 
 class RateWindowRepository:
+    def used(self, windows: list[RateWindow]) -> dict[str, int]:
+        """How much of each window is used, by key (one BatchGetItem; unused windows left out)."""
+        found = RateWindowItem.batch_get([w.key for w in windows])
+        return {str(item.key): int(item.used or 0) for item in found}
+
     def spend(self, window: RateWindow) -> Outcome:
         """+1 on the window, or `Refused` (the window's name) once its limit is reached."""
         actions, condition = _counted(window)

@@ -14,6 +14,7 @@ from this module alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 
 from shared.domain.audit import AuditEvent
-from shared.domain.consent import AGREEMENT, ConsentChange
+from shared.domain.consent import AGREEMENT, ConsentChange, ConsentKey
 from shared.domain.outcomes import Outcome, Written
 from shared.domain.users import AuthorCache, Session, User
 from shared.store import audit as audit_store
@@ -61,6 +62,8 @@ class UserItem(Model):
     verification_update_status = UnicodeAttribute(null=True)
     questions_answered = BooleanAttribute(null=True)
     consent_seq = NumberAttribute(null=True)
+    # before the consent keys' own table (shared/store/consent.py): read as a fallback, moved by
+    # `python -m infra.ops consent migrate-keys`, never written
     consent_subject = UnicodeAttribute(null=True)
     consent_key = BinaryAttribute(null=True, legacy_encoding=False)
     author_name = UnicodeAttribute(null=True)
@@ -140,8 +143,8 @@ def _author_actions(display: AuthorCache) -> list[Action]:
 class UserRepository:
     """Reads and writes users, identities and sessions."""
 
-    def find_user_id(self, openid_key: str) -> str | None:
-        identity = get_item(IdentityItem, openid_key, consistent=False)
+    def find_user_id(self, openid_key: str, *, consistent: bool = False) -> str | None:
+        identity = get_item(IdentityItem, openid_key, consistent=consistent)
         return None if identity is None else str(identity.user_id)
 
     def get(self, user_id: str) -> User | None:
@@ -213,7 +216,30 @@ class UserRepository:
         IdentityItem(openid_key).delete()
         UserItem(user_id).delete()
 
+    def legacy_consent_keys(self) -> Iterator[tuple[str, ConsentKey]]:
+        """Users whose consent key is still on their item (a Scan: the migration's, an ops tool)."""
+        found = UserItem.scan(
+            UserItem.consent_key.exists(), attributes_to_get=["user_id", "consent_subject", "consent_key"]
+        )
+        for item in found:
+            if item.consent_subject and item.consent_key:
+                yield str(item.user_id), ConsentKey(str(item.consent_subject), bytes(item.consent_key))
+
+    def user_ids(self) -> Iterator[str]:
+        """Every user id (a Scan: ops tools only)."""
+        for item in UserItem.scan(attributes_to_get=["user_id"]):
+            yield str(item.user_id)
+
     # ---- the user's part of other repositories' transactions ----
+    def enlist_forget_consent_key(self, tx: Transaction, user_id: str, subject: str) -> None:
+        """Remove the consent key kept on the user item, if it is still that one ("user")."""
+        tx.update(
+            "user",
+            UserItem(user_id),
+            [UserItem.consent_subject.remove(), UserItem.consent_key.remove()],
+            UserItem.consent_subject == subject,
+        )
+
     def enlist_consent(
         self, tx: Transaction, user_id: str, seen_seq: int | None, change: ConsentChange
     ) -> None:
@@ -222,9 +248,6 @@ class UserRepository:
             UserItem.consent_seq.does_not_exist() if seen_seq is None else UserItem.consent_seq == seen_seq
         )
         actions: list[Action] = [UserItem.consent_seq.set(change.seq)]
-        if change.subject is not None and change.key is not None:
-            condition &= UserItem.consent_subject.does_not_exist()
-            actions += [UserItem.consent_subject.set(change.subject), UserItem.consent_key.set(change.key)]
         if change.document == AGREEMENT:
             actions += [
                 UserItem.agreement_version.set(change.version),

@@ -455,6 +455,19 @@ class VerificationRepository:
             )
         )
 
+    def audit_of(self, submission_id: str) -> list[AuditEvent]:
+        """The audit lines about one submission, oldest first (one Query)."""
+        return audit_store.AuditTrail().of_subject(submission_id)
+
+    def notifications_of(self, submission_ids: list[str]) -> list[Notification]:
+        """The reviewer notifications of these submissions (one BatchGetItem per hundred)."""
+        return [to_notification(i) for i in NotificationItem.batch_get(submission_ids)]
+
+    def fingerprint_uses(self, user_id: str, fingerprints: list[str]) -> list[FingerprintUse]:
+        """The user's entries in the duplicate-detection index among these fingerprints."""
+        found = FingerprintItem.batch_get([(f, user_id) for f in fingerprints])
+        return [FingerprintUse(str(i.fingerprint), str(i.user_id), str(i.submission_id)) for i in found]
+
     def erase(self, user_id: str) -> list[Submission]:
         """Delete the user's submissions, fingerprints and notifications; returns what went."""
         gone = self.history(user_id)

@@ -215,9 +215,12 @@ def owed_notification(journey: ContainerJourney, robot: FakeRobot) -> None:
 
 
 def left_after_uploading(journey: Journey) -> None:
-    """A user who uploaded an image, never submitted it, and deleted their account."""
+    """A user who uploaded an image, never submitted it, exported their data (the upload as a
+    short-lived link) and deleted their account."""
     consented_user(journey, "upload-and-leave")
     uploaded(journey, (90, 90, 200))
+    if not journey.call("GET", "/v1/me/export").body["uploads"]:
+        raise AssertionError("the export left out the upload")
     journey.call("DELETE", "/v1/me")
 
 

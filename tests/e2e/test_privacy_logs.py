@@ -5,7 +5,8 @@ one user from login to account deletion: consent, credential upload (an image wh
 marked maker), a rejected then an approved submission decided through the outbox links, the
 questions, articles, comments, the receipt, the export. Every personal field holds a marker
 (ASCII, so that an escaped form is found too); none of them, nor the user's openid, token or id,
-may appear in anything the stack printed.
+may appear in anything the stack printed. After the deletion, every item and object of the stack's
+own storage is scanned too: none holds a marker or names the user, but for the comment's text.
 """
 
 from __future__ import annotations
@@ -127,9 +128,50 @@ def _journey(client: Client) -> dict[str, str]:
     return secret
 
 
+def _stored(stack: RunningStack) -> dict[str, list[str]]:
+    """Every item of every table and every object of the stack's own AWS endpoint, as text."""
+    import boto3
+
+    endpoint = next(line.split()[-1] for line in stack.lines if line.strip().startswith("aws_endpoint"))
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    found: dict[str, list[str]] = {}
+    for table in dynamodb.list_tables()["TableNames"]:
+        pages = dynamodb.get_paginator("scan").paginate(TableName=table)
+        found[table] = [repr(item) for page in pages for item in page["Items"]]
+    for bucket in s3.list_buckets()["Buckets"]:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"]):
+            for obj in page.get("Contents", []):
+                body = s3.get_object(Bucket=bucket["Name"], Key=obj["Key"])["Body"].read()
+                found.setdefault(f"s3:{bucket['Name']}", []).append(f"{obj['Key']} {body!r}")
+    return found
+
+
+def _audit_storage(stack: RunningStack, secret: dict[str, str]) -> list[str]:
+    """The deletion audit against the running stack's storage: no item or object holds a marker or
+    names the user, but for the comment's text (kept by design, from 已注销用户)."""
+    deadline = time.monotonic() + 15
+    while True:  # the stack delivers the users table's stream (the funnel) every second or so
+        stored = _stored(stack)
+        leaks = [
+            f"{name} in {table}: {item[:200]}"
+            for table, items in stored.items()
+            for item in items
+            for name, value in {**MARKERS, **secret}.items()
+            if value in item and not (name == "comment" and table.endswith("comments"))
+        ]
+        if not leaks or time.monotonic() > deadline:
+            kept = [t for t, items in stored.items() for i in items if MARKERS["comment"] in i]
+            assert kept and all(t.endswith("comments") for t in kept), "the scan saw no kept comment"
+            return leaks
+        time.sleep(0.5)
+
+
 def test_no_personal_data_in_any_line_the_stack_printed(stack: RunningStack) -> None:
     client = Client(stack)
     secret = _journey(client)
+    stored_leaks = _audit_storage(stack, secret)
+    assert not stored_leaks, "\n".join(stored_leaks)
     user_id = secret.pop("user_id")
     printed_before_stop = len(stack.lines)
     assert stop_stack(stack) == 0
@@ -151,9 +193,10 @@ def test_no_personal_data_in_any_line_the_stack_printed(stack: RunningStack) -> 
         for name, forms in needles.items()
         if any(form in line for form in forms)
     ]
-    # The outbox lines are the local stage's notifications, printed by design (they name the user
-    # id, never more); no log line names the user at all.
-    leaks += [
-        f"user_id in: {line[:300]}" for line in lines if user_id in line and not line.startswith("[outbox]")
-    ]
+    # No line names the user at all: neither a log line nor the outbox lines printed to the console
+    # (the outbox file, what a real channel would receive, may: the user message's addressee).
+    leaks += [f"user_id in: {line[:300]}" for line in lines if user_id in line]
     assert not leaks, "\n".join(leaks)
+    outbox_lines = [line for line in lines if line.startswith("[outbox]")]
+    assert any('"channel": "user"' in line for line in outbox_lines), "no user message was printed"
+    assert user_id in (stack.var / "outbox.jsonl").read_text(), "the outbox file lost the addressee"

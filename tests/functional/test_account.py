@@ -71,10 +71,12 @@ def test_export_returns_everything_stored_about_the_caller(api: Api, alice: dict
         "value": ["心血管", "内分泌与代谢"],
     }
     # Everything the tables hold about the user shows up in the export.
-    stored_user = UserItem.get(alice["user"]["id"])
-    for name in ("agreement_version", "informed_decision", "consent_subject", "created_at"):
+    for name in ("agreement_version", "informed_decision", "created_at", "wrote_at"):
         assert name in account, name
-    assert stored_user.consent_subject == account["consent_subject"]
+    from shared.store.consent import ConsentKeyItem
+
+    assert data["consent_key"] == {"subject": ConsentKeyItem.get(alice["user"]["id"]).subject}
+    assert "key" not in data["consent_key"]  # the sealing key is the system's, not the user's data
 
 
 def test_export_is_only_the_callers(api: Api, alice: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from infra.metering import metered
 from infra.ops import consent as consent_ops
 from shared import config
 from shared.domain.consent import AGREEMENT, INFORMED
-from shared.store.consent import ConsentItem
+from shared.store.consent import ConsentItem, ConsentKeyItem
 from shared.store.users import UserItem
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import (
@@ -176,7 +176,9 @@ def test_a_record_holds_what_the_law_asks_and_seals_what_names_the_person(
     assert len(records) == 1
     record = records[0]
     user = UserItem.get(body["user"]["id"])
-    assert record.subject == user.consent_subject != body["user"]["id"]
+    key = ConsentKeyItem.get(body["user"]["id"])  # the pseudonym and key live apart from the user item
+    assert record.subject == key.subject != body["user"]["id"]
+    assert user.consent_subject is None and user.consent_key is None
     assert (record.document, record.version, record.decision) == (AGREEMENT, AGREEMENT_VERSION, "agree")
     assert record.sha256 == api.get("/v1/consents/documents").body["items"][0]["sha256"]
     assert record.record_id == reply.body["id"]
@@ -272,12 +274,12 @@ def test_a_racing_decision_on_stale_state_gets_409_and_leaves_no_record(
     assert [r.decision for r in ConsentItem.scan()] == ["agree"]
 
 
-def test_a_decision_costs_one_read_and_one_transaction(api: Api, published: dict[str, str]) -> None:
+def test_a_decision_costs_two_reads_and_one_transaction(api: Api, published: dict[str, str]) -> None:
     api.login("alice")
     version = current_version(api, AGREEMENT)  # warms the catalog, as a live container would be
     with metered() as meter:
         decide(api, AGREEMENT, "agree", version=version)
-    assert meter.calls == ["GetItem", "TransactWriteItems"]
+    assert meter.calls == ["GetItem", "GetItem", "TransactWriteItems"]  # the user, their consent key
     with metered() as meter:
         assert step(api) == "informed_consent"
     assert meter.calls == ["GetItem"]  # the gate reads nothing more

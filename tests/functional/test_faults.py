@@ -24,7 +24,9 @@ services document as best effort after their commit:
   removed by running `staff deactivate` again (shared/services/staff.py).
 
 The staff commands (`python -m infra.ops staff add|deactivate`) are write paths too: their answer
-here is the error the command reports (an AWS fault: "run the command again", exit 3).
+here is the error the command reports (an AWS fault: "run the command again", exit 3); so is the
+consent keys' migration (`consent migrate-keys`: a key it could not move is reported, exit 1). The
+deletions re-applied after a restore (`account reapply-deletions`) run the account deletion's path.
 
 `CONDITION_TRUSTED` lists the conditional calls whose failure the code reads as "already done";
 an injected failure there claims what the real service would only say if it were true.
@@ -511,6 +513,31 @@ def _staff_deactivate(api: Api, ctx: dict[str, Any]) -> Reply:
     return _ops(lambda: staff_ops.deactivate(ctx["admin"]))
 
 
+def _legacy_key_setup(h: Harness, api: Api) -> dict[str, Any]:
+    """A user whose consent key is still on their user item (before the consent keys' table)."""
+    from shared.store.consent import ConsentKeyItem
+    from shared.store.users import UserItem
+
+    user_id = consented(api)
+    moved = ConsentKeyItem.get(user_id)
+    UserItem(user_id).update(
+        actions=[UserItem.consent_subject.set(moved.subject), UserItem.consent_key.set(bytes(moved.key))]
+    )
+    moved.delete()
+    return {}
+
+
+def _migrate_keys(api: Api, ctx: dict[str, Any]) -> Reply:
+    """`python -m infra.ops consent migrate-keys`: a key it could not move is reported (exit 1)."""
+    from infra.ops import consent as consent_ops
+
+    runs: list[consent_ops.Migrated] = []
+    answer = _ops(lambda: runs.append(consent_ops.migrate_keys()))
+    if runs and runs[0].left:  # a key it could not move: the operator runs it again
+        return Reply(409, {}, {"error": {"code": "conflict"}})
+    return answer
+
+
 PATHS = [
     WritePath("login", _login_setup, _login),
     WritePath("first login", _first_login_setup, _login),
@@ -584,6 +611,7 @@ PATHS = [
     ),
     WritePath("console: revocation", _revoke_setup, _revoke, html=True),
     WritePath("funnel recount (the users table's stream)", _recount_setup, _recount),
+    WritePath("consent key migration (an ops command)", _legacy_key_setup, _migrate_keys),
     WritePath("staff add", _staff_setup, _staff_add, mail=True),
     WritePath(
         "staff deactivate",

@@ -30,7 +30,7 @@ from shared.domain.comments import (
     Comment,
     CommentRef,
 )
-from shared.domain.consent import AGREEMENT, ConsentChange, ConsentRecord, Document
+from shared.domain.consent import AGREEMENT, ConsentChange, ConsentKey, ConsentRecord, Document
 from shared.domain.idempotency import Guard
 from shared.domain.outcomes import CONTENDED, WRITTEN, Outcome, refused
 from shared.domain.questions import Answers
@@ -62,7 +62,7 @@ class FakeUsers:
             self.identities[openid_key] = user.user_id
         return user
 
-    def find_user_id(self, openid_key: str) -> str | None:
+    def find_user_id(self, openid_key: str, *, consistent: bool = False) -> str | None:
         return self.identities.get(openid_key)
 
     def set_mute(self, user_id: str, until: int | None, audit: AuditEvent) -> Outcome:
@@ -142,6 +142,9 @@ class FakeGuards:
         guard = self.guards.get((owner, key))
         return guard if guard is not None and guard.expires_at > now else None
 
+    def owned(self, owner: str) -> list[Guard]:
+        return [g for (o, _), g in sorted(self.guards.items()) if o == owner]
+
     def erase(self, owner: str) -> int:
         gone = [k for k in self.guards if k[0] == owner]
         for k in gone:
@@ -210,22 +213,36 @@ class FakeAnswers:
         self.items.pop(user_id, None)
 
 
+class FakeConsentKeys:
+    def __init__(self) -> None:
+        self.keys: dict[str, ConsentKey] = {}
+
+    def get(self, user_id: str) -> ConsentKey | None:
+        return self.keys.get(user_id)
+
+    def delete(self, user_id: str) -> None:
+        self.keys.pop(user_id, None)
+
+
 class FakeConsentRecords:
-    def __init__(self, users: FakeUsers, answers: FakeAnswers) -> None:
+    def __init__(self, users: FakeUsers, answers: FakeAnswers, keys: FakeConsentKeys | None = None) -> None:
         self.users = users
         self.answers = answers
+        self.keys = keys or FakeConsentKeys()
         self.records: list[ConsentRecord] = []
 
     def append(
         self, record: ConsentRecord, user_id: str, seen_seq: int | None, change: ConsentChange
     ) -> Outcome:
         user = self.users.get(user_id)
-        if user is None or user.consent_seq != seen_seq or (change.subject and user.consent_subject):
+        if user is None or user.consent_seq != seen_seq:
             return refused("user")
+        if change.subject and user_id in self.keys.keys:
+            return refused("key")
         self.records.append(record)
         moved = replace(user, consent_seq=change.seq)
-        if change.subject is not None:
-            moved = replace(moved, consent_subject=change.subject, consent_key=change.key)
+        if change.subject is not None and change.key is not None:
+            self.keys.keys[user_id] = ConsentKey(change.subject, change.key)
         if change.document == AGREEMENT:
             moved = replace(moved, agreement_version=change.version, agreement_decision=change.decision)
         else:
@@ -245,13 +262,16 @@ class FakeConsentRecords:
 
 class FakeRateWindows:
     def __init__(self) -> None:
-        self.used: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
 
     def spend(self, window: RateWindow) -> Outcome:
-        if self.used.get(window.key, 0) >= window.limit:
+        if self.counts.get(window.key, 0) >= window.limit:
             return refused(window.name)
-        self.used[window.key] = self.used.get(window.key, 0) + 1
+        self.counts[window.key] = self.counts.get(window.key, 0) + 1
         return WRITTEN
+
+    def used(self, windows: list[RateWindow]) -> dict[str, int]:
+        return {w.key: self.counts[w.key] for w in windows if w.key in self.counts}
 
 
 class FakeSubmissions:
@@ -292,7 +312,7 @@ class FakeSubmissions:
     ) -> Outcome:
         user = self.users.get(submission.user_id)
         failed = []
-        if window is not None and self.windows.used.get(window.key, 0) >= window.limit:
+        if window is not None and self.windows.counts.get(window.key, 0) >= window.limit:
             failed.append(window.name)
         if submission.is_update:
             may_submit = (
@@ -475,6 +495,15 @@ class FakeSubmissions:
 
     def set_user_message(self, submission_id: str, outcome: str) -> None:
         self.user_messages[submission_id] = outcome
+
+    def audit_of(self, submission_id: str) -> list[AuditEvent]:
+        return [a for a in self.audit if a.subject == submission_id]
+
+    def notifications_of(self, submission_ids: list[str]) -> list[Notification]:
+        return [self.notifications[i] for i in submission_ids if i in self.notifications]
+
+    def fingerprint_uses(self, user_id: str, fingerprints: list[str]) -> list[FingerprintUse]:
+        return [self.fingerprints[(f, user_id)] for f in fingerprints if (f, user_id) in self.fingerprints]
 
     def erase(self, user_id: str) -> list[Submission]:
         gone = self.history(user_id)
@@ -992,6 +1021,9 @@ class FakeStorage:
     def delete(self, keys: list[str]) -> None:
         for key in keys:
             self.objects.pop(key, None)
+
+    def keys_under(self, prefix: str) -> list[str]:
+        return sorted(k for k in self.objects if k.startswith(prefix))
 
     def delete_prefix(self, prefix: str) -> int:
         gone = [k for k in self.objects if k.startswith(prefix)]

@@ -12,6 +12,7 @@ from shared.services.idempotency import Idempotency
 from tests.unit.fakes import (
     Clock,
     FakeAnswers,
+    FakeConsentKeys,
     FakeConsentRecords,
     FakeDocuments,
     FakeGuards,
@@ -62,7 +63,8 @@ class World:
 
     def __post_init__(self) -> None:
         self.answers = FakeAnswers(self.users, self.guards)
-        self.records = FakeConsentRecords(self.users, self.answers)
+        self.consent_keys = FakeConsentKeys()
+        self.records = FakeConsentRecords(self.users, self.answers, self.consent_keys)
         self.windows = FakeRateWindows()
         self.submissions = FakeSubmissions(self.users, self.guards, self.windows)
         self.catalog = ConsentCatalog(self.documents.current, ttl=300)

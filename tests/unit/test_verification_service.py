@@ -388,9 +388,9 @@ def test_submits_are_limited_per_user_per_day_and_a_refused_one_leaves_nothing()
     alice = world.users.add(consented())
     window = submit_window(ALICE, world.clock())
     service(world).submit(alice, FIELDS, [uploaded(world, 1)], None)
-    assert world.windows.used[window.key] == 1  # counted with the submission
+    assert world.windows.counts[window.key] == 1  # counted with the submission
     bob = world.users.add(consented(ALICE))  # back to a state that may submit
-    world.windows.used[window.key] = SUBMITS_PER_DAY
+    world.windows.counts[window.key] = SUBMITS_PER_DAY
     stored = dict(world.submissions.items)
     with pytest.raises(errors.RateLimited) as caught:
         service(world).submit(bob, FIELDS, [uploaded(world, 2)], None)
