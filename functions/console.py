@@ -44,6 +44,7 @@ from shared.pages.console import (
     verification_page,
 )
 from shared.services.console import StaffCaller
+from shared.services.moderation import user_subject
 from shared.services.review import DecisionForm, Standing
 from shared.services.support import MAX_QUERY_CHARS
 from shared.wiring import Services, services
@@ -310,6 +311,9 @@ def audit(request: Request) -> Response:
     if subject:  # every line about one target (a submission id, user#..., comment#..., staff#...)
         if len(subject) > MAX_SUBJECT_CHARS:
             raise errors.BadRequest("cursor")
+        target = subject.removeprefix("user#")
+        if subject.startswith("user#") and is_ulid(target):  # a user's lines are under a digest
+            subject = user_subject(target)
         lines = list(reversed(app.audit_trail.of_subject(subject)))[:SUBJECT_LINES]
         csrf = app.console_csrf.token(caller.session)
         return audit_page(caller, this_month, lines, None, csrf, this_month, subject=subject)

@@ -435,8 +435,8 @@ class ReportData:
 
     def export(self, user_id: str) -> Any:
         return [
-            {"comment_id": comment_id, "reason": reason, "created_at": times.iso(at)}
-            for comment_id, reason, at in self._reports.reports_by(user_id)
+            {"comment_id": comment_id, "reason": reason, "text": text, "created_at": times.iso(at)}
+            for comment_id, reason, text, at in self._reports.reports_by(user_id)
         ]
 
     def erase(self, user_id: str) -> None:

@@ -50,7 +50,7 @@ from shared.domain.verification import (
     check_documents,
     check_upload_request,
     clean_key,
-    fingerprints_of,
+    index_keys_of,
     keepable_kinds,
     kept_images,
     parse_upload_key,
@@ -475,8 +475,9 @@ def _notification_view(found: Notification | None) -> dict[str, Any] | None:
 
 
 class DuplicateIndexData:
-    """The user's entries in the duplicate-detection index (which accounts used an image or a
-    licence number): exported; erased with the submissions (`VerificationData`)."""
+    """The user's entries in the credential index (which accounts used an image or a licence
+    number, and the digest of each real name they submitted, for the console's search): exported;
+    erased with the submissions (`VerificationData`)."""
 
     name = "duplicate_index"
 
@@ -484,7 +485,7 @@ class DuplicateIndexData:
         self._submissions = submissions
 
     def export(self, user_id: str) -> Any:
-        prints = [f for s in self._submissions.history(user_id) for f in fingerprints_of(s)]
+        prints = [f for s in self._submissions.history(user_id) for f in index_keys_of(s)]
         uses = self._submissions.fingerprint_uses(user_id, list(dict.fromkeys(prints))) if prints else []
         return [{"fingerprint": u.fingerprint, "submission_id": u.submission_id} for u in uses]
 

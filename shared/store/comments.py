@@ -91,7 +91,8 @@ class ReportEntry(MapAttribute[str, Any]):
 class CommentReportItem(Model):
     """One reader's report of a comment in one round (a restore starts a new round): its key makes
     a reader count once. In the reader's partition, so their export and erasure are one Query.
-    Expires after REPORT_RECORD_DAYS; holds no text (the comment keeps its first reports' words)."""
+    Expires after REPORT_RECORD_DAYS. The comment keeps its first reports' reasons and words for its
+    moderator, tied to no reader."""
 
     class Meta:
         table_name = "comment_reports"
@@ -99,6 +100,7 @@ class CommentReportItem(Model):
     reporter = UnicodeAttribute(hash_key=True)  # the reader's user id
     report = UnicodeAttribute(range_key=True)  # "<comment public id>#<round>"
     reason = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)  # the reader's words (exported; gone with their account)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
 
@@ -410,6 +412,7 @@ class CommentRepository:
                 reporter,
                 report_key(comment),
                 reason=reason,
+                text=text,
                 created_at=now,
                 expires_at=datetime.fromtimestamp(record_until, UTC),
             ),
@@ -473,10 +476,10 @@ class CommentRepository:
         audit_store.enlist(tx, audit)
         return tx.commit()
 
-    def reports_by(self, reporter: str) -> list[tuple[str, str, datetime]]:
-        """The reader's reports: (comment public id, reason, when), one Query of their partition."""
+    def reports_by(self, reporter: str) -> list[tuple[str, str, str | None, datetime]]:
+        """The reader's reports: (comment public id, reason, text, when), one Query of their partition."""
         return [
-            (str(i.report).rsplit("#", 1)[0], str(i.reason), i.created_at)
+            (str(i.report).rsplit("#", 1)[0], str(i.reason), i.text, i.created_at)
             for i in CommentReportItem.query(reporter)
         ]
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared import wiring
+from shared.services.moderation import user_subject
 from shared.store.audit import AuditItem
 from tests.functional.article_helpers import ARTICLE, all_comments, count, post, seed_articles, verified
 from tests.functional.conftest import Api
@@ -160,7 +161,10 @@ def test_a_mute_from_the_console_stops_posting_and_reporting_and_ends_by_itself(
     assert post(Api(), "不限期", token=reader).body["error"]["until"] is None
     assert browser.post(f"/console/users/{reader_id}/unmute", {"csrf": browser.csrf()}).status == 303
     assert post(Api(), "解除了", token=reader).status == 201
-    lines = [a.action for a in AuditItem.query(f"user#{reader_id}")]
+    lines = [a.action for a in AuditItem.query(user_subject(reader_id))]
+    assert reader_id not in str([a.attribute_values for a in AuditItem.scan()])  # a digest names them
+    admin = _moderator(api, env, "admin")
+    assert admin.get(f"/console/audit?subject=user%23{reader_id}").text.count('data-action="mute"') == 2
     assert lines == ["mute", "mute", "unmute"]
 
 

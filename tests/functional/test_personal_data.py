@@ -27,7 +27,7 @@ from functions.funnel import count
 from infra.fake_wechat import dev_openid
 from infra.routes import load_serverless
 from infra.streams import StreamPump
-from shared import config
+from shared import config, wiring
 from shared.domain.consent import AGREEMENT, INFORMED
 from shared.domain.idempotency import owner_digest
 from shared.domain.rates import rate_key
@@ -48,9 +48,11 @@ MARKERS = {
     "note": "请补充 PD-NOTE-18ce",
     "internal_note": "内部 PD-INTERNAL-b40a",
     "comment": "很有帮助 PD-COMMENT-77d3",
+    "report": "疑似广告 PD-REPORT-51e9",
 }
 # The markers kept by design after deletion, and where: the comment's text, from 已注销用户.
-KEPT_MARKERS = {"comment": "comments"}
+# A report's words stay on the reported comment (another's), for its moderator, tied to no one.
+KEPT_MARKERS = {"comment": "comments", "report": "comments"}
 # What each table keeps about a deleted user, and why (README "What deletion leaves").
 KEPT = {
     "consents": "a pseudonym and a sealed field: the proof of consent, its key deleted",
@@ -195,6 +197,17 @@ def journey(api: Api, env: dict[str, str]) -> dict[str, Any]:
         f"/v1/articles/{ARTICLE}/comments", {"text": MARKERS["comment"]}, headers={"Idempotency-Key": "pd-c1"}
     )
     assert posted.status == 201, posted.body
+    # another reader's comment (written as the store would), which this user reports; a moderator
+    # mutes them for a day, then not
+    from infra.bench.journey import seed_comments
+
+    (other,) = seed_comments(ARTICLE, 1, "另一位读者的评论")
+    body = {"reason": "spam", "text": MARKERS["report"]}
+    reported = api.post(f"/v1/comments/{other}.{ARTICLE}/reports", body)
+    assert reported.status == 201, reported.body
+    moderation = wiring.services().moderation
+    moderation.mute("pd-moderator", user_id, 1)
+    moderation.unmute("pd-moderator", user_id)
     upload(api, image_bytes(color=(1, 2, 3)))  # uploaded, never submitted
     deliver_stream()
     exported = api.get("/v1/me/export").body

@@ -750,8 +750,8 @@ class FakeComments:
     contend: int = 0  # the next n posts meet a concurrent transaction
     posts: int = 0
     reads: int = 0
-    # (comment#round, reader) -> (reason, when)
-    reports: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+    # (comment#round, reader) -> (reason, text, when)
+    reports: dict[tuple[str, str], tuple[str, str | None, datetime]] = field(default_factory=dict)
     audit: list[AuditEvent] = field(default_factory=list)
 
     def page(
@@ -880,7 +880,7 @@ class FakeComments:
         failed += [w.name for w in windows if self.windows.get(w.key, 0) >= w.limit]
         if failed:
             return refused(*failed)
-        self.reports[key] = (reason, now)
+        self.reports[key] = (reason, text, now)
         for w in windows:
             self.windows[w.key] = self.windows.get(w.key, 0) + 1
         log = (
@@ -931,10 +931,11 @@ class FakeComments:
         self.audit.append(audit)
         return WRITTEN
 
-    def reports_by(self, reporter: str) -> list[tuple[str, str, datetime]]:
+    def reports_by(self, reporter: str) -> list[tuple[str, str, str | None, datetime]]:
+        found = self.reports.items()
         return [
-            (key.rsplit("#", 1)[0], reason, at)
-            for (key, who), (reason, at) in self.reports.items()
+            (key.rsplit("#", 1)[0], reason, text, at)
+            for (key, who), (reason, text, at) in found
             if who == reporter
         ]
 
