@@ -54,6 +54,9 @@ ENV_IMAGE_RETENTION_DAYS = "IMAGE_RETENTION_DAYS"
 # The base URL of the platform's own pages (用户服务协议, 隐私政策) that consent documents link to;
 # they open in the mini-program's web-view, so the host goes into its business-domain list.
 ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
+# Where the mini-program posts credential images when an ICP-filed domain of the operator's fronts
+# the bucket (the stage's uploadBaseUrl); unset: the bucket's own regional host, as S3 signs it.
+ENV_UPLOAD_BASE_URL = "UPLOAD_BASE_URL"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -88,6 +91,7 @@ class Config:
     result_page: str = "pages/verify/index"
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
     image_retention_days: int = 180
+    upload_base_url: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -160,6 +164,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
+        upload_base_url=(env.get(ENV_UPLOAD_BASE_URL) or "").rstrip("/"),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
@@ -177,6 +182,13 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_IMAGE_RETENTION_DAYS} must be at least 2")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
+    upload = urlsplit(cfg.upload_base_url)
+    if cfg.upload_base_url and (
+        upload.scheme != "https" or not upload.hostname or upload.path or upload.query
+    ):
+        raise ConfigError(
+            f"{ENV_UPLOAD_BASE_URL} must be an https origin (no path), as WeChat's uploadFile list needs"
+        )
     if cfg.is_local:
         return
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.
