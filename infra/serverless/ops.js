@@ -1,8 +1,11 @@
 'use strict';
+const { createHash } = require('node:crypto');
 /*
  * A local Serverless Framework plugin (serverless.yml `plugins:`): what every function and table
  * gets for operations, written once here so that a function or table added later has it too.
  *
+ * - OpsTopic: one subscription per entry of the stage's opsSubscriptions (its own resource, named
+ *   by a digest of the endpoint, so that adding or removing one leaves the others subscribed);
  * - each function: one alarm on its errors and throttles (metric math over both) into OpsTopic;
  * - each table: one alarm on the read and write throttle events of the table and every GSI;
  * - each schedule rule: an alarm on the invocations EventBridge failed to deliver;
@@ -69,6 +72,14 @@ class OpsPlugin {
     const prefix = `${service.service}-${provider.getStage()}-`;
     const failuresArn = { 'Fn::GetAtt': [FAILURES, 'Arn'] };
     const added = {};
+
+    for (const subscription of service.custom.stage.opsSubscriptions || []) {
+      const digest = createHash('sha256').update(`${subscription.Protocol}:${subscription.Endpoint}`).digest('hex');
+      added[`OpsSubscription${digest.slice(0, 12)}`] = {
+        Type: 'AWS::SNS::Subscription',
+        Properties: { TopicArn: { Ref: TOPIC }, Protocol: subscription.Protocol, Endpoint: subscription.Endpoint },
+      };
+    }
 
     for (const name of service.getAllFunctions()) {
       const functionId = naming.getLambdaLogicalId(name);

@@ -249,8 +249,12 @@ def test_every_alarm_tells_the_ops_topic_whose_subscribers_are_the_stages(packag
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}], name
         assert alarm["TreatMissingData"] == "notBreaching", name
-    topic = packaged.resources["OpsTopic"]["Properties"]
-    assert topic["Subscription"] == STAGE_SETTINGS["opsSubscriptions"]
+    subscriptions = [
+        {"Protocol": spec["Properties"]["Protocol"], "Endpoint": spec["Properties"]["Endpoint"]}
+        for spec in packaged.of_type("AWS::SNS::Subscription").values()
+        if spec["Properties"]["TopicArn"] == {"Ref": "OpsTopic"}
+    ]
+    assert subscriptions == STAGE_SETTINGS["opsSubscriptions"]
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -41,6 +41,7 @@ ACCEPTED_NOT_BUILT = frozenset(
         "AWS::CloudWatch::Alarm",
         "AWS::Logs::MetricFilter",
         "AWS::Lambda::EventInvokeConfig",
+        "AWS::SNS::Subscription",
     }
 )
 ROUTES = {r.route_key: r for r in routes()}
