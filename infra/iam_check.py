@@ -169,6 +169,9 @@ def _get_att(template: Mapping[str, Any], target: str, attribute: str, names: St
         return f"arn:{p}:s3:::{_ref(template, target, names)}"
     if kind == "AWS::SNS::Topic" and attribute == "TopicArn":
         return _ref(template, target, names)
+    if kind == "AWS::SQS::Queue" and attribute == "Arn":  # the failure destinations
+        queue = _named(_resource(template, target), "QueueName", target, names)
+        return f"arn:{p}:sqs:{region}:{account}:{queue}"
     raise CheckError(f"GetAtt {target}.{attribute} ({kind}) is not resolved by this checker")
 
 

@@ -59,6 +59,9 @@ ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
 ENV_REVIEW_SLA_HOURS = "REVIEW_SLA_HOURS"
 # How many distinct readers' reports hide a comment until a moderator decides (reportHideThreshold).
 ENV_REPORT_HIDE_THRESHOLD = "REPORT_HIDE_THRESHOLD"
+# Where the mini-program posts credential images when an ICP-filed domain of the operator's fronts
+# the bucket (the stage's uploadBaseUrl); unset: the bucket's own regional host, as S3 signs it.
+ENV_UPLOAD_BASE_URL = "UPLOAD_BASE_URL"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
@@ -95,6 +98,7 @@ class Config:
     image_retention_days: int = 180
     review_sla_hours: int = 24
     report_hide_threshold: int = 3
+    upload_base_url: str = ""
 
     @property
     def is_local(self) -> bool:
@@ -169,6 +173,7 @@ def load(env: dict[str, str] | None = None) -> Config:
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
         review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, Config.review_sla_hours),
         report_hide_threshold=_int(env, ENV_REPORT_HIDE_THRESHOLD, Config.report_hide_threshold),
+        upload_base_url=(env.get(ENV_UPLOAD_BASE_URL) or "").rstrip("/"),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
@@ -190,6 +195,13 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_REVIEW_SLA_HOURS} must be 1 to 336 hours")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
+    upload = urlsplit(cfg.upload_base_url)
+    if cfg.upload_base_url and (
+        upload.scheme != "https" or not upload.hostname or upload.path or upload.query
+    ):
+        raise ConfigError(
+            f"{ENV_UPLOAD_BASE_URL} must be an https origin (no path), as WeChat's uploadFile list needs"
+        )
     if cfg.is_local:
         return
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.

@@ -81,7 +81,9 @@ class CredentialStorage:
             ExpiresIn=expires,
         )
         return PresignedPost(
-            url=str(answer["url"]),
+            # An ICP-filed domain in front of the bucket, when the stage names one: the POST policy
+            # signs the bucket and the fields, not the host, so the same form is valid there.
+            url=f"{self._cfg.upload_base_url}/" if self._cfg.upload_base_url else str(answer["url"]),
             fields={str(k): str(v) for k, v in answer["fields"].items()},
             key=key,
             expires_at=now + lifetime,

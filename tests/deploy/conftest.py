@@ -1,8 +1,9 @@
 """Deploy tier: package stage `ci` once, offline, through the Makefile; tests read what it built.
 
-`make package STAGE=ci` runs `npx osls package` with dummy credentials and the pinned osls and
-plugins (package-lock.json; `npm ci` on first use) and the Python of the Lambda runtime. The
-output goes to a temporary folder, so a test run never disturbs a developer's `.serverless/`.
+`make ci-package` runs `npx osls package` with dummy credentials and the pinned osls and plugins
+(package-lock.json; `npm ci` on first use) and the Python of the Lambda runtime, into build/package-ci
+(never a developer's `.serverless/`). `make lint` scans the same folder with checkov: whichever runs
+first packages, and make repackages only when something that goes into the package changed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PACKAGE_TIMEOUT_SECONDS = 600  # the first run downloads the wheels; later runs 
 TEMPLATE = "cloudformation-template-update-stack.json"
 SERVICE_ZIP = "hcp.zip"
 STAGE = "ci"
+CI_PACKAGE = "build/package-ci"  # the Makefile's CI_PACKAGE
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,14 @@ class Packaged:
 
 
 @pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packaged]:
+def packaged() -> Iterator[Packaged]:
     missing = [tool for tool in ("node", "npm", "npx", "make") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"packaging needs Node.js and make: {', '.join(missing)} not found on PATH")
-    folder = tmp_path_factory.mktemp("package")
+    folder = ROOT / CI_PACKAGE
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     done = subprocess.run(
-        ["make", "--no-print-directory", "package", f"STAGE={STAGE}", f"PACKAGE_DIR={folder}"],
+        ["make", "--no-print-directory", "ci-package"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -70,7 +72,9 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packaged]:
         check=False,
     )
     if done.returncode != 0:
-        pytest.fail(f"make package failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+        pytest.fail(
+            f"make ci-package failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        )
     template = json.loads((folder / TEMPLATE).read_text(encoding="utf-8"))
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield Packaged(folder, template, pool.submit(deploy.lint, folder / TEMPLATE))

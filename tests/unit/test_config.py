@@ -67,3 +67,13 @@ def test_a_local_stage_name_refuses_to_run_in_lambda() -> None:
     with pytest.raises(ConfigError, match="Lambda"):
         load({"STAGE": "test", "AWS_LAMBDA_FUNCTION_NAME": "hcp-test-me"})
     assert load({**DEPLOYED, "AWS_LAMBDA_FUNCTION_NAME": "hcp-prod-me"}).stage != "test"
+
+
+def test_an_upload_domain_is_an_https_origin() -> None:
+    assert load(DEPLOYED).upload_base_url == ""  # the bucket's own host
+    assert load({**DEPLOYED, "UPLOAD_BASE_URL": "https://upload.example.cn/"}).upload_base_url == (
+        "https://upload.example.cn"
+    )
+    for wrong in ("http://upload.example.cn", "https://upload.example.cn/images", "upload.example.cn"):
+        with pytest.raises(ConfigError, match="UPLOAD_BASE_URL"):
+            load({**DEPLOYED, "UPLOAD_BASE_URL": wrong})
