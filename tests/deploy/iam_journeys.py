@@ -240,7 +240,7 @@ def comments_off_the_happy_path(journey: Journey, wechat: Any) -> None:
     journey.call("POST", comments, reply, headers=key, expect=201)
     journey.call("POST", comments, reply, headers=key, expect=201)
     held = journey.call("POST", comments, {"text": "这条需要待审"}, expect=201).body
-    if held.get("status") != "held":
+    if held.get("state") != "held":
         raise AssertionError(f"msgSecCheck did not hold the comment: {held}")
     journey.call("DELETE", f"/v1/comments/{first}")
     journey.call("DELETE", f"/v1/comments/{first}", expect=404)

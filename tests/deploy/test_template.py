@@ -246,7 +246,11 @@ def test_the_audit_trail_is_append_only_for_every_role_and_outlives_the_stack(pa
     writes = {action for _, action in granted if action != "dynamodb:Query"}
     assert granted and writes == {"dynamodb:PutItem"}
     readers = {role for role, action in granted if action == "dynamodb:Query"}
-    assert readers == {"AccountExportIamRoleLambdaExecution"}  # an applicant's export reads it
+    assert readers == {
+        "AccountExportIamRoleLambdaExecution",  # an applicant's export reads it
+        "ConsoleUsersIamRoleLambdaExecution",  # a user's mute history
+        "ConsoleAdminIamRoleLambdaExecution",  # the audit page (and its index, by month)
+    }
     for table in ("ReviewAuditTable", "ReviewersTable"):  # the trail; the reviewers until migrated
         assert packaged.resources[table]["DeletionPolicy"] == "Retain"
         assert packaged.resources[table]["UpdateReplacePolicy"] == "Retain"
