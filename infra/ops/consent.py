@@ -4,13 +4,14 @@ A document file lives at `infra/seed/consent/<key>/<version>.md`: YAML front mat
 summary, required, and `links`: the documents the text names, each `{title, path}` with the
 path among the platform's own pages, whose base URL is the stage's PLATFORM_PAGES_URL; the text
 must name each one as 《title》) then the text shown to the user, whose sha256 is recorded with every
-decision.
+decision. Publishing is idempotent: the same text again is a no-op; a changed text under a
+published version is refused (publish it as a new version, which re-asks every user).
+
 What a text says about the stage is not typed in it: `{{name}}` stands for one of the facts
 `stage_facts` reads from serverless.yml (the stage's settings under `custom.stages`, the tables'
 point-in-time recovery) and from the staff roles, filled in when the file is read. A setting that
 changes changes the text, so publishing it again under the same version is refused: a new
-version states the new fact and asks every user again. Publishing is idempotent: the same text again is a no-op; a changed text under a
-published version is refused (publish it as a new version, which re-asks every user).
+version states the new fact and asks every user again.
 Running containers pick a new version up within CONSENT_CACHE_SECONDS (30 s by default).
 """
 

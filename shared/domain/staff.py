@@ -228,5 +228,10 @@ def credential_roles(pages: dict[str, frozenset[str]] | None = None) -> tuple[st
     """The roles whose members may see a submission's credentials (in `ROLES` order): those who
     may open a review link, and those who may open a console page that shows them."""
     pages = CONSOLE_ROLES if pages is None else pages
+    unsorted = set(pages) - CREDENTIAL_PAGES - PAGES_WITHOUT_CREDENTIALS
+    if unsorted:
+        raise ValueError(
+            f"say whether console pages {sorted(unsorted)} show credentials (shared/domain/staff.py)"
+        )
     openers = [REVIEW_ROLES, *(roles for page, roles in pages.items() if page in CREDENTIAL_PAGES)]
     return tuple(role for role in ROLES if any(allowed(role, roles) for roles in openers))

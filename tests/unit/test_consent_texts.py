@@ -102,7 +102,11 @@ def test_the_agreement_names_who_sees_credentials_from_the_roles(monkeypatch: py
     assert "评论管理员、内容编辑不能查看" in body
     # a console page that showed credentials to moderators would change the text
     monkeypatch.setattr(staff, "CONSOLE_ROLES", {**staff.CONSOLE_ROLES, "held": frozenset({staff.MODERATOR})})
+    with pytest.raises(ValueError, match="held"):  # a page nobody said whether it shows credentials
+        staff.credential_roles()
+    monkeypatch.setattr(staff, "PAGES_WITHOUT_CREDENTIALS", staff.PAGES_WITHOUT_CREDENTIALS | {"held"})
     assert rendered(AGREEMENT, "local") == body  # not a credential page
+    monkeypatch.setattr(staff, "PAGES_WITHOUT_CREDENTIALS", staff.PAGES_WITHOUT_CREDENTIALS - {"held"})
     monkeypatch.setattr(staff, "CREDENTIAL_PAGES", frozenset({"held"}))
     assert staff.credential_roles() == (staff.REVIEWER, staff.MODERATOR, staff.ADMIN)
     wider = rendered(AGREEMENT, "local")
