@@ -160,9 +160,15 @@ class PendingQueue(Protocol):
     def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
         """(how many, when the oldest was submitted, whether there are more than `limit`)."""
 
+    def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
+        """The same of those submitted at or before `submitted_before`."""
+
 
 class Notifications(Protocol):
     def get(self, submission_id: str) -> Notification | None: ...
+    def waiting(self, limit: int) -> list[str]:
+        """Every pending notification's submission id, due or not."""
+
     def due(self, now_epoch: int, limit: int) -> list[str]: ...
     def record(
         self,
@@ -175,6 +181,19 @@ class Notifications(Protocol):
         next_attempt_at: int | None,
         error: str | None,
     ) -> None: ...
+
+
+class MessageWindows(Protocol):
+    """When each staff member was last sent a message, and a reminder: at most one per window."""
+
+    def claim(
+        self, staff_id: str, now_epoch: int, every_seconds: int, reminder_every: int | None = None
+    ) -> bool:
+        """Note a message to the member as sent now, unless one went less than `every_seconds` ago
+        (or, with `reminder_every`, a reminder less than that ago): False then."""
+
+    def release(self, staff_id: str, claimed_epoch: int, *, reminder: bool = False) -> None:
+        """Undo a claim whose message could not be sent (best effort)."""
 
 
 class Articles(Protocol):

@@ -20,3 +20,17 @@ class ReviewQueue:
         found = list(SubmissionItem.by_status.query(PENDING, scan_index_forward=True, limit=limit + 1))
         oldest = found[0].submitted_at if found else None
         return min(len(found), limit), oldest, len(found) > limit
+
+    def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
+        """(how many pending submissions were submitted at or before `submitted_before`, up to
+        `limit`; when the oldest of them was; more than `limit`?). The same Query, read until
+        `limit` + 1 of them are found."""
+        count, oldest = 0, None
+        for entry in SubmissionItem.by_status.query(PENDING, scan_index_forward=True):
+            if entry.submitted_at > submitted_before:
+                continue
+            oldest = entry.submitted_at if oldest is None else min(oldest, entry.submitted_at)
+            count += 1
+            if count > limit:
+                break
+        return min(count, limit), oldest, count > limit
