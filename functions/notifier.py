@@ -28,6 +28,7 @@ def remind(event: Any = None, context: Any = None) -> dict[str, Any]:
         "oldest_hours": report.oldest_hours,
         "reminded": len(report.reminded),
         "waiting": report.waiting,
+        "unreached": len(report.unreached),
         "failed": len(report.failed),
     }
     logger.info("review reminders", extra=summary)

@@ -46,8 +46,9 @@ BACKOFF_BASE_SECONDS = 60
 BACKOFF_MAX_SECONDS = 6 * 3600
 RETRY_BATCH = 25
 SUBJECT = "HCP认证申请待审核"
-# A chat robot's text message holds about 2 KB (WeCom): more links wait for the next window.
-MAX_LINKS_PER_MESSAGE = 10
+# A chat robot's text message holds 2,048 bytes (WeCom); a link is about 200 (its token 130): more
+# links wait for the next window.
+MAX_LINKS_PER_MESSAGE = 8
 WAITING_LIMIT = 200  # pending notifications one batched delivery reads
 
 

@@ -53,7 +53,8 @@ class ReminderReport(msgspec.Struct):
     oldest_hours: int | None = None
     reminded: list[str] = msgspec.field(default_factory=list)  # staff ids
     waiting: int = 0  # members reminded within the hour, or messaged within the batch window
-    failed: list[str] = msgspec.field(default_factory=list)  # failure classes
+    unreached: list[str] = msgspec.field(default_factory=list)  # no channel took it: the next run
+    failed: list[str] = msgspec.field(default_factory=list)  # failure classes (of any channel)
 
 
 class StaffChannels:
@@ -154,6 +155,7 @@ class ReviewReminders:
             if sent:
                 report.reminded.append(member.staff_id)
             else:  # nothing went: the next run tries again
+                report.unreached.append(member.staff_id)
                 self._windows.release(member.staff_id, epoch, reminder=True)
         if report.failed:
             logger.warning("review reminders incomplete", extra={"failures": sorted(set(report.failed))})

@@ -122,6 +122,7 @@ def test_a_reminder_no_channel_took_is_tried_again_at_the_next_run() -> None:
     world.mail.down = True
     report = world.reminders.run()
     assert report.reminded == ["rev-robot"] and report.failed == ["sns:Throttling"]
+    assert report.unreached == ["rev-1"]
     world.mail.down = False
     world.clock.advance(minutes=15)
     assert world.reminders.run().reminded == ["rev-1"]
