@@ -7,11 +7,14 @@ limit costs one request and half a read unit per 4 KB, eventually consistent, ne
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.store.verification import SubmissionItem
 
 PENDING = "pending"
+# Submission ids are ULIDs minted by different containers: their order follows submission times to
+# within the containers' clock skew, far below this.
+ID_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class ReviewQueue:
@@ -23,10 +26,12 @@ class ReviewQueue:
 
     def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
         """(how many pending submissions were submitted at or before `submitted_before`, up to
-        `limit`; when the oldest of them was; more than `limit`?). The same Query, read until
-        `limit` + 1 of them are found."""
+        `limit`; when the oldest of them was; more than `limit`?). The same Query, oldest first,
+        read until `limit` + 1 of them are found or the entries are newer."""
         count, oldest = 0, None
         for entry in SubmissionItem.by_status.query(PENDING, scan_index_forward=True):
+            if entry.submitted_at > submitted_before + ID_CLOCK_SKEW:
+                break  # ids sort by time: every later entry is newer still
             if entry.submitted_at > submitted_before:
                 continue
             oldest = entry.submitted_at if oldest is None else min(oldest, entry.submitted_at)

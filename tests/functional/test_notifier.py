@@ -240,6 +240,7 @@ def test_reminders_past_the_sla_name_no_one_and_come_once_an_hour(
         "oldest_hours": None,
         "reminded": 0,
         "waiting": 0,
+        "unreached": 0,
         "failed": 0,
     }
 
