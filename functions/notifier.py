@@ -1,4 +1,5 @@
-"""Scheduled (every 5 minutes): deliver reviewer notifications that are still pending."""
+"""Scheduled: deliver reviewer notifications still pending (every minute), remind reviewers of
+submissions past the review SLA (every 15 minutes by default)."""
 
 from __future__ import annotations
 
@@ -16,4 +17,19 @@ def retry(event: Any = None, context: Any = None) -> dict[str, Any]:
         "sent": sum(len(r.sent) for r in reports),
     }
     logger.info("notification retry", extra=summary)
+    return summary
+
+
+def remind(event: Any = None, context: Any = None) -> dict[str, Any]:
+    """Scheduled (every 15 minutes by default): remind the reviewers of submissions past the SLA."""
+    report = services().reminders.run()
+    summary = {
+        "overdue": report.overdue,
+        "oldest_hours": report.oldest_hours,
+        "reminded": len(report.reminded),
+        "waiting": report.waiting,
+        "unreached": len(report.unreached),
+        "failed": len(report.failed),
+    }
+    logger.info("review reminders", extra=summary)
     return summary

@@ -54,18 +54,24 @@ ENV_IMAGE_RETENTION_DAYS = "IMAGE_RETENTION_DAYS"
 # The base URL of the platform's own pages (用户服务协议, 隐私政策) that consent documents link to;
 # they open in the mini-program's web-view, so the host goes into its business-domain list.
 ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
-# How long a submission may wait for a decision (the stage's reviewSlaHours): the console's queue
-# shows each one's age against it.
-ENV_REVIEW_SLA_HOURS = "REVIEW_SLA_HOURS"
 # How many distinct readers' reports hide a comment until a moderator decides (reportHideThreshold).
 ENV_REPORT_HIDE_THRESHOLD = "REPORT_HIDE_THRESHOLD"
 # Where the mini-program posts credential images when an ICP-filed domain of the operator's fronts
 # the bucket (the stage's uploadBaseUrl); unset: the bucket's own regional host, as S3 signs it.
 ENV_UPLOAD_BASE_URL = "UPLOAD_BASE_URL"
+# The review SLA (the stage's reviewSlaHours): the console's queue shows each pending submission's
+# age against it; those older bring reviewers a reminder, and admins too past twice it.
+ENV_REVIEW_SLA_HOURS = "REVIEW_SLA_HOURS"
+# At most one message per reviewer in this many seconds (the stage's reviewerBatchSeconds): the
+# links of submissions arriving meanwhile go together in the next one. 0 sends each link at once.
+ENV_REVIEWER_BATCH_SECONDS = "REVIEWER_BATCH_SECONDS"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
 DEFAULT_SESSION_DAYS = 30
+DEFAULT_REVIEW_SLA_HOURS = 24
+DEFAULT_REVIEWER_BATCH_SECONDS = 60  # deployed stages; the local stages send each link at once
+MAX_REVIEWER_BATCH_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -96,9 +102,10 @@ class Config:
     result_page: str = "pages/verify/index"
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
     image_retention_days: int = 180
-    review_sla_hours: int = 24
     report_hide_threshold: int = 3
     upload_base_url: str = ""
+    review_sla_hours: int = DEFAULT_REVIEW_SLA_HOURS
+    reviewer_batch_seconds: int = 0
 
     @property
     def is_local(self) -> bool:
@@ -171,9 +178,12 @@ def load(env: dict[str, str] | None = None) -> Config:
         result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
         image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
-        review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, Config.review_sla_hours),
         report_hide_threshold=_int(env, ENV_REPORT_HIDE_THRESHOLD, Config.report_hide_threshold),
         upload_base_url=(env.get(ENV_UPLOAD_BASE_URL) or "").rstrip("/"),
+        review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, DEFAULT_REVIEW_SLA_HOURS),
+        reviewer_batch_seconds=_int(
+            env, ENV_REVIEWER_BATCH_SECONDS, 0 if stage in LOCAL_STAGES else DEFAULT_REVIEWER_BATCH_SECONDS
+        ),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
@@ -193,6 +203,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_REPORT_HIDE_THRESHOLD} must be 1 to 100")
     if not 1 <= cfg.review_sla_hours <= 24 * 14:
         raise ConfigError(f"{ENV_REVIEW_SLA_HOURS} must be 1 to 336 hours")
+    if not 0 <= cfg.reviewer_batch_seconds <= MAX_REVIEWER_BATCH_SECONDS:
+        raise ConfigError(f"{ENV_REVIEWER_BATCH_SECONDS} must be 0 to {MAX_REVIEWER_BATCH_SECONDS}")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise ConfigError(f"{ENV_PLATFORM_PAGES_URL} must be an https URL")
     upload = urlsplit(cfg.upload_base_url)

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
     from shared.services.questions import AnswerService
+    from shared.services.reminders import ReviewReminders
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
     from shared.services.staff import StaffDirectory
@@ -261,7 +262,7 @@ class Services:
         from shared.adapters import secrets
         from shared.adapters.notify import WebhookChannel
         from shared.services.notifier import Notifier, link_builder
-        from shared.store.verification import NotificationRepository
+        from shared.store.verification import MessageWindowRepository, NotificationRepository
 
         cfg = self.cfg
         return Notifier(
@@ -273,6 +274,39 @@ class Services:
             WebhookChannel(),
             self.outbox,
             lambda param: secrets.secret(cfg, None, param),
+            utcnow,
+            MessageWindowRepository(),
+            cfg.reviewer_batch_seconds,
+            self._queue_link,
+        )
+
+    @property
+    def _queue_link(self) -> str:
+        """The console's queue of pending verifications (reminders and long batches point there)."""
+        return f"{self.cfg.public_base_url}/console/verifications"
+
+    @cached_property
+    def reminders(self) -> ReviewReminders:
+        from shared.adapters import secrets
+        from shared.adapters.notify import WebhookChannel
+        from shared.services.reminders import ReviewReminders, StaffChannels
+        from shared.store.queue import ReviewQueue
+        from shared.store.verification import MessageWindowRepository
+
+        cfg = self.cfg
+        return ReviewReminders(
+            ReviewQueue(),
+            self.staff,
+            MessageWindowRepository(),
+            StaffChannels(
+                self.sns if cfg.topic_arn else None,
+                WebhookChannel(),
+                self.outbox,
+                lambda param: secrets.secret(cfg, None, param),
+            ),
+            self._queue_link,
+            cfg.review_sla_hours,
+            cfg.reviewer_batch_seconds,
             utcnow,
         )
 

@@ -173,7 +173,7 @@ class Journey:
     # ---- the journey ----
     def run(self) -> list[Measured]:
         """Every endpoint, in the order a user meets them; the account is deleted at the end."""
-        from functions.notifier import retry
+        from functions.notifier import remind, retry
 
         set_scene()
         self._login_and_consents()
@@ -183,6 +183,7 @@ class Journey:
         self._articles()
         self._account()
         self.measure_scheduled("schedule notifierRetry (nothing due)", "notifierRetry", retry)
+        self.measure_scheduled("schedule reviewReminders (nothing overdue)", "reviewReminders", remind)
         self._console()
         return self.measured
 
@@ -465,6 +466,8 @@ def bench_stack(var: Path) -> Iterator[config.Config]:
             config.ENV_PUBLIC_BASE_URL: "http://127.0.0.1:9",
             config.ENV_OUTBOX_PATH: str(outbox),
             config.ENV_CONSENT_CACHE_SECONDS: "300",
+            # reviewer messages batched as in a deployed stage (the local stage sends each at once)
+            config.ENV_REVIEWER_BATCH_SECONDS: str(config.DEFAULT_REVIEWER_BATCH_SECONDS),
         }
     )
     os.environ.pop(config.ENV_TOPIC_ARN, None)

@@ -6,20 +6,29 @@ path among the platform's own pages, whose base URL is the stage's PLATFORM_PAGE
 must name each one as 《title》) then the text shown to the user, whose sha256 is recorded with every
 decision. Publishing is idempotent: the same text again is a no-op; a changed text under a
 published version is refused (publish it as a new version, which re-asks every user).
+
+What a text says about the stage is not typed in it: `{{name}}` stands for one of the facts
+`stage_facts` reads from serverless.yml (the stage's settings under `custom.stages`, the tables'
+point-in-time recovery) and from the staff roles, filled in when the file is read. A setting that
+changes changes the text, so publishing it again under the same version is refused: a new
+version states the new fact and asks every user again.
 Running containers pick a new version up within CONSENT_CACHE_SECONDS (30 s by default).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from shared import wiring
+from infra.routes import load_serverless
+from shared import config, wiring
 from shared.domain.consent import (
     DOCUMENT_KEYS,
     LINK_PATH,
@@ -33,6 +42,7 @@ from shared.domain.consent import (
     check_version,
 )
 from shared.domain.outcomes import Written
+from shared.domain.staff import ROLE_LABELS, ROLES, credential_roles
 from shared.store.consent import DocumentRepository
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "consent"
@@ -40,6 +50,47 @@ SEED_DIR = Path(__file__).resolve().parents[1] / "seed" / "consent"
 
 class PublishError(Exception):
     """The file cannot be published as it is (the message says why)."""
+
+
+# DynamoDB keeps point-in-time backups this many days when a table names no `RecoveryPeriodInDays`.
+PITR_DEFAULT_DAYS = 35
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+def stage_facts(stage: str, template: dict[str, Any] | None = None) -> dict[str, str]:
+    """What the consent texts state about `stage`, by placeholder name: its settings as
+    serverless.yml gives them (a stage it does not list takes `default`, as a deploy does), and
+    who among the staff sees credentials."""
+    template = load_serverless() if template is None else template
+    custom = template["custom"]
+    stages = custom["stages"]
+    settings = stages.get(stage) or stages["default"]
+    pitr = custom["table"]["PointInTimeRecoverySpecification"]
+    viewers = credential_roles()
+    others = [role for role in ROLES if role not in viewers]
+    return {
+        "image_retention_days": str(int(settings["imageRetentionDays"])),
+        "backup_days": str(int(pitr.get("RecoveryPeriodInDays", PITR_DEFAULT_DAYS))),
+        "consent_key_recovery_days": str(int(settings["consentKeyRecoveryDays"])),
+        "credential_viewers": _listed([ROLE_LABELS[role] for role in viewers]),
+        "other_staff": "、".join(ROLE_LABELS[role] for role in others) or "其他人员",
+    }
+
+
+def _listed(names: list[str]) -> str:
+    """审核员和管理员; 审核员、内容编辑和管理员."""
+    return "和".join(filter(None, ["、".join(names[:-1]), *names[-1:]]))
+
+
+def render(text: str, facts: dict[str, str], path: Path) -> str:
+    """The text with every `{{name}}` replaced by its fact; an unknown name is refused."""
+    unknown = sorted({m[1] for m in _PLACEHOLDER.finditer(text)} - facts.keys())
+    if unknown:
+        raise PublishError(f"{path}: no stage fact is called {', '.join(unknown)}")
+    rendered = _PLACEHOLDER.sub(lambda m: facts[m[1]], text)
+    if "{{" in rendered or "}}" in rendered:
+        raise PublishError(f"{path}: a placeholder is not written as {{{{name}}}}")
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -57,8 +108,9 @@ class DocumentFile:
         return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
 
 
-def read_document(path: Path) -> DocumentFile:
-    """Parse `<key>/<version>.md` with its front matter, checking everything a publish relies on."""
+def read_document(path: Path, facts: dict[str, str] | None = None) -> DocumentFile:
+    """Parse `<key>/<version>.md` with its front matter, checking everything a publish relies on;
+    its placeholders are filled with `facts` (default: the configured stage's)."""
     key, version = path.parent.name, path.stem
     if key not in DOCUMENT_KEYS:
         raise PublishError(f"{path}: the folder must be one of {', '.join(DOCUMENT_KEYS)}")
@@ -78,7 +130,7 @@ def read_document(path: Path) -> DocumentFile:
         raise PublishError(f"{path}: an English summary line is required")
     if required is not REQUIRED[key]:
         raise PublishError(f"{path}: {key} must have required: {str(REQUIRED[key]).lower()}")
-    body = body.strip() + "\n"
+    body = render(body.strip(), stage_facts(config.current().stage) if facts is None else facts, path) + "\n"
     if len(body.encode("utf-8")) > MAX_BODY_BYTES:
         raise PublishError(f"{path}: the text is larger than {MAX_BODY_BYTES} bytes")
     links = _links(meta.get("links"), body, path)

@@ -223,3 +223,24 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
     "comments": frozenset({MODERATOR}),
     "mute": frozenset({MODERATOR}),
 }
+
+# Every console page of CONSOLE_ROLES is named in one of these two sets (a test holds it): the
+# pages that show a submission's fields or credential images, and the others. The consent texts
+# say who sees credentials from them (`credential_roles`), so a page that starts showing them
+# changes what users are told, and asks them again.
+CREDENTIAL_PAGES: frozenset[str] = frozenset({"verifications", "revoke"})
+# `users` shows a user's verification history (fields, never images) to REVIEW_ROLES alone.
+PAGES_WITHOUT_CREDENTIALS = frozenset({"dashboard", "sign_out", "staff", "audit", "users", "comments", "mute"})
+
+
+def credential_roles(pages: dict[str, frozenset[str]] | None = None) -> tuple[str, ...]:
+    """The roles whose members may see a submission's credentials (in `ROLES` order): those who
+    may open a review link, and those who may open a console page that shows them."""
+    pages = CONSOLE_ROLES if pages is None else pages
+    unsorted = set(pages) - CREDENTIAL_PAGES - PAGES_WITHOUT_CREDENTIALS
+    if unsorted:
+        raise ValueError(
+            f"say whether console pages {sorted(unsorted)} show credentials (shared/domain/staff.py)"
+        )
+    openers = [REVIEW_ROLES, *(roles for page, roles in pages.items() if page in CREDENTIAL_PAGES)]
+    return tuple(role for role in ROLES if any(allowed(role, roles) for roles in openers))

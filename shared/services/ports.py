@@ -198,6 +198,9 @@ class PendingQueue(Protocol):
     def page(self, limit: int, after: str | None) -> tuple[list[QueueEntry], str | None]:
         """A page oldest first after the submission id `after`, and the id to go on from."""
 
+    def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
+        """The same of those submitted at or before `submitted_before`."""
+
 
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> Outcome: ...
@@ -212,6 +215,9 @@ class AuditLog(Protocol):
 
 class Notifications(Protocol):
     def get(self, submission_id: str) -> Notification | None: ...
+    def waiting(self, limit: int) -> list[str]:
+        """Every pending notification's submission id, due or not."""
+
     def due(self, now_epoch: int, limit: int) -> list[str]: ...
     def record(
         self,
@@ -224,6 +230,19 @@ class Notifications(Protocol):
         next_attempt_at: int | None,
         error: str | None,
     ) -> None: ...
+
+
+class MessageWindows(Protocol):
+    """When each staff member was last sent a message, and a reminder: at most one per window."""
+
+    def claim(
+        self, staff_id: str, now_epoch: int, every_seconds: int, reminder_every: int | None = None
+    ) -> bool:
+        """Note a message to the member as sent now, unless one went less than `every_seconds` ago
+        (or, with `reminder_every`, a reminder less than that ago): False then."""
+
+    def release(self, staff_id: str, claimed_epoch: int, *, reminder: bool = False) -> None:
+        """Undo a claim whose message could not be sent (best effort)."""
 
 
 class Articles(Protocol):

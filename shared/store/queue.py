@@ -7,13 +7,16 @@ up to a limit, or a page of the queue, costs one request, eventually consistent,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.verification import QueueEntry
 from shared.store.verification import SubmissionItem, to_claim
 
 PENDING = "pending"
+# Submission ids are ULIDs minted by different containers: their order follows submission times to
+# within the containers' clock skew, far below this.
+ID_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class ReviewQueue:
@@ -42,3 +45,19 @@ class ReviewQueue:
         ]
         more = entries[-1].submission_id if len(items) > limit else None
         return entries, more
+
+    def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
+        """(how many pending submissions were submitted at or before `submitted_before`, up to
+        `limit`; when the oldest of them was; more than `limit`?). The same Query, oldest first,
+        read until `limit` + 1 of them are found or the entries are newer."""
+        count, oldest = 0, None
+        for entry in SubmissionItem.by_status.query(PENDING, scan_index_forward=True):
+            if entry.submitted_at > submitted_before + ID_CLOCK_SKEW:
+                break  # ids sort by time: every later entry is newer still
+            if entry.submitted_at > submitted_before:
+                continue
+            oldest = entry.submitted_at if oldest is None else min(oldest, entry.submitted_at)
+            count += 1
+            if count > limit:
+                break
+        return min(count, limit), oldest, count > limit

@@ -35,7 +35,7 @@ from pynamodb.models import Model
 
 from shared.domain.audit import AuditEvent
 from shared.domain.idempotency import Guard
-from shared.domain.outcomes import Outcome
+from shared.domain.outcomes import Outcome, Written
 from shared.domain.rates import RateWindow
 from shared.domain.verification import (
     Claim,
@@ -228,6 +228,23 @@ class NotificationItem(Model):
     outcome = UnicodeAttribute(null=True)
 
     pending_index = PendingNotifications()
+
+
+@table("notifications", creates=False)
+class MessageWindowItem(Model):
+    """When a staff member was last sent a message, and a reminder (epoch seconds): another item
+    shape in the notifications table, keyed `window#<staff id>`, never in the `pending` index."""
+
+    class Meta:
+        table_name = "notifications"
+
+    key = UnicodeAttribute(hash_key=True, attr_name="submission_id")
+    sent_at = NumberAttribute(null=True)
+    reminded_at = NumberAttribute(null=True)
+
+
+def window_key(staff_id: str) -> str:
+    return f"window#{staff_id}"
 
 
 def to_notification(item: NotificationItem) -> Notification:
@@ -484,6 +501,12 @@ class NotificationRepository:
         item = get_item(NotificationItem, submission_id)
         return None if item is None else to_notification(item)
 
+    def waiting(self, limit: int) -> list[str]:
+        """Every pending notification's submission id, due or not (one Query of the sparse index)."""
+        return [
+            str(item.submission_id) for item in NotificationItem.pending_index.query(PENDING, limit=limit)
+        ]
+
     def due(self, now_epoch: int, limit: int) -> list[str]:
         """Submission ids whose notification is pending and due (sparse index query)."""
         found = NotificationItem.pending_index.query(
@@ -516,6 +539,40 @@ class NotificationRepository:
         actions.append(
             NotificationItem.last_error.set(error) if error else NotificationItem.last_error.remove()
         )
-        NotificationItem(submission_id).update(
-            actions=actions, condition=NotificationItem.submission_id.exists()
+        # a notification erased with its account meanwhile has nothing left to record
+        attempt(
+            lambda: NotificationItem(submission_id).update(
+                actions=actions, condition=NotificationItem.submission_id.exists()
+            )
         )
+
+
+class MessageWindowRepository:
+    """At most one message to a member per window: a conditional write of when the last one went,
+    made before sending (so two senders cannot both send) and undone if nothing could be sent."""
+
+    def claim(
+        self, staff_id: str, now_epoch: int, every_seconds: int, reminder_every: int | None = None
+    ) -> bool:
+        """Note a message to `staff_id` as sent now, unless one went less than `every_seconds`
+        ago (or, with `reminder_every`, a reminder less than that ago): False then."""
+        item = MessageWindowItem(window_key(staff_id))
+        condition = MessageWindowItem.sent_at.does_not_exist() | (
+            MessageWindowItem.sent_at <= now_epoch - every_seconds
+        )
+        actions: list[Action] = [MessageWindowItem.sent_at.set(now_epoch)]
+        if reminder_every is not None:
+            condition &= MessageWindowItem.reminded_at.does_not_exist() | (
+                MessageWindowItem.reminded_at <= now_epoch - reminder_every
+            )
+            actions.append(MessageWindowItem.reminded_at.set(now_epoch))
+        return isinstance(attempt(lambda: item.update(actions=actions, condition=condition)), Written)
+
+    def release(self, staff_id: str, claimed_epoch: int, *, reminder: bool = False) -> None:
+        """Undo a claim made at `claimed_epoch` whose message could not be sent (best effort: a
+        later claim has moved it meanwhile, or it stays and the member waits one window)."""
+        item = MessageWindowItem(window_key(staff_id))
+        actions: list[Action] = [MessageWindowItem.sent_at.remove()]
+        if reminder:
+            actions.append(MessageWindowItem.reminded_at.remove())
+        attempt(lambda: item.update(actions=actions, condition=(MessageWindowItem.sent_at == claimed_epoch)))

@@ -3,7 +3,8 @@
 moto ignores IAM, so a missing grant would show only after a deploy. Here the journeys run
 in-process against moto: the bench's happy path through every endpoint (`infra.bench.journey`),
 then the paths it does not take (`tests.deploy.iam_journeys`: a submission that fails half-way,
-an Idempotency-Key replay, an owed notification the scheduled retry delivers, an upload left by a
+an Idempotency-Key replay, an owed notification the scheduled retry delivers, reviewer links
+batched within a window and the SLA reminders two days later, an upload left by a
 deleted account, a revoked WeChat token, a reply, a held comment, a comment deleted twice, a
 second page of articles, a withdrawal after a new version, answers whose key is reused, an account
 deleted with its used keys, the users table's stream recounted for the funnel; the bench's path
@@ -93,6 +94,7 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
             journey = j.ContainerJourney(containers)
             journey.run()
             j.owed_notification(journey, robot)
+            j.batched_then_reminded(journey)
             j.left_after_uploading(journey)
             j.comments_off_the_happy_path(journey, wechat)
             j.withdrawn_after_a_new_version(journey, outbox.parent)

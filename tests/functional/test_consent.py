@@ -22,8 +22,9 @@ from tests.functional.consent_helpers import (
     publish_version,
 )
 
-# The current agreement of the seed: it names the linked 《用户服务协议》 and 《隐私政策》.
-AGREEMENT_VERSION = "2026-11-30"
+# The current versions of the seed: the agreement names the linked 《用户服务协议》 and 《隐私政策》.
+AGREEMENT_VERSION = "2026-11-30.2"
+INFORMED_VERSION = "2026-11-30"
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_documents_are_the_seed_texts_with_their_sha256(api: Api, published: dic
     assert [d["key"] for d in items] == [AGREEMENT, INFORMED]
     assert [d["required"] for d in items] == [True, False]
     assert "身份认证" in items[0]["title"] and "知情同意" in items[1]["title"]
-    assert [d["version"] for d in items] == [AGREEMENT_VERSION, "2026-11-01"]
+    assert [d["version"] for d in items] == [AGREEMENT_VERSION, INFORMED_VERSION]
     base = config.current().public_base_url
     assert items[0]["links"] == [
         {"title": "用户服务协议", "url": f"{base}/pages/terms"},
@@ -314,7 +315,7 @@ def test_publishing_is_idempotent_and_refuses_a_changed_text(
         consent_ops.publish(older)
     assert consent_ops.main(["publish", str(changed)]) == 1
     lines = consent_ops.list_documents()
-    assert len(lines) == 3 and [line[0] for line in lines] == [" ", "*", "*"]
+    assert [line[0] for line in lines] == [" ", " ", "*", " ", "*"]
 
 
 def test_the_ops_command_publishes_and_lists(aws: object, capsys: pytest.CaptureFixture[str]) -> None:
@@ -322,7 +323,7 @@ def test_the_ops_command_publishes_and_lists(aws: object, capsys: pytest.Capture
     assert consent_ops.main(["publish", *files]) == 0
     assert consent_ops.main(["publish", *files]) == 0
     out = capsys.readouterr().out
-    assert out.count(": published") == 3 and out.count(": unchanged") == 3
+    assert out.count(": published") == 5 and out.count(": unchanged") == 5
     assert consent_ops.main(["list"]) == 0
     assert "2026-11-01" in capsys.readouterr().out
     assert consent_ops.main(["nope"]) == 2

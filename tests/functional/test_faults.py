@@ -117,7 +117,11 @@ CONDITION_TRUSTED = {
         "report that hides the comment",
         "dynamodb.TransactWriteItems(comment_reports,comments,articles,comment_guards)",
     ),
+    # a member's message window refused: reminded within the hour, or messaged within the window
+    ("SLA reminders", "dynamodb.UpdateItem(notifications)"),
 }
+# Reviewer messages batched as in a deployed stage (the functional stage sends each link at once).
+BATCHED = ((config.ENV_REVIEWER_BATCH_SECONDS, "60"),)
 
 
 # ---- documented best-effort effects, as relaxations of the comparison ----
@@ -220,6 +224,63 @@ def _submit_setup(h: Harness, api: Api) -> dict[str, Any]:
 
 def _submit(api: Api, ctx: dict[str, Any]) -> Reply:
     return submit(api, ctx["keys"])
+
+
+def _batched_submit_setup(h: Harness, api: Api) -> dict[str, Any]:
+    """Two others submitted first: the first took the reviewers' windows, the second waits in them;
+    the request comes a window later, and its message carries the waiting link too."""
+    ctx = _submit_setup(h, api)
+    for name in ("earlier", "waiting"):
+        other = Api()
+        consented(other, name)
+        assert submit(other, [upload(other)]).status == 201
+    return ctx
+
+
+def _later_by(seconds: int, act: Callable[[], Reply]) -> Reply:
+    """`act` in a container whose clock is `seconds` ahead (built after the clock moved)."""
+    with pytest.MonkeyPatch.context() as later:
+        real = wiring.utcnow
+        later.setattr(wiring, "utcnow", lambda: real() + timedelta(seconds=seconds))
+        cold_start()
+        try:
+            return act()
+        finally:
+            cold_start()
+
+
+def _submit_a_window_later(api: Api, ctx: dict[str, Any]) -> Reply:
+    return _later_by(61, lambda: submit(api, ctx["keys"]))
+
+
+def _reminders_setup(h: Harness, api: Api) -> dict[str, Any]:
+    add_reviewer("甲", email="a@example.com")
+    add_reviewer("乙")  # the outbox alone
+    member("admin", "管理员甲", email="admin@example.com")
+    consented(api)
+    assert submit(api, [upload(api)]).status == 201
+    return {}
+
+
+def _remind(api: Api, ctx: dict[str, Any]) -> Reply:
+    """The scheduled run past twice the SLA, answered as a run that must be run again (a member no
+    channel reached, or a fault) or not."""
+    from functions import notifier as notifier_fn
+    from shared.edge import upstream_error
+
+    def run_once() -> Reply:
+        try:
+            summary = notifier_fn.remind()
+        except Exception as exc:
+            mapped = upstream_error(exc)
+            if mapped is None:
+                raise
+            return Reply(mapped.status, dict(mapped.headers), {"error": mapped.body("en")})
+        if summary["unreached"] or not summary["reminded"]:
+            return Reply(503, {"Retry-After": "900"}, {"error": {"code": "upstream_unavailable"}})
+        return Reply(200, {}, {})
+
+    return _later_by(49 * 3600, run_once)
 
 
 def _decision_setup(h: Harness, api: Api) -> dict[str, Any]:
@@ -552,6 +613,16 @@ PATHS = [
         after_commit=(_without_table("notifications"), _without_uploads),
         reviewers_notified=True,
     ),
+    WritePath(
+        "verification submit, batched (a window later, with a waiting link)",
+        _batched_submit_setup,
+        _submit_a_window_later,
+        commit="dynamodb.TransactWriteItems",
+        after_commit=(_without_table("notifications"), _without_uploads),
+        env=BATCHED,
+        reviewers_notified=True,
+    ),
+    WritePath("SLA reminders", _reminders_setup, _remind, resumable=True, mail=True),
     WritePath(
         "review decision",
         _decision_setup,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,12 +18,13 @@ from moto.sns.models import sns_backends
 
 from functions import notifier as notifier_fn
 from infra.fake_robot import FakeRobot
+from infra.ops import staff as staff_ops
 from shared import config, wiring
 from shared.services.notifier import MAX_ATTEMPTS
-from shared.store.verification import NotificationItem, SubmissionItem
+from shared.store.verification import MessageWindowItem, NotificationItem, SubmissionItem, window_key
 from tests.functional.conftest import Api
 from tests.functional.consent_helpers import consented
-from tests.functional.verification_helpers import FIELDS, add_reviewer, submit, upload
+from tests.functional.verification_helpers import FIELDS, add_reviewer, outbox, reviewer_links, submit, upload
 
 
 @pytest.fixture
@@ -163,3 +165,109 @@ def test_the_reviewers_ops_command(
     assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
     assert wiring.services().reviewers.active() == []
     assert ops.main(["deactivate", "nobody"]) == 1
+
+
+def _batched(monkeypatch: pytest.MonkeyPatch, seconds: int = 60) -> None:
+    monkeypatch.setenv(config.ENV_REVIEWER_BATCH_SECONDS, str(seconds))
+    wiring.reset()
+
+
+def test_batched_links_reach_each_reviewer_once_in_one_message_a_window(
+    api: Api, aws: config.Config, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = _topic(monkeypatch, aws)
+    _batched(monkeypatch)
+    mailed = add_reviewer("甲", email="a@example.com")
+    local = add_reviewer("乙")  # the outbox alone
+    ids = []
+    for name in ("u1", "u2", "u3", "u4"):
+        consented(api, name)
+        reply = submit(api, [upload(api)])
+        assert reply.status == 201, reply.body
+        ids.append(reply.body["submission_id"])
+    # the first went at once; the others wait for the reviewers' windows
+    assert [NotificationItem.get(sid).pending for sid in ids] == [None, "1", "1", "1"]
+    assert len(_sent(arn)) == 1
+    assert notifier_fn.retry()["tried"] == 0  # not due before the window ends
+    _later(monkeypatch, 61)
+    # three submissions, each to 甲 (outbox and e-mail) and 乙 (outbox)
+    assert notifier_fn.retry() == {"tried": 3, "delivered": 3, "sent": 9}
+    mails = [m for m in _sent(arn) if m[3]["reviewer_id"]["Value"] == mailed]
+    assert len(mails) == 2  # one message a window
+    linked = [sid for m in mails for sid in re.findall(r"/review/(\w+)\?t=", m[1])]
+    assert sorted(linked) == sorted(ids)  # every link once
+    assert all(FIELDS["real_name"] not in m[1] for m in mails)
+    entries = [e for e in outbox(env["OUTBOX_PATH"]) if e.get("reviewer_id") == local]
+    assert [e.get("submission_ids", [e.get("submission_id")]) for e in entries] == [ids[:1], ids[1:]]
+    assert all(len(reviewer_links(env["OUTBOX_PATH"], sid)) == 2 for sid in ids)  # once per reviewer
+    item = MessageWindowItem.get(window_key(mailed))
+    assert item.sent_at is not None and item.reminded_at is None
+    _later(monkeypatch, 3600)
+    assert notifier_fn.retry()["tried"] == 0 and len(_sent(arn)) == 2
+
+
+def test_a_batch_leaves_out_a_submission_decided_or_withdrawn_meanwhile(
+    api: Api, aws: config.Config, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _batched(monkeypatch)
+    add_reviewer("甲")
+    consented(api, "first")
+    assert submit(api, [upload(api)]).status == 201
+    consented(api, "second")
+    withdrawn = submit(api, [upload(api)]).body["submission_id"]
+    assert api.post("/v1/verification/withdraw").status == 200
+    _later(monkeypatch, 61)
+    notifier_fn.retry()
+    assert reviewer_links(env["OUTBOX_PATH"], withdrawn) == []
+    assert NotificationItem.get(withdrawn).outcome == "moot"
+
+
+def test_reminders_past_the_sla_name_no_one_and_come_once_an_hour(
+    api: Api, aws: config.Config, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.functional.console_helpers import member
+
+    reviewer = add_reviewer("甲")
+    robot_less = add_reviewer("乙")
+    admin = member("admin")
+    moderator = member("moderator")
+    inactive = add_reviewer("丙")
+    staff_ops.deactivate(inactive)
+    user_id = consented(api, "late")
+    assert submit(api, [upload(api)]).status == 201
+    assert notifier_fn.remind() == {
+        "overdue": 0,
+        "oldest_hours": None,
+        "reminded": 0,
+        "waiting": 0,
+        "unreached": 0,
+        "failed": 0,
+    }
+
+    def reminders() -> list[dict[str, Any]]:
+        return [e for e in outbox(env["OUTBOX_PATH"]) if e.get("kind") == "reminder"]
+
+    _later(monkeypatch, 25 * 3600)
+    assert notifier_fn.remind()["reminded"] == 2
+    assert sorted(e["staff_id"] for e in reminders()) == sorted([reviewer, robot_less])
+    for entry in reminders():
+        assert entry["channel"] == "staff" and entry["link"] == f"{aws.public_base_url}/console/verifications"
+        assert "1份" in entry["text"] and "超过24小时" in entry["text"]
+        assert user_id not in json.dumps(entry) and FIELDS["real_name"] not in entry["text"]
+    _later(monkeypatch, 45 * 60)
+    assert notifier_fn.remind()["waiting"] == 2 and len(reminders()) == 2  # within the hour
+    _later(monkeypatch, 23 * 3600)  # 48 h 45 min: past twice the SLA
+    assert notifier_fn.remind()["reminded"] == 3
+    assert sorted(e["staff_id"] for e in reminders()[2:]) == sorted([reviewer, robot_less, admin])
+    assert moderator not in {e["staff_id"] for e in reminders()} and inactive not in {
+        e["staff_id"] for e in reminders()
+    }
+
+
+def test_a_reminder_costs_a_query_when_nothing_is_overdue(aws: config.Config, env: dict[str, str]) -> None:
+    from infra.metering import metered
+
+    wiring.services().reminders  # noqa: B018  built, as a warm container has it
+    with metered() as meter:
+        notifier_fn.remind()
+    assert meter.calls == ["Query"]

@@ -104,11 +104,18 @@ def outbox(path: str) -> list[dict[str, Any]]:
 
 
 def reviewer_links(path: str, submission_id: str | None = None) -> list[str]:
-    return [
-        str(e["link"])
-        for e in outbox(path)
-        if e.get("channel") == "reviewer" and (submission_id is None or e["submission_id"] == submission_id)
-    ]
+    """The reviewer links in the outbox, oldest first: one per message, or several in a batch."""
+    found = []
+    for e in outbox(path):
+        if e.get("channel") != "reviewer":
+            continue
+        pairs = (
+            zip(e["submission_ids"], e["links"], strict=True)
+            if "links" in e
+            else [(e["submission_id"], e["link"])]
+        )
+        found += [str(link) for sid, link in pairs if submission_id is None or sid == submission_id]
+    return found
 
 
 def link_path(link: str) -> str:

@@ -1078,3 +1078,120 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+class FakeNotifications:
+    """The notifications table: pending ones in the sparse index until done."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Notification] = {}
+        self.writes = 0
+
+    def add(self, submission_id: str, revision: int, created_at: datetime) -> None:
+        self.items[submission_id] = Notification(submission_id, revision, created_at, next_attempt_at=0)
+
+    def get(self, submission_id: str) -> Notification | None:
+        return self.items.get(submission_id)
+
+    def waiting(self, limit: int) -> list[str]:
+        return sorted(sid for sid, n in self.items.items() if n.pending)[:limit]
+
+    def due(self, now_epoch: int, limit: int) -> list[str]:
+        due = [sid for sid, n in self.items.items() if n.pending and (n.next_attempt_at or 0) <= now_epoch]
+        return sorted(due)[:limit]
+
+    def record(
+        self,
+        submission_id: str,
+        delivered: set[str],
+        *,
+        done: bool,
+        outcome: str | None,
+        attempts: int,
+        next_attempt_at: int | None,
+        error: str | None,
+    ) -> None:
+        item = self.items.get(submission_id)
+        if item is None:
+            return
+        self.writes += 1
+        self.items[submission_id] = replace(
+            item,
+            delivered=item.delivered | frozenset(delivered),
+            pending=not done,
+            outcome=outcome or ("delivered" if done else None),
+            attempts=attempts,
+            next_attempt_at=None if done else next_attempt_at,
+            last_error=error,
+        )
+
+
+class FakeWindows:
+    """When each member was last messaged (and reminded), claimed as the repository's condition does."""
+
+    def __init__(self) -> None:
+        self.sent_at: dict[str, int] = {}
+        self.reminded_at: dict[str, int] = {}
+        self.claims = 0
+
+    def claim(
+        self, staff_id: str, now_epoch: int, every_seconds: int, reminder_every: int | None = None
+    ) -> bool:
+        self.claims += 1
+        if staff_id in self.sent_at and self.sent_at[staff_id] > now_epoch - every_seconds:
+            return False
+        if (
+            reminder_every is not None
+            and self.reminded_at.get(staff_id, -(10**12)) > now_epoch - reminder_every
+        ):
+            return False
+        self.sent_at[staff_id] = now_epoch
+        if reminder_every is not None:
+            self.reminded_at[staff_id] = now_epoch
+        return True
+
+    def release(self, staff_id: str, claimed_epoch: int, *, reminder: bool = False) -> None:
+        if self.sent_at.get(staff_id) == claimed_epoch:
+            del self.sent_at[staff_id]
+            if reminder:
+                self.reminded_at.pop(staff_id, None)
+
+
+class FakePendingTimes:
+    """The pending submissions as the by_status index lists them: id -> submitted at."""
+
+    def __init__(self) -> None:
+        self.submitted: dict[str, datetime] = {}
+
+    def pending(self, limit: int) -> tuple[int, datetime | None, bool]:
+        return self._count(None, limit)
+
+    def overdue(self, submitted_before: datetime, limit: int) -> tuple[int, datetime | None, bool]:
+        return self._count(submitted_before, limit)
+
+    def _count(self, before: datetime | None, limit: int) -> tuple[int, datetime | None, bool]:
+        found = sorted(at for at in self.submitted.values() if before is None or at <= before)
+        return min(len(found), limit), (found[0] if found else None), len(found) > limit
+
+
+class FakeMail:
+    """E-mail through the staff topic: (member, subject, text) per message; `down` fails each."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.down = False
+
+    def send(self, reviewer_id: str, subject: str, text: str) -> None:
+        from shared.errors import ChannelFailed
+
+        if self.down:
+            raise ChannelFailed("sns:Throttling")
+        self.sent.append((reviewer_id, subject, text))
+
+
+class FakeWebhook:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, url: str, secret: str | None, text: str) -> None:
+        self.sent.append((url, text))

@@ -77,3 +77,35 @@ def test_an_upload_domain_is_an_https_origin() -> None:
     for wrong in ("http://upload.example.cn", "https://upload.example.cn/images", "upload.example.cn"):
         with pytest.raises(ConfigError, match="UPLOAD_BASE_URL"):
             load({**DEPLOYED, "UPLOAD_BASE_URL": wrong})
+
+
+def test_reviewer_messages_are_batched_when_deployed_and_sent_at_once_locally() -> None:
+    assert load({"STAGE": "local"}).reviewer_batch_seconds == 0
+    assert load(DEPLOYED).reviewer_batch_seconds == 60
+    assert load({**DEPLOYED, "REVIEWER_BATCH_SECONDS": "0"}).reviewer_batch_seconds == 0
+    assert load(DEPLOYED).review_sla_hours == 24
+    assert load({**DEPLOYED, "REVIEW_SLA_HOURS": "8"}).review_sla_hours == 8
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("REVIEWER_BATCH_SECONDS", "-1"), ("REVIEWER_BATCH_SECONDS", "3601"), ("REVIEW_SLA_HOURS", "0")],
+)
+def test_the_review_settings_are_checked(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load({**DEPLOYED, name: value})
+
+
+def test_the_deployed_stages_pass_the_review_settings_the_code_defaults_to() -> None:
+    from infra.routes import load_serverless
+    from shared import config
+
+    template = load_serverless()
+    default = template["custom"]["stages"]["default"]
+    assert default["reviewerBatchSeconds"] == config.DEFAULT_REVIEWER_BATCH_SECONDS
+    assert default["reviewSlaHours"] == config.DEFAULT_REVIEW_SLA_HOURS
+    env = template["provider"]["environment"]
+    assert env[config.ENV_REVIEW_SLA_HOURS] == "${self:custom.stage.reviewSlaHours}"
+    for function in ("verificationSubmit", "notifierRetry", "reviewReminders"):
+        variables = template["functions"][function]["environment"]
+        assert variables[config.ENV_REVIEWER_BATCH_SECONDS] == "${self:custom.stage.reviewerBatchSeconds}"
