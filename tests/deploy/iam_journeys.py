@@ -342,3 +342,94 @@ def resource_client(service: str) -> Any:
     import boto3
 
     return boto3.client(service, region_name=config.current().region)
+
+
+class StaffBrowser:
+    """A staff member's browser on the console: signs in by the outbox link, keeps the cookies,
+    sends the console's own Origin and the session's CSRF field with each form."""
+
+    def __init__(self, journey: Journey, role: str, name: str) -> None:
+        from infra.ops import staff as staff_ops
+
+        self.journey = journey
+        self.cookies: dict[str, str] = {}
+        self.staff_id = staff_ops.add(name, role, email=f"{role}.iam@example.invalid").staff_id
+        self.csrf = ""
+
+    def send(self, method: str, path: str, form: dict[str, str] | None = None, expect: int = 200) -> Any:
+        from urllib.parse import urlencode
+
+        headers = {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        raw = None
+        if form is not None:
+            headers |= {"content-type": "application/x-www-form-urlencoded", "origin": "http://127.0.0.1:9"}
+            raw = urlencode({"csrf": self.csrf, **form})
+        reply = self.journey.call(method, path, raw=raw, headers=headers, token="", expect=expect)
+        for line in reply.headers.get("Set-Cookie", "").splitlines():
+            name, _, rest = line.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return reply
+
+    def sign_in(self) -> StaffBrowser:
+        from urllib.parse import urlsplit
+
+        from infra.bench.journey import hidden, outbox_link
+
+        page = self.send("GET", "/console/login").text
+        self.csrf = hidden(page, "csrf")
+        self.send("POST", "/console/login", {"who": self.staff_id})
+        link = urlsplit(outbox_link("sign_in", self.staff_id))
+        confirm = self.send("GET", f"{link.path}?{link.query}").text
+        self.csrf = hidden(confirm, "csrf")
+        self.send("POST", "/console/auth", {"t": hidden(confirm, "t")}, expect=303)
+        self.csrf = hidden(self.send("GET", "/console").text, "csrf")
+        return self
+
+
+def console_work(journey: ContainerJourney) -> None:
+    """The console's other pages and actions, each in its function's container: a reviewer works the
+    queue (a submission's credentials, a claim, a decision); support finds users (by id, comment and
+    name), reads a commenter's page and revokes an approval; three readers report a comment until it
+    is hidden, and the comments page replies to one off its first page; a moderator hides, restores
+    and deletes comments and mutes and unmutes their writer; an admin reads the audit trail."""
+    from infra.bench.journey import APPLICANT, ARTICLE, approved_hcp
+
+    consented_user(journey, "console-applicant")
+    key = uploaded(journey, (90, 20, 160))
+    body = {**APPLICANT, "real_name": "控制台申请人", "documents": [key]}
+    submission = journey.call("POST", "/v1/verification", body, expect=201).body["submission_id"]
+    applicant = str(journey.call("GET", "/v1/me").body["id"])
+
+    writer = approved_hcp(journey.client, "console-writer")
+    comments = f"/v1/articles/{ARTICLE}/comments"
+    first = journey.call("POST", comments, {"text": "控制台要管理的评论"}, expect=201).body["id"]
+    journey.call("POST", comments, {"text": "回复上一条", "reply_to": first}, expect=201)
+    journey.call("GET", f"{comments}?limit=1")  # the reply alone: its parent is read in one batch
+    reported = journey.call("POST", comments, {"text": "将被举报的评论"}, expect=201).body["id"]
+    for n in range(3):  # the third report hides it
+        approved_hcp(journey.client, f"console-reader-{n}")
+        journey.call("POST", f"/v1/comments/{reported}/reports", {"reason": "spam"}, expect=201)
+
+    reviewer = StaffBrowser(journey, "reviewer", "控制台审核员").sign_in()
+    reviewer.send("GET", "/console/verifications")
+    reviewer.send("GET", f"/console/verifications/{submission}")
+    reviewer.send("POST", f"/console/verifications/{submission}/claim", {}, expect=303)
+    reviewer.send("POST", f"/console/verifications/{submission}/decision", {"decision": "approve"})
+    reviewer.send("GET", f"/console/users/{writer}")
+    reviewer.send("GET", f"/console/search?q={applicant}")
+    reviewer.send("GET", f"/console/search?q={submission}")
+    reviewer.send("GET", f"/console/search?q={first}")
+    reviewer.send("GET", "/console/search?q=控制台申请人")
+    reviewer.send("POST", f"/console/users/{applicant}/revoke", {"reason": "other"}, expect=303)
+
+    moderator = StaffBrowser(journey, "moderator", "控制台评论管理员").sign_in()
+    moderator.send("GET", "/console/comments")
+    moderator.send("POST", f"/console/comments/{reported}/restore", {}, expect=303)
+    moderator.send("POST", f"/console/comments/{reported}/hide", {"reason": "spam"}, expect=303)
+    moderator.send("POST", f"/console/comments/{reported}/delete", {}, expect=303)
+    moderator.send("POST", f"/console/users/{writer}/mute", {"days": "1"}, expect=303)
+    moderator.send("POST", f"/console/users/{writer}/unmute", {}, expect=303)
+
+    admin = StaffBrowser(journey, "admin", "控制台管理员").sign_in()
+    admin.send("GET", "/console/audit")
+    admin.send("GET", f"/console/audit?subject={submission}")
