@@ -230,7 +230,9 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
 # changes what users are told, and asks them again.
 CREDENTIAL_PAGES: frozenset[str] = frozenset({"verifications", "revoke"})
 # `users` shows a user's verification history (fields, never images) to REVIEW_ROLES alone.
-PAGES_WITHOUT_CREDENTIALS = frozenset({"dashboard", "sign_out", "staff", "audit", "users", "comments", "mute"})
+PAGES_WITHOUT_CREDENTIALS = frozenset(
+    {"dashboard", "sign_out", "staff", "audit", "users", "comments", "mute"}
+)
 
 
 def credential_roles(pages: dict[str, frozenset[str]] | None = None) -> tuple[str, ...]:
