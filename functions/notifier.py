@@ -3,9 +3,10 @@ submissions past the review SLA (every 15 minutes by default)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from shared.log import logger
+from shared.log import logger, metric_fields
 from shared.wiring import services
 
 
@@ -31,5 +32,17 @@ def remind(event: Any = None, context: Any = None) -> dict[str, Any]:
         "unreached": len(report.unreached),
         "failed": len(report.failed),
     }
-    logger.info("review reminders", extra=summary)
+    # the ops alarm `verification-past-sla` reads this: the oldest overdue submission's age (0: none)
+    app = services()
+    age = metric_fields(
+        f"{app.cfg.table_prefix}ops",
+        SLA_METRIC,
+        float(report.oldest_hours if report.overdue else 0),
+        "Count",
+        int(time.time() * 1000),
+    )
+    logger.info("review reminders", extra={**summary, **age})
     return summary
+
+
+SLA_METRIC = "OldestPendingVerificationAgeHours"

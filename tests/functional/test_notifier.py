@@ -271,3 +271,29 @@ def test_a_reminder_costs_a_query_when_nothing_is_overdue(aws: config.Config, en
     with metered() as meter:
         notifier_fn.remind()
     assert meter.calls == ["Query"]
+
+
+def test_each_reminder_run_logs_the_oldest_overdue_age_as_the_sla_alarms_metric(
+    api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, log_lines: list[str]
+) -> None:
+    from infra.routes import load_serverless
+
+    alarm = load_serverless()["resources"]["Resources"]["VerificationSlaAlarm"]["Properties"]
+    consented(api, "slow")
+    assert submit(api, [upload(api)]).status == 201
+
+    def metric() -> tuple[str, float]:
+        line = json.loads(next(line for line in reversed(log_lines) if "review reminders" in line))
+        (spec,) = line["_aws"]["CloudWatchMetrics"]
+        (name,) = [m["Name"] for m in spec["Metrics"]]
+        assert name == alarm["MetricName"]
+        assert spec["Namespace"] == alarm["Namespace"].replace(
+            "${self:custom.prefix}", config.current().table_prefix
+        )
+        return name, float(line[name])
+
+    notifier_fn.remind()
+    assert metric()[1] == 0  # nothing overdue
+    _later(monkeypatch, 30 * 3600)
+    notifier_fn.remind()
+    assert metric()[1] >= 30  # hours: the alarm compares it with reviewSlaHours
