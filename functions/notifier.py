@@ -37,7 +37,7 @@ def remind(event: Any = None, context: Any = None) -> dict[str, Any]:
     age = metric_fields(
         f"{app.cfg.table_prefix}ops",
         SLA_METRIC,
-        float(report.oldest_hours if report.overdue else 0),
+        float(report.oldest_hours or 0),
         "Count",
         int(time.time() * 1000),
     )
