@@ -28,7 +28,9 @@ def backfill() -> tuple[int, int]:
         if item.month is not None or at is None:
             continue
         try:
-            item.update(actions=[AuditItem.month.set(month_of(at))], condition=AuditItem.month.does_not_exist())
+            item.update(
+                actions=[AuditItem.month.set(month_of(at))], condition=AuditItem.month.does_not_exist()
+            )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
