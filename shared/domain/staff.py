@@ -219,4 +219,7 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
     "revoke": REVIEW_ROLES,
     # a user's page and search (support); their verification details only for REVIEW_ROLES
     "users": frozenset({REVIEWER, MODERATOR, ADMIN}),
+    # every article with its state, publication, import, preview; the answer statistics
+    "articles": frozenset({EDITOR, ADMIN}),
+    "answers": frozenset({EDITOR, ADMIN}),
 }

@@ -181,6 +181,7 @@ def _me(caller: StaffCaller) -> dict[str, Any]:
         "admin": member.role == "admin",
         "reviews": allowed(member.role, CONSOLE_ROLES["verifications"]),
         "supports": allowed(member.role, CONSOLE_ROLES["users"]),
+        "edits": allowed(member.role, CONSOLE_ROLES["articles"]),
     }
 
 
