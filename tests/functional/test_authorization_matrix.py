@@ -91,6 +91,12 @@ GET /console/users/{user_id}                          303  303  303  303  303  3
 GET /console/search                                   303  303  303  303  303  303  303  303  303  303  303
 POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 GET /console/audit                                    303  303  303  303  303  303  303  303  303  303  303
+GET /console/articles                                 303  303  303  303  303  303  303  303  303  303  303
+GET /console/articles/{id}/preview                    303  303  303  303  303  303  303  303  303  303  303
+POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/articles/{id}/unpublish                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/articles/{id}/publish                   403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/answers                                  303  303  303  303  303  303  303  303  303  303  303
 GET /review/{submission_id}                           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /v1/verification/uploads                         401  401  401  401  403C 403C 200  409  200  200  200
@@ -300,6 +306,20 @@ REQUESTS: dict[str, Request] = {
         api, c, f"/console/users/{c.user_id}/revoke", {"csrf": "x", "reason": "other"}
     ),
     "GET /console/audit": lambda api, c: api.get("/console/audit", token=c.token),
+    "GET /console/articles": lambda api, c: api.get("/console/articles", token=c.token),
+    "GET /console/articles/{id}/preview": lambda api, c: api.get(
+        f"/console/articles/{ARTICLE}/preview", token=c.token
+    ),
+    "POST /console/articles/import": lambda api, c: _console_form(
+        api, c, "/console/articles/import", {"csrf": "x", "file": "---"}
+    ),
+    "POST /console/articles/{id}/unpublish": lambda api, c: _console_form(
+        api, c, f"/console/articles/{ARTICLE}/unpublish", {"csrf": "x"}
+    ),
+    "POST /console/articles/{id}/publish": lambda api, c: _console_form(
+        api, c, f"/console/articles/{ARTICLE}/publish", {"csrf": "x"}
+    ),
+    "GET /console/answers": lambda api, c: api.get("/console/answers", token=c.token),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,
     "POST /v1/verification/uploads": _uploads,
@@ -473,6 +493,8 @@ AFTER_POST = {
     "POST /console/auth": "/console",
     "POST /console/verifications/{submission_id}/claim": "/console/verifications/[0-9A-Z]{26}",
     "POST /console/users/{user_id}/revoke": "/console/users/[0-9A-Z]{26}",
+    "POST /console/articles/{id}/unpublish": "/console/articles",
+    "POST /console/articles/{id}/publish": "/console/articles",
 }
 
 
@@ -574,6 +596,12 @@ POST /console/verifications/{submission_id}/decision  403H 403H 403H 403H 403H 4
 GET /console/users/{user_id}                          303  303  303  303  303  303  200  200  403H 200
 GET /console/search                                   303  303  303  303  303  303  200  200  403H 200
 POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 303  403H 403H 303
+GET /console/articles                                 303  303  303  303  303  303  403H 403H 200  200
+GET /console/articles/{id}/preview                    303  303  303  303  303  303  403H 403H 200  200
+POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 200  200
+POST /console/articles/{id}/unpublish                 403H 403H 403H 403H 403H 403H 403H 403H 303  303
+POST /console/articles/{id}/publish                   403H 403H 403H 403H 403H 403H 403H 403H 303  303
+GET /console/answers                                  303  303  303  303  303  303  403H 403H 200  200
 POST /console/logout                                  403H 403H 403H 403H 403H 403H 303  303  303  303
 """
 
@@ -639,8 +667,14 @@ def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest
     return caller
 
 
+IMPORTED = (
+    "---\nid: matrix-article\ntitle: 矩阵\npublished_at: 2026-11-01T09:00:00+08:00\nauthor: 编辑\n"
+    "original: true\nsummary: 摘要\n---\n## 问：一\n答：二\n"
+).encode()
+
+
 def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
-    from tests.functional.console_helpers import hidden
+    from tests.functional.console_helpers import hidden, multipart_post
 
     b = c.browser
 
@@ -676,6 +710,18 @@ def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
         "POST /console/users/{user_id}/revoke": lambda: b.post(
             f"/console/users/{c.applicant}/revoke", {"csrf": c.csrf, "reason": "other"}
         ),
+        "GET /console/articles": with_token("/console/articles"),
+        "GET /console/articles/{id}/preview": with_token(f"/console/articles/{ARTICLE}/preview"),
+        "POST /console/articles/import": lambda: multipart_post(
+            b, "/console/articles/import", {"csrf": c.csrf}, {"file": ("a.md", IMPORTED)}
+        ),
+        "POST /console/articles/{id}/unpublish": lambda: b.post(
+            f"/console/articles/{ARTICLE}/unpublish", {"csrf": c.csrf}
+        ),
+        "POST /console/articles/{id}/publish": lambda: b.post(
+            f"/console/articles/{ARTICLE}/publish", {"csrf": c.csrf}
+        ),
+        "GET /console/answers": with_token("/console/answers"),
         "POST /console/logout": lambda: b.post("/console/logout", {"csrf": c.csrf}),
     }
 
@@ -696,6 +742,7 @@ def test_every_console_route_answers_each_staff_state(
     state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_seed()
+    seed_articles()
     caller = _staff_caller(state, api, env, monkeypatch)
     held = dict(caller.browser.cookies)
     requests_ = _console_requests(caller)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from infra.metering import metered
-from shared import config, wiring
+from shared import wiring
 from shared.domain import times
 from shared.domain.answer_stats import counters
 from shared.domain.consent import INFORMED
@@ -23,7 +22,7 @@ from shared.store.audit import AuditItem
 from tests.functional.article_helpers import ARTICLE, post, seed_articles, verified
 from tests.functional.conftest import Api, Reply
 from tests.functional.consent_helpers import agree_all, approve, publish_seed
-from tests.functional.console_helpers import Browser, member
+from tests.functional.console_helpers import Browser, member, multipart_post
 
 HOSTILE = '<script>alert("x")</script>'
 DRAFT = """---
@@ -57,26 +56,8 @@ def _editor(api: Api, env: dict[str, str], role: str = "editor") -> Browser:
 
 def _upload(browser: Browser, data: bytes, *, csrf: str | None = None, name: str = "a.md") -> Reply:
     """The import form's multipart post, as a browser sends it."""
-    boundary = uuid.uuid4().hex
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'.encode()
-        + (browser.csrf() if csrf is None else csrf).encode()
-        + b"\r\n",
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-        "Content-Type: text/markdown\r\n\r\n".encode()
-        + data
-        + b"\r\n",
-        f"--{boundary}--\r\n".encode(),
-    ]
-    headers = {
-        "user-agent": "Mozilla/5.0 (console test)",
-        "content-type": f"multipart/form-data; boundary={boundary}",
-        "origin": config.current().public_base_url,
-        "cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items()),
-    }
-    return browser.api.call(
-        "POST", "/console/articles/import", token="", headers=headers, raw=b"".join(parts)
-    )
+    fields = {"csrf": browser.csrf() if csrf is None else csrf}
+    return multipart_post(browser, "/console/articles/import", fields, {"file": (name, data)})
 
 
 def _draft(article_id: str, title: str = "新文章", status: str = "") -> bytes:
