@@ -10,10 +10,12 @@ Only the import reads multipart (werkzeug, imported on the first upload).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from functions.console import _member, _posted
 from shared import errors
 from shared.domain.article_files import MAX_ARTICLE_BYTES
-from shared.domain.articles import STATE_LABELS, check_article_id
+from shared.domain.articles import ARTICLE_ID, check_article_id
 from shared.domain.staff import CONSOLE_ROLES
 from shared.edge import Request, Response
 from shared.pages import check_same_origin
@@ -25,10 +27,17 @@ DESK = "/console/articles"
 MAX_UPLOAD_BYTES = MAX_ARTICLE_BYTES + 8 * 1024  # the file, its part headers and the CSRF field
 
 
+SAVED_WORDS = {"created": "已导入", "updated": "已更新", "unchanged": "内容未变，未作更改"}
+
+
 def desk(request: Request) -> Response:
     app = services()
     caller = _member(request, "articles")
-    return desk_page(caller, app.publishing.desk(), app.console_csrf.token(caller.session))
+    notice = ""
+    imported, saved = request.query.get("imported", ""), request.query.get("saved", "")
+    if ARTICLE_ID.fullmatch(imported) and saved in SAVED_WORDS:  # where an import sent the browser
+        notice = f"{imported}：{SAVED_WORDS[saved]}"
+    return desk_page(caller, app.publishing.desk(), app.console_csrf.token(caller.session), notice=notice)
 
 
 def publish(request: Request) -> Response:
@@ -47,7 +56,8 @@ def unpublish(request: Request) -> Response:
 
 
 def import_file(request: Request) -> Response:
-    """A Markdown file: the list with a notice, or (400) with every fault by its line."""
+    """A Markdown file: back to the list, which says what came of it; or the list (400) with every
+    fault by its line. Nothing is read after the write, so a fault there cannot hide it."""
     from shared.pages.uploads import read_upload
 
     app = services()
@@ -64,9 +74,7 @@ def import_file(request: Request) -> Response:
     except errors.BadRequest as exc:
         faults = [f.describe("zh")["message"] for f in exc.fields or ()] or [exc.message("zh")]
         return desk_page(caller, app.publishing.desk(), csrf, faults=faults, status=400)
-    words = {"created": "已导入", "updated": "已更新", "unchanged": "内容未变，未作更改"}[done.saved]
-    notice = f"{done.article_id}：{words}（{STATE_LABELS[done.state]}）"
-    return desk_page(caller, app.publishing.desk(), csrf, notice=notice)
+    return redirect(f"{DESK}?{urlencode({'imported': done.article_id, 'saved': done.saved})}")
 
 
 def preview(request: Request) -> Response:

@@ -48,7 +48,6 @@ class DeskRow:
 class Imported:
     article_id: str
     saved: str  # created | updated | unchanged
-    state: str
 
 
 class Publishing:
@@ -99,9 +98,7 @@ class Publishing:
         saved = self._articles.save(article, keep_status=doc.status is None, event=event)
         if saved == "unchanged":  # nothing written: the line on its own, so the attempt is on record
             self._audit.append(replace(event, outcome="unchanged"))
-        stored = self._articles.head(doc.article_id)
-        state = stored.state(now) if stored is not None else article.head.state(now)
-        return Imported(doc.article_id, saved, state)
+        return Imported(doc.article_id, saved)
 
     def preview(self, article_id: str) -> tuple[dict[str, Any], str]:
         """The article as readers will get it (whatever its state), and its state."""

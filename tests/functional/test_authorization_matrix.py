@@ -493,6 +493,7 @@ AFTER_POST = {
     "POST /console/auth": "/console",
     "POST /console/verifications/{submission_id}/claim": "/console/verifications/[0-9A-Z]{26}",
     "POST /console/users/{user_id}/revoke": "/console/users/[0-9A-Z]{26}",
+    "POST /console/articles/import": r"/console/articles\?imported=matrix-article&saved=\w+",
     "POST /console/articles/{id}/unpublish": "/console/articles",
     "POST /console/articles/{id}/publish": "/console/articles",
 }
@@ -598,7 +599,7 @@ GET /console/search                                   303  303  303  303  303  3
 POST /console/users/{user_id}/revoke                  403H 403H 403H 403H 403H 403H 303  403H 403H 303
 GET /console/articles                                 303  303  303  303  303  303  403H 403H 200  200
 GET /console/articles/{id}/preview                    303  303  303  303  303  303  403H 403H 200  200
-POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 200  200
+POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 303  303
 POST /console/articles/{id}/unpublish                 403H 403H 403H 403H 403H 403H 403H 403H 303  303
 POST /console/articles/{id}/publish                   403H 403H 403H 403H 403H 403H 403H 403H 303  303
 GET /console/answers                                  303  303  303  303  303  303  403H 403H 200  200

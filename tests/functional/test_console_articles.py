@@ -100,7 +100,8 @@ def test_an_editor_imports_schedules_publishes_and_unpublishes_as_readers_see_it
     assert page.status == 200 and page.text.count('data-state="published"') == 3
 
     imported = _upload(editor, _draft("new-article"))
-    assert imported.status == 200 and "new-article：已导入（草稿）" in _text(imported.text)
+    assert imported.status == 303, imported.text[:300]
+    assert "new-article：已导入" in _text(editor.get(imported.headers["Location"]).text)
     assert _state(editor, "new-article") == "draft"
     assert _reader_sees(reader, "new-article") == (404, False)
     assert reader.get("/v1/articles/new-article/comments").status == 404
@@ -184,7 +185,7 @@ def test_a_publish_at_that_is_not_a_time_is_a_400_in_chinese_and_changes_nothing
     api: Api, env: dict[str, str], publish_at: str, fragment: str
 ) -> None:
     editor = _editor(api, env)
-    assert _upload(editor, _draft("still-draft")).status == 200
+    assert _upload(editor, _draft("still-draft")).status == 303
     reply = editor.post(
         "/console/articles/still-draft/publish", {"csrf": editor.csrf(), "publish_at": publish_at}
     )
@@ -225,16 +226,24 @@ def test_import_faults_are_named_by_line_in_chinese_and_nothing_is_written(
 
 def test_an_import_updates_in_place_and_says_so(api: Api, env: dict[str, str]) -> None:
     editor = _editor(api, env)
-    assert "已导入（已发布）" in _text(_upload(editor, _draft("live", status="status: published\n")).text)
-    assert "内容未变" in _text(_upload(editor, _draft("live", status="status: published\n")).text)
-    changed = _upload(editor, _draft("live", title="改过的标题"))  # no status: it keeps its own
-    assert "live：已更新（已发布）" in _text(changed.text)
+
+    def imported(data: bytes) -> str:
+        reply = _upload(editor, data)
+        assert reply.status == 303, reply.text[:300]
+        return _text(editor.get(reply.headers["Location"]).text)
+
+    assert "live：已导入" in imported(_draft("live", status="status: published\n"))
+    assert _state(editor, "live") == "published"
+    assert "live：内容未变" in imported(_draft("live", status="status: published\n"))
+    assert "live：已更新" in imported(_draft("live", title="改过的标题"))  # no status: it keeps its own
+    assert _state(editor, "live") == "published"
     assert [a for a, _ in _audit("live")] == ["article_import"] * 3
+    assert editor.get("/console/articles?imported=<b>x</b>&saved=created").text.count("data-notice") == 0
 
 
 def test_the_preview_renders_any_state_as_readers_get_it_escaped(api: Api, env: dict[str, str]) -> None:
     editor = _editor(api, env)
-    assert _upload(editor, _draft("preview-me", title=HOSTILE)).status == 200
+    assert _upload(editor, _draft("preview-me", title=HOSTILE)).status == 303
     page = editor.get("/console/articles/preview-me/preview")
     assert page.status == 200
     assert HOSTILE not in page.text and "&lt;script&gt;" in page.text
