@@ -5,7 +5,7 @@
 POST /console/articles/import (multipart, field `file`), GET /console/articles/{id}/preview.
 `answers`: GET /console/answers. Every POST checks the origin, the session with the member's role
 and the CSRF field before anything else (the import's CSRF field travels in its multipart body).
-Only the import reads multipart (werkzeug, imported on the first upload).
+Only the import reads multipart (the standard library's MIME parser, imported on the first upload).
 """
 
 from __future__ import annotations

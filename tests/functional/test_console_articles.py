@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra.metering import metered
-from shared import wiring
+from shared import config, wiring
 from shared.domain import times
 from shared.domain.answer_stats import counters
 from shared.domain.consent import INFORMED
@@ -221,6 +221,10 @@ def test_import_faults_are_named_by_line_in_chinese_and_nothing_is_written(
     assert not_multipart.status == 415
     assert _upload(editor, _draft("too-big") + b"x" * 210_000).status == 413
     assert _upload(editor, _draft("forged"), csrf="forged").status == 403
+    headers = {"content-type": "multipart/form-data; boundary=x", "origin": config.current().public_base_url}
+    headers["cookie"] = "; ".join(f"{k}={v}" for k, v in editor.cookies.items())
+    garbage = api.call("POST", "/console/articles/import", token="", headers=headers, raw=b"\x00garbage")
+    assert garbage.status == 400 and "选择" in _text(garbage.text)
     assert ArticleItem.count() == before
 
 
