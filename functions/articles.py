@@ -44,9 +44,9 @@ def comments(request: Request) -> Response:
     app = services()
     caller = app.access.verified(request)
     query = request.query
-    page = app.comments.page(
-        caller.user, request.path_params.get("id", ""), query.get("limit"), query.get("cursor")
-    )
+    article_id = request.path_params.get("id", "")
+    app.articles.require_readable(article_id)  # an article's comments are hidden with it
+    page = app.comments.page(caller.user, article_id, query.get("limit"), query.get("cursor"))
     return Response(200, page)
 
 

@@ -227,6 +227,17 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("conflict", "sign_in_busy"): Text(
         "登录请求正在处理，请稍后重试。", "The sign-in is being handled; try again in a moment."
     ),
+    ("conflict", "article_published"): Text(
+        "这篇文章已经发布；如需更改发布时间，请先下线。",
+        "The article is published already; unpublish it first to move its time.",
+    ),
+    ("conflict", "article_not_published"): Text(
+        "只有已发布或定时发布的文章可以下线。", "Only a published or scheduled article can be unpublished."
+    ),
+    ("conflict", "article_changed"): Text(
+        "这篇文章刚被其他人修改，请刷新页面后重试。",
+        "The article changed meanwhile; reload the page and try again.",
+    ),
     ("conflict", "article_busy"): Text(
         "当前评论的人较多，请稍后重试。", "The article is busy; try again in a moment."
     ),
@@ -248,9 +259,15 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("payload_too_large", "image"): Text(
         "每张证件图片不能超过 10 MB，请压缩后重新上传。", "An image may be at most 10 MB."
     ),
+    ("payload_too_large", "article_upload"): Text(
+        "上传的文件不能超过 {max} KB。", "The file may be at most {max} KB."
+    ),
     ("payload_too_large", "form"): Text("提交的表单内容过多，请缩短后重试。", "The form is too large."),
     ("unsupported_media_type", "default"): Text(
         "提交的内容格式不正确，请更新小程序后重试。", "The body must be application/json."
+    ),
+    ("unsupported_media_type", "article_upload"): Text(
+        "请通过页面上的导入表单上传文件。", "A multipart/form-data post with the field file is expected."
     ),
     ("unsupported_media_type", "form"): Text(
         "请从页面上的表单提交。", "A form post (application/x-www-form-urlencoded) is expected."
@@ -314,6 +331,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
         "图片存储暂时不可用，请稍后再试。", "The image store is unavailable; please retry shortly."
     ),
     # ---- 500 ----
+    ("bad_request", "article_upload"): Text(
+        "请选择一个 Markdown 文件（.md）后再导入。", "Choose one Markdown file (field file) to import."
+    ),
     ("internal_error", "default"): Text(
         "服务出错了，请稍后再试。", "Something went wrong; please try again later."
     ),
@@ -424,6 +444,66 @@ FIELD_MESSAGES: dict[str, Text] = {
         "员工通过邮箱登录，请填写{label}（只有审核员可以是仅有机器人地址的群）。",
         "{label} is required: staff sign in by e-mail (only a reviewer may be a group robot alone).",
     ),
+    "publish_at": Text(
+        "发布时间应写作 2026-12-01 09:00 或 2026-12-01T09:00:00+08:00 这样的时间。",
+        "publish_at must be a time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+08:00.",
+    ),
+    "publish_at_far": Text(
+        "发布时间最多可以定在 {days} 天之后。", "publish_at may be at most {days} days ahead."
+    ),
+    "article_upload_missing": Text("请选择要导入的 Markdown 文件。", "Choose a Markdown file to import."),
+    "article_size": Text("文章文件不能超过 {max} KB。", "An article file is at most {max} KB."),
+    "article_utf8": Text(
+        "第 {line} 行不是 UTF-8 编码的文字：请把文件另存为 UTF-8 编码后重新导入。",
+        "Line {line} is not UTF-8 text: save the file as UTF-8 and import it again.",
+    ),
+    "article_front_matter": Text(
+        "文件开头缺少 front matter：第 1 行应为 ---，随后每行一项（id、title、published_at 等），再以 --- 结束。",
+        "The file must start with front matter: a line ---, the fields (id, title, published_at...), then ---.",
+    ),
+    "article_key": Text(
+        "第 {line} 行：front matter 每行写一项“键: 值”，键只能是 {keys}。",
+        "Line {line}: front matter holds one 'key: value' a line, the key one of {keys}.",
+    ),
+    "article_key_twice": Text("第 {line} 行：{key} 重复填写。", "Line {line}: {key} is given twice."),
+    "article_missing": Text(
+        "第 {line} 行之前：front matter 缺少 {key}。", "Before line {line}: the front matter lacks {key}."
+    ),
+    "article_id": Text(
+        "第 {line} 行：id 只能由小写字母、数字和 - 组成（最多 64 个字符）。",
+        "Line {line}: id must be lower-case letters, digits and '-' (at most 64).",
+    ),
+    "article_original": Text(
+        "第 {line} 行：original 只能是 true 或 false。", "Line {line}: original must be true or false."
+    ),
+    "article_source": Text(
+        "第 {line} 行：非原创文章（original: false）须填写 source（来源）。",
+        "Line {line}: an article that is not original must name its source.",
+    ),
+    "article_status": Text(
+        "第 {line} 行：status 只能是 draft（草稿）或 published（发布）。",
+        "Line {line}: status must be draft or published.",
+    ),
+    "article_text": Text(
+        "第 {line} 行：{key} 应为 1 至 {max} 个字。", "Line {line}: {key} must be 1 to {max} characters."
+    ),
+    "article_published_at": Text(
+        "第 {line} 行：published_at 应为带时区的时间，例如 2026-10-20T09:00:00+08:00。",
+        "Line {line}: published_at must be a time with its offset (2026-10-20T09:00:00+08:00).",
+    ),
+    "article_heading": Text(
+        "第 {line} 行：## 后面需要写标题。", "Line {line}: a '## ' heading needs its text."
+    ),
+    "article_section_empty": Text(
+        "第 {line} 行：这一节只有标题，没有正文。", "Line {line}: the section has a heading and no text."
+    ),
+    "article_body_empty": Text(
+        "正文为空：请在 front matter 之后写正文（用 ## 标题分节）。",
+        "The body is empty: write the text after the front matter ('## ' headings start sections).",
+    ),
+    "article_sections": Text(
+        "第 {line} 行：一篇文章最多 {max} 节。", "Line {line}: an article has at most {max} sections."
+    ),
     "check_length": Text("内容不能超过 {max} 个字。", "A text to check may be at most {max} characters."),
 }
 
@@ -456,6 +536,8 @@ LABELS: dict[str, Text] = {
     "who": Text("员工编号、邮箱或姓名", "who"),
     "id": Text("编号", "id"),
     "question_id": Text("问题", "question_id"),
+    "file": Text("文章文件", "file"),
+    "publish_at": Text("发布时间", "publish_at"),
     "value": Text("回答", "value"),
 }
 ANY_FIELD = Text("此项", "This field")

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.adapters.wechat import WeChatClient, WeChatMessaging
     from shared.pages import Csrf
     from shared.services.account import AccountService
+    from shared.services.answer_stats import AnswerStatistics
     from shared.services.articles import ArticleService
     from shared.services.comments import CommentService
     from shared.services.console import ConsoleAccess, ConsoleDashboard, ConsoleSignIn
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from shared.services.moderation import Moderation
     from shared.services.notifier import Notifier
     from shared.services.ports import PersonalData
+    from shared.services.publishing import Publishing
     from shared.services.questions import AnswerService
     from shared.services.reminders import ReviewReminders
     from shared.services.result_notifier import ResultNotifier
@@ -85,9 +87,10 @@ class Services:
 
     @cached_property
     def answer_repo(self) -> AnswerRepository:
+        from shared.store.answer_stats import AnswerStatsRepository
         from shared.store.answers import AnswerRepository
 
-        return AnswerRepository(self.users, self.guards)
+        return AnswerRepository(self.users, self.guards, AnswerStatsRepository())
 
     @cached_property
     def consent_repo(self) -> ConsentRepository:
@@ -436,7 +439,22 @@ class Services:
         from shared.services.articles import ArticleService
         from shared.store.articles import ArticleRepository
 
-        return ArticleService(ArticleRepository(), self.cursors, utcnow)
+        # the clock is looked up at each call, so a test that moves `utcnow` moves what readers see
+        return ArticleService(ArticleRepository(), self.cursors, lambda: utcnow())  # noqa: PLW0108
+
+    @cached_property
+    def answer_statistics(self) -> AnswerStatistics:
+        from shared.services.answer_stats import AnswerStatistics
+        from shared.store.answer_stats import AnswerStatsRepository
+
+        return AnswerStatistics(AnswerStatsRepository())
+
+    @cached_property
+    def publishing(self) -> Publishing:
+        from shared.services.publishing import Publishing
+        from shared.store.articles import ArticleRepository
+
+        return Publishing(ArticleRepository(), self.audit_trail, lambda: utcnow())  # noqa: PLW0108
 
     @cached_property
     def comments(self) -> CommentService:

@@ -36,6 +36,10 @@ from shared import config, wiring
 
 ARTICLE = "hypertension-elderly"  # a demo article of infra/seed/articles
 DEEP_ARTICLE = "antibiotic-stewardship"
+BENCH_ARTICLE = (
+    "---\nid: bench-draft\ntitle: 压测草稿\npublished_at: 2026-11-01T09:00:00+08:00\nauthor: 编辑\n"
+    "original: true\nsummary: 摘要\n---\n导语。\n\n## 问：一\n答：二\n"
+)
 REVIEWER_EMAIL = "reviewer@example.invalid"
 OTHER_AUTHOR = "01J0BENCH0000000000000000A"
 APPLICANT = {
@@ -89,7 +93,7 @@ class Client:
         *,
         token: str | None = None,
         headers: dict[str, str] | None = None,
-        raw: str | None = None,
+        raw: str | bytes | None = None,
     ) -> Reply:
         hdrs = {"content-type": "application/json", "user-agent": "bench", **(headers or {})}
         bearer = self.token if token is None else token
@@ -230,9 +234,58 @@ class Journey:
         send("GET /console/comments", "GET", "/console/comments")
         send("GET /console/verifications", "GET", "/console/verifications")
         send("GET /console/audit", "GET", "/console/audit")
+        self._editing(send, hidden(dashboard, "csrf"), cookies)
         send(
             "POST /console/logout", "POST", "/console/logout", {"csrf": hidden(dashboard, "csrf")}, expect=303
         )
+
+    def _editing(self, send: Any, csrf: str, cookies: dict[str, str]) -> None:
+        """The editors' pages (an admin may open them): the articles, an import, a schedule, an
+        unpublication and its undoing, a preview, the answer statistics."""
+        from shared.domain import times
+
+        send("GET /console/articles", "GET", "/console/articles")
+        send("GET /console/articles/{id}/preview", "GET", f"/console/articles/{ARTICLE}/preview")
+        boundary = "bench-boundary"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{csrf}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="bench.md"\r\n\r\n'
+            f"{BENCH_ARTICLE}\r\n--{boundary}--\r\n"
+        ).encode()
+        headers = {
+            "cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "origin": config.current().public_base_url,
+        }
+        self.measure(
+            "POST /console/articles/import",
+            "POST",
+            "/console/articles/import",
+            raw=body,
+            headers=headers,
+            token="",
+            expect=303,
+        )
+        at = times.local(wiring.utcnow() + timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+        form = {"csrf": csrf, "publish_at": at}
+        send(
+            "POST /console/articles/{id}/publish", "POST", "/console/articles/bench-draft/publish", form, 303
+        )
+        unpublish = f"/console/articles/{ARTICLE}/unpublish"
+        send("POST /console/articles/{id}/unpublish", "POST", unpublish, {"csrf": csrf}, expect=303)
+        self.call(
+            "POST",
+            f"/console/articles/{ARTICLE}/publish",
+            raw=urlencode({"csrf": csrf, "publish_at": ""}),
+            headers={
+                "cookie": headers["cookie"],
+                "content-type": "application/x-www-form-urlencoded",
+                "origin": headers["origin"],
+            },
+            token="",
+            expect=303,
+        )
+        send("GET /console/answers", "GET", "/console/answers")
 
     def _login_and_consents(self) -> None:
         from shared.domain.consent import AGREEMENT, INFORMED

@@ -994,13 +994,14 @@ export interface components {
             comment_count: number;
         };
         Article: components["schemas"]["ArticleSummary"] & {
-            /** @description The Q&A parts, in order */
+            /** @description The parts, in order; an introduction before the first heading is a `text` section with an empty heading */
             sections: {
                 /**
                  * @description `qa`: a Q&A block, whose heading is the question; `text`: any other section
                  * @enum {string}
                  */
                 kind: "text" | "qa";
+                /** @description The question of a `qa` section; empty for an introduction */
                 heading: string;
                 body: string;
             }[];

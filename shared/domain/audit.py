@@ -23,6 +23,10 @@ CREDENTIALS_OPENED = "credentials_open"  # a review page showed its images (link
 CLAIMED = "claim"
 DECIDED = "decision"  # outcome: approve | reject
 REVOKED = "revoke"  # an approval withdrawn (reason: a rejection reason)
+# Actions on an article (subject `article#<id>`).
+ARTICLE_IMPORTED = "article_import"  # from the console (the ops command line is not staff)
+ARTICLE_PUBLISHED = "article_publish"  # outcome: published | scheduled
+ARTICLE_UNPUBLISHED = "article_unpublish"
 
 # What the console's audit page calls each action.
 ACTION_LABELS: dict[str, str] = {
@@ -42,6 +46,9 @@ ACTION_LABELS: dict[str, str] = {
     "comment_delete": "删除评论",
     "mute": "禁言",
     "unmute": "解除禁言",
+    ARTICLE_IMPORTED: "导入文章",
+    ARTICLE_PUBLISHED: "发布文章",
+    ARTICLE_UNPUBLISHED: "下线文章",
 }
 OUTCOME_LABELS: dict[str, str] = {
     "approve": "通过",
@@ -51,6 +58,9 @@ OUTCOME_LABELS: dict[str, str] = {
     "inactive": "员工已停用",
     "no_channel": "无个人渠道",
     "no_end": "不限期",
+    "published": "立即发布",
+    "scheduled": "定时发布",
+    "unchanged": "内容未变",
 }
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

@@ -222,6 +222,9 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
     # the moderation queue and its decisions; mutes
     "comments": frozenset({MODERATOR}),
     "mute": frozenset({MODERATOR}),
+    # every article with its state, publication, import, preview; the answer statistics
+    "articles": frozenset({EDITOR, ADMIN}),
+    "answers": frozenset({EDITOR, ADMIN}),
 }
 
 # Every console page of CONSOLE_ROLES is named in one of these two sets (a test holds it): the

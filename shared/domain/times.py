@@ -56,3 +56,8 @@ def iso_or_none(moment: datetime | None) -> str | None:
 def readable(moment: datetime | None) -> str:
     """`2026-11-30 10:04`, as people read it on a page (the stage's zone)."""
     return "" if moment is None else local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def in_stage_zone(moment: datetime) -> datetime:
+    """A time typed without an offset (`2026-12-01 09:00` on a page) read in the stage's zone."""
+    return moment.replace(tzinfo=_zone) if moment.tzinfo is None else moment

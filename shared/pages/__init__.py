@@ -119,6 +119,8 @@ def error_page(exc: errors.DomainError) -> Response:
     title, message = ERROR_PAGES.get(exc.status, OTHER_ERROR)
     if exc.case not in ("default", "fields"):
         message = exc.message("zh")
+    elif exc.fields:  # a form's fields at fault: each one's own words
+        message = " ".join(fault.describe("zh")["message"] for fault in exc.fields)
     link: tuple[str, str] | None = None
     if exc.case in CASE_PAGES:
         title, *way_on = CASE_PAGES[exc.case]

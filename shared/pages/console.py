@@ -184,6 +184,7 @@ def _me(caller: StaffCaller) -> dict[str, Any]:
         "reviews": allowed(member.role, CONSOLE_ROLES["verifications"]),
         "supports": allowed(member.role, CONSOLE_ROLES["users"]),
         "moderates": allowed(member.role, CONSOLE_ROLES["comments"]),
+        "edits": allowed(member.role, CONSOLE_ROLES["articles"]),
     }
 
 

@@ -5,6 +5,13 @@ the feed's pages may be `TEXT_SECONDS` late, the comment counts `COUNT_SECONDS` 
 allows), read eventually consistent. A caller who wrote a comment within `OWN_WRITES_SECONDS`
 reads around the caches, strongly consistent, so they always see their own writes.
 Costs (the gate's user read included): the list 2 or 3 calls, the detail 1 or 2 (see `make bench`).
+
+Readers see an article only while it is published and its time has come (`ArticleHead.readable`),
+checked on every request against the clock, cached or not: a scheduled article appears at its
+moment in the detail; the feed's Query ranges up to now, so it enters a feed page as that page's
+cache (TEXT_SECONDS) renews. An article unpublished by an editor disappears from a container
+when its cached text (and feed page) age out: at most TEXT_SECONDS later, since an editor's
+action runs in another function and cannot empty the readers' containers (api.md allows 60 s).
 """
 
 from __future__ import annotations
@@ -78,7 +85,7 @@ class ArticleService:
         fresh = wrote_lately(user, self._clock())
         found = self._feeds.get((size, start and tuple(start.items()))) if not fresh else None
         if found is None:
-            found = self._articles.feed_page(size, after)
+            found = self._articles.feed_page(size, after, self._clock())
             if not fresh:
                 self._feeds.put((size, start and tuple(start.items())), found)
         heads, last = found
@@ -103,19 +110,30 @@ class ArticleService:
             if not fresh:
                 self._texts.put(article_id, article)
                 self._counts.put(article_id, counted)
+        if not article.head.readable(self._clock()):
+            raise errors.NotFound("article")
         return article_view(article, article.head.comment_count + counted)
 
     def comment_shards(self, article_id: str, fresh: bool = False) -> int | None:
-        """How many partitions the article's comments spread over; None when readers may not see
-        it (both as readers would see them, up to TEXT_SECONDS late; as they are when `fresh`, for
-        a caller who has just written: their comment may be in a partition added meanwhile)."""
+        """How many partitions the article's comments spread over. Readers' view (not `fresh`,
+        up to TEXT_SECONDS late): None unless readers may see the article, so its comments are
+        hidden (and closed) with it. `fresh` (staff, ops): as stored, None only when there is no
+        such article, whatever its state."""
         article = None if fresh else self._texts.get(article_id)
         if article is None:
             found = self._articles.get(article_id, fresh)
             if found is None:
                 return None
             article = self._texts.put(article_id, found[0])  # not its count: a post will move it
+        if not fresh and not article.head.readable(self._clock()):
+            return None
         return article.head.comment_shards
+
+    def require_readable(self, article_id: str) -> None:
+        """404 unless readers may see the article (its comments are hidden with it). Served from
+        the cache the comment pages read anyway: no call of its own."""
+        if self.comment_shards(check_article_id(article_id)) is None:
+            raise errors.NotFound("article")
 
     def _counted(self, article_ids: list[str], fresh: bool) -> dict[str, int]:
         """The counters' sum of each article: cached ones as they are, the rest in one read."""

@@ -202,6 +202,11 @@ class PendingQueue(Protocol):
         """The same of those submitted at or before `submitted_before`."""
 
 
+class AnswerCounters(Protocol):
+    def totals(self) -> dict[str, int]:
+        """Every answer statistics counter, summed over its shards."""
+
+
 class AuditLog(Protocol):
     def append(self, event: AuditEvent) -> Outcome: ...
     def month(
@@ -253,8 +258,21 @@ class Articles(Protocol):
         """The sum of each article's counters (add its head's base for the count)."""
 
     def feed_page(
-        self, limit: int, after: FeedPosition | None
-    ) -> tuple[list[ArticleHead], FeedPosition | None]: ...
+        self, limit: int, after: FeedPosition | None, now: datetime
+    ) -> tuple[list[ArticleHead], FeedPosition | None]:
+        """One Query: the articles published by `now`, newest first, after `after`."""
+
+    def catalog(self) -> list[ArticleHead]:
+        """Every article, whatever its status (the editors' list)."""
+
+    def head(self, article_id: str) -> ArticleHead | None:
+        """The head as it is now (strongly consistent)."""
+
+    def move(self, seen: ArticleHead, status: str, published_at: datetime, event: AuditEvent) -> Outcome:
+        """Status and publication time, with the audit line; `Refused` ("head") if not as `seen`."""
+
+    def save(self, article: Article, keep_status: bool = True, event: AuditEvent | None = None) -> str:
+        """Create or update: "created", "updated" or "unchanged"."""
 
 
 class Comments(Protocol):

@@ -1,8 +1,12 @@
 """Articles: a head item and a body item each.
 
 Access patterns (no Scan anywhere):
-- article list: one Query of the GSI `feed` (a constant partition: articles are few), newest
-  first, projecting the list fields (comment_count included);
+- article list: one Query of the GSI `feed`, partition `published` (articles are few), newest
+  first, its sort key (`<published_at>#<id>`) at most now: a scheduled article waits in the
+  index and comes into the readers' range at its time, with no job to move it; the list fields
+  (comment_count included) are projected;
+- every article for editors: one Query of each of the index's partitions, which are the stored
+  statuses (`feed`: `published`, `draft`, `unpublished`): an article's status is its partition;
 - article detail: one BatchGetItem of the article's items: the head (every field but the
   sections; in the feed), the body (the sections; key `<id>#body`, no feed attributes, so not in
   the index) and its COUNT_SHARDS counters (`<id>#count#<k>`, a number each: a post adds one to a
@@ -10,7 +14,9 @@ Access patterns (no Scan anywhere):
   keys, and neither the head nor the feed index is written by a post; a counter an article
   imported before them lacks is created by its first ADD). The count is the head's
   `comment_count` (what it held before counters were sharded; no longer moved) plus the shards;
-- import: one TransactWriteItems: the head, the body and the counters, or none.
+- import: one TransactWriteItems: the head, the body and the counters, or none;
+- publish, unpublish: one TransactWriteItems moving the head to its partition, with the audit line,
+  conditioned on the status and time the editor saw.
 Readers may get these through a short per-container cache (see the article service): reads are
 eventually consistent unless `fresh` (a caller who has just written reads their own writes).
 """
@@ -21,6 +27,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from msgspec.structs import replace
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -34,11 +41,21 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-from shared.domain.articles import COUNT_SHARDS, Article, ArticleHead, FeedPosition, Section
+from shared.domain.articles import (
+    COUNT_SHARDS,
+    PUBLISHED,
+    STATUSES,
+    Article,
+    ArticleHead,
+    FeedPosition,
+    Section,
+)
+from shared.domain.audit import AuditEvent
 from shared.domain.outcomes import Contended, Outcome, Written
+from shared.store.audit import enlist
 from shared.store.base import Transaction, attempt, connection_for, table
 
-FEED = "published"  # the one partition of the `feed` index
+FEED = PUBLISHED  # the readers' partition of the `feed` index (the others: DRAFT, UNPUBLISHED)
 BODY_SUFFIX = "#body"  # an article's body item: `<article id>#body` (ids never hold a "#")
 COUNT_INFIX = "#count#"  # its counters: `<article id>#count#<shard>`
 MAX_BATCH_KEYS = 100  # BatchGetItem's limit
@@ -81,7 +98,7 @@ class ArticleItem(Model):
     content_sha256 = UnicodeAttribute(null=True)  # not projected into the feed
     updated_at = UTCDateTimeAttribute(null=True)  # idem
     comment_shards = NumberAttribute(null=True)  # idem; absent: 1. Raised by ops, never lowered
-    feed = UnicodeAttribute(default=FEED)
+    feed = UnicodeAttribute(default=FEED)  # the status: the index partition it is listed in
     feed_key = UnicodeAttribute()
 
     feed_index = ArticleFeed()
@@ -128,7 +145,13 @@ def counters_actions() -> list[Action]:
 
 
 def feed_key(head: ArticleHead) -> str:
-    return f"{head.published_at.isoformat()}#{head.article_id}"
+    return f"{head.published_at.astimezone(UTC).isoformat()}#{head.article_id}"
+
+
+def feed_bound(now: datetime) -> str:
+    """The largest sort key readers see at `now`: every key of an article published by then sorts
+    below it (ids are [a-z0-9-], all below "~"; a fraction of a second sorts above "+")."""
+    return f"{now.astimezone(UTC).isoformat()}#~"
 
 
 def to_head(item: ArticleItem) -> ArticleHead:
@@ -144,6 +167,7 @@ def to_head(item: ArticleItem) -> ArticleHead:
         content_sha256=str(item.content_sha256 or ""),
         updated_at=item.updated_at,
         comment_shards=int(item.comment_shards or 1),
+        status=str(item.feed) if item.feed in STATUSES else PUBLISHED,
     )
 
 
@@ -159,7 +183,7 @@ def _head_item(head: ArticleHead) -> ArticleItem:
         comment_count=0,
         content_sha256=head.content_sha256,
         updated_at=head.updated_at,
-        feed=FEED,
+        feed=head.status,
         feed_key=feed_key(head),
     )
 
@@ -225,9 +249,10 @@ class ArticleRepository:
         return found
 
     def feed_page(
-        self, limit: int, after: FeedPosition | None
+        self, limit: int, after: FeedPosition | None, now: datetime
     ) -> tuple[list[ArticleHead], FeedPosition | None]:
-        """One Query of the feed, newest first, after `after`; where the page ended (or None)."""
+        """One Query of the feed, newest first, of the articles published by `now`, after
+        `after`; where the page ended (or None)."""
         start = None
         if after is not None:
             start = {
@@ -236,7 +261,11 @@ class ArticleRepository:
                 "article_id": {"S": after.article_id},
             }
         pages = ArticleItem.feed_index.query(
-            FEED, scan_index_forward=False, page_size=limit, last_evaluated_key=start
+            FEED,
+            ArticleItem.feed_key <= feed_bound(now),
+            scan_index_forward=False,
+            page_size=limit,
+            last_evaluated_key=start,
         ).page_iter
         page = next(pages)
         heads = [to_head(ArticleItem.from_raw_data(raw)) for raw in page.get("Items", [])]
@@ -245,8 +274,45 @@ class ArticleRepository:
             return heads, None
         return heads, FeedPosition(last["feed_key"]["S"], last["article_id"]["S"])
 
-    def save(self, article: Article) -> Saved:
-        """Create or update an article's head and body together; never touches its comment count."""
+    def catalog(self) -> list[ArticleHead]:
+        """Every article, whatever its status: one Query of each partition of the index (paged
+        by pynamodb past 1 MB; articles are few), newest first within each."""
+        return [
+            to_head(item)
+            for status in STATUSES
+            for item in ArticleItem.feed_index.query(status, scan_index_forward=False)
+        ]
+
+    def head(self, article_id: str) -> ArticleHead | None:
+        """The head as it is now (strongly consistent), for an editor about to change it."""
+        raw, _ = self._items(article_id)
+        return None if raw is None else to_head(ArticleItem.from_raw_data(raw))
+
+    def move(self, seen: ArticleHead, status: str, published_at: datetime, event: AuditEvent) -> Outcome:
+        """Give the article its status and publication time, with the audit line. `Refused`
+        ("head") when it is not as `seen` any more (another editor moved it meanwhile)."""
+        moved = replace(seen, status=status, published_at=published_at)
+        tx = Transaction(ArticleItem)
+        tx.update(
+            "head",
+            ArticleItem(seen.article_id),
+            [
+                ArticleItem.feed.set(status),
+                ArticleItem.published_at.set(published_at),
+                ArticleItem.feed_key.set(feed_key(moved)),
+                ArticleItem.updated_at.set(event.at),
+            ],
+            ArticleItem.article_id.exists()
+            & (ArticleItem.feed == seen.status)
+            & (ArticleItem.published_at == seen.published_at),
+        )
+        enlist(tx, event)
+        return tx.commit()
+
+    def save(self, article: Article, keep_status: bool = True, event: AuditEvent | None = None) -> Saved:
+        """Create or update an article's head and body together; never touches its comment count.
+        A new article takes the head's status; one that exists keeps its own when `keep_status`.
+        `event`: the audit line, written with a change (an unchanged import writes nothing)."""
         head = article.head
         body = ArticleBodyItem(
             body_key(head.article_id),
@@ -259,24 +325,31 @@ class ArticleRepository:
             tx.put("head", _head_item(head), ArticleItem.article_id.does_not_exist())
             tx.put("body", body)
             _enlist_counters(tx, head.article_id)
+            if event is not None:
+                enlist(tx, event)
             outcome = tx.commit()
             if isinstance(outcome, Written):
                 return "created"
             if isinstance(outcome, Contended):
                 continue
             existing, existing_body = self._items(head.article_id)
-            if (
-                existing is not None
-                and existing_body is not None
-                and ArticleItem.from_raw_data(existing).content_sha256 == head.content_sha256
-            ):
+            if existing is None:
+                continue  # deleted meanwhile: create it again
+            stored = ArticleItem.from_raw_data(existing)
+            if existing_body is not None and stored.content_sha256 == head.content_sha256:
                 return "unchanged"
+            kept = to_head(stored).status if keep_status else head.status
             tx = Transaction(ArticleItem)
             tx.update(
-                "head", ArticleItem(head.article_id), _head_actions(head), ArticleItem.article_id.exists()
+                "head",
+                ArticleItem(head.article_id),
+                _head_actions(replace(head, status=kept)),
+                ArticleItem.article_id.exists() & (ArticleItem.feed == stored.feed),
             )
             tx.put("body", body)
             _enlist_counters(tx, head.article_id)
+            if event is not None:
+                enlist(tx, event)
             if isinstance(tx.commit(), Written):
                 return "updated"
         raise RuntimeError(f"{head.article_id} kept changing during the import: run it again")
@@ -302,7 +375,7 @@ def _head_actions(head: ArticleHead) -> list[Action]:
         ArticleItem.published_at.set(head.published_at),
         ArticleItem.content_sha256.set(head.content_sha256),
         ArticleItem.updated_at.set(head.updated_at or datetime.now(UTC)),
-        ArticleItem.feed.set(FEED),
+        ArticleItem.feed.set(head.status),
         ArticleItem.feed_key.set(feed_key(head)),
         Path("sections").remove(),  # where an article from before the split kept them
     ]

@@ -223,3 +223,79 @@ def test_a_moderator_restores_a_comment_three_readers_reported(chromium: Any, st
     assert [(c["id"], c["state"]) for c in shown if c["id"] == comment] == [(comment, "visible")]
     assert not blocked, blocked
     context.close()
+
+
+BROWSER_ARTICLE = """---
+id: browser-scheduled
+title: 浏览器定时发布的文章
+published_at: 2026-11-20T09:00:00+08:00
+author: 编辑部
+original: true
+summary: 编辑在控制台导入并定时发布。
+---
+导语：先说背景。
+
+## 问：定时发布需要后台任务吗？
+答：不需要，到点即对读者可见。
+"""
+
+
+def test_an_editor_imports_previews_and_schedules_an_article_that_appears_at_its_time(
+    chromium: Any, stack: RunningStack
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.e2e.journey import review, submit
+
+    reader = Client(stack)
+    reader.login("console-browser-reader")
+    consent(reader)
+    review(reader, submit(reader, (10, 120, 60), real_name="读者甲"), "approve")
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+    _sign_in(page, stack, "demo-editor")
+    page.click("nav >> text=文章")
+    assert page.locator("h1").inner_text() == "文章"
+    assert page.locator("[data-state=published]").count() >= 3
+    page.set_input_files(
+        "input[name=file]",
+        {"name": "scheduled.md", "mimeType": "text/markdown", "buffer": BROWSER_ARTICLE.encode()},
+    )
+    page.click("button:has-text('导入')")
+    assert "browser-scheduled：已导入" in page.locator("[data-notice]").inner_text()
+    card = page.locator("[data-article=browser-scheduled]")
+    assert card.get_attribute("data-state") == "draft" and "草稿" in card.inner_text()
+
+    card.locator("text=预览").click()
+    assert page.locator("article h1").inner_text() == "浏览器定时发布的文章"
+    assert page.locator("section[data-kind=qa] .qa-label").inner_text() == "问答"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-article-preview-phone.png"), full_page=True)
+    page.go_back()
+
+    # a few seconds ahead, with its offset (the form takes ISO 8601 as well as 2026-12-01 09:00)
+    at = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0).astimezone()
+    card = page.locator("[data-article=browser-scheduled]")
+    card.locator("input[name=publish_at]").fill(at.isoformat())
+    card.locator("button:has-text('发布')").click()
+    card = page.locator("[data-article=browser-scheduled]")
+    assert card.get_attribute("data-state") == "scheduled" and "定时发布" in card.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    page.screenshot(path=str(ARTIFACTS / "console-articles-scheduled-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(ARTIFACTS / "console-articles-scheduled.png"), full_page=True)
+    assert reader.call("GET", "/v1/articles/browser-scheduled").status_code == 404  # not yet
+
+    def appeared() -> bool:  # at its time, with no job run in between
+        return reader.call("GET", "/v1/articles/browser-scheduled").status_code == 200
+
+    wait_for(appeared, timeout=30)
+    assert datetime.now(UTC) >= at
+    page.reload()
+    assert page.locator("[data-article=browser-scheduled]").get_attribute("data-state") == "published"
+    assert not blocked, blocked
+    context.close()

@@ -97,3 +97,32 @@ class Browser:
     def csrf(self) -> str:
         """The session's CSRF field, from the dashboard's sign-out form."""
         return hidden(self.get("/console").text)
+
+
+def multipart_post(
+    browser: Browser, path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes]]
+) -> Reply:
+    """A multipart/form-data post (a console form with a file), from the console's own origin."""
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts += [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        "Content-Type: text/markdown\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, (filename, data) in files.items()
+    ]
+    headers = {
+        "user-agent": "Mozilla/5.0 (console test)",
+        "content-type": f"multipart/form-data; boundary={boundary}",
+        "origin": config.current().public_base_url,
+    }
+    if browser.cookies:
+        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+    parts.append(f"--{boundary}--\r\n".encode())
+    return browser.api.call("POST", path, token="", headers=headers, raw=b"".join(parts))

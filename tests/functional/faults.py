@@ -374,13 +374,26 @@ def _counters_summed(items: list[str]) -> list[str]:
     return kept + [json.dumps({"article_id": f"{a}#count", "sum": n}) for a, n in sorted(sums.items())]
 
 
+def _stats_summed(items: list[str]) -> list[str]:
+    """The answer statistics' shards as one item of sums (zeros left out): as with an article's
+    count, which shard a transaction picked is not state anyone can see."""
+    sums: dict[str, int] = {}
+    for item in items:
+        for name, value in json.loads(item).items():
+            if name != "shard":
+                sums[name] = sums.get(name, 0) + int(value["N"])
+    kept = {name: n for name, n in sorted(sums.items()) if n}
+    return [json.dumps({"sums": kept}, sort_keys=True)] if kept else []
+
+
 def normalized(snapshot: Snapshot) -> Snapshot:
     """The snapshot with ids, times, hashes and epoch numbers masked (multisets per table), and
-    each article's count shards summed."""
+    each article's count shards (and the answer statistics' shards) summed."""
     out: Snapshot = {}
     for name, items in snapshot.items():
         masked = []
-        for item in _counters_summed(items):
+        summed = _stats_summed(items) if name == "answer_stats" else _counters_summed(items)
+        for item in summed:
             text = item
             for pattern, mask in _VOLATILE:
                 text = pattern.sub(mask, text)

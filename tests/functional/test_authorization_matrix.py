@@ -97,6 +97,12 @@ GET /console/comments                                 303  303  303  303  303  3
 POST /console/comments/{comment_id}/restore           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /console/comments/{comment_id}/hide              403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /console/comments/{comment_id}/delete            403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/articles                                 303  303  303  303  303  303  303  303  303  303  303
+GET /console/articles/{id}/preview                    303  303  303  303  303  303  303  303  303  303  303
+POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/articles/{id}/unpublish                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+POST /console/articles/{id}/publish                   403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
+GET /console/answers                                  303  303  303  303  303  303  303  303  303  303  303
 GET /review/{submission_id}                           403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /review/{submission_id}/decision                 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H 403H
 POST /v1/verification/uploads                         401  401  401  401  403C 403C 200  409  200  200  200
@@ -328,6 +334,20 @@ REQUESTS: dict[str, Request] = {
     "POST /console/comments/{comment_id}/delete": lambda api, c: _console_form(
         api, c, f"/console/comments/{UNKNOWN_COMMENT}/delete", {"csrf": "x"}
     ),
+    "GET /console/articles": lambda api, c: api.get("/console/articles", token=c.token),
+    "GET /console/articles/{id}/preview": lambda api, c: api.get(
+        f"/console/articles/{ARTICLE}/preview", token=c.token
+    ),
+    "POST /console/articles/import": lambda api, c: _console_form(
+        api, c, "/console/articles/import", {"csrf": "x", "file": "---"}
+    ),
+    "POST /console/articles/{id}/unpublish": lambda api, c: _console_form(
+        api, c, f"/console/articles/{ARTICLE}/unpublish", {"csrf": "x"}
+    ),
+    "POST /console/articles/{id}/publish": lambda api, c: _console_form(
+        api, c, f"/console/articles/{ARTICLE}/publish", {"csrf": "x"}
+    ),
+    "GET /console/answers": lambda api, c: api.get("/console/answers", token=c.token),
     "GET /review/{submission_id}": _review_page,
     "POST /review/{submission_id}/decision": _review_decision,
     "POST /v1/verification/uploads": _uploads,
@@ -507,6 +527,9 @@ AFTER_POST = {
     "POST /console/comments/{comment_id}/restore": "/console/comments",
     "POST /console/comments/{comment_id}/hide": "/console/comments",
     "POST /console/comments/{comment_id}/delete": "/console/comments",
+    "POST /console/articles/import": r"/console/articles\?imported=matrix-article&saved=\w+",
+    "POST /console/articles/{id}/unpublish": "/console/articles",
+    "POST /console/articles/{id}/publish": "/console/articles",
 }
 
 
@@ -614,6 +637,12 @@ GET /console/comments                                 303  303  303  303  303  3
 POST /console/comments/{comment_id}/restore           403H 403H 403H 403H 403H 403H 403H 303  403H 303
 POST /console/comments/{comment_id}/hide              403H 403H 403H 403H 403H 403H 403H 303  403H 303
 POST /console/comments/{comment_id}/delete            403H 403H 403H 403H 403H 403H 403H 303  403H 303
+GET /console/articles                                 303  303  303  303  303  303  403H 403H 200  200
+GET /console/articles/{id}/preview                    303  303  303  303  303  303  403H 403H 200  200
+POST /console/articles/import                         403H 403H 403H 403H 403H 403H 403H 403H 303  303
+POST /console/articles/{id}/unpublish                 403H 403H 403H 403H 403H 403H 403H 403H 303  303
+POST /console/articles/{id}/publish                   403H 403H 403H 403H 403H 403H 403H 403H 303  303
+GET /console/answers                                  303  303  303  303  303  303  403H 403H 200  200
 POST /console/logout                                  403H 403H 403H 403H 403H 403H 303  303  303  303
 """
 
@@ -691,8 +720,14 @@ def _staff_caller(state: str, api: Api, env: dict[str, str], monkeypatch: pytest
     return caller
 
 
+IMPORTED = (
+    "---\nid: matrix-article\ntitle: 矩阵\npublished_at: 2026-11-01T09:00:00+08:00\nauthor: 编辑\n"
+    "original: true\nsummary: 摘要\n---\n## 问：一\n答：二\n"
+).encode()
+
+
 def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
-    from tests.functional.console_helpers import hidden
+    from tests.functional.console_helpers import hidden, multipart_post
 
     b = c.browser
 
@@ -744,6 +779,18 @@ def _console_requests(c: StaffCaller) -> dict[str, Callable[[], Reply]]:
         "POST /console/comments/{comment_id}/delete": lambda: b.post(
             f"/console/comments/{c.comment}/delete", {"csrf": c.csrf}
         ),
+        "GET /console/articles": with_token("/console/articles"),
+        "GET /console/articles/{id}/preview": with_token(f"/console/articles/{ARTICLE}/preview"),
+        "POST /console/articles/import": lambda: multipart_post(
+            b, "/console/articles/import", {"csrf": c.csrf}, {"file": ("a.md", IMPORTED)}
+        ),
+        "POST /console/articles/{id}/unpublish": lambda: b.post(
+            f"/console/articles/{ARTICLE}/unpublish", {"csrf": c.csrf}
+        ),
+        "POST /console/articles/{id}/publish": lambda: b.post(
+            f"/console/articles/{ARTICLE}/publish", {"csrf": c.csrf}
+        ),
+        "GET /console/answers": with_token("/console/answers"),
         "POST /console/logout": lambda: b.post("/console/logout", {"csrf": c.csrf}),
     }
 
@@ -764,6 +811,7 @@ def test_every_console_route_answers_each_staff_state(
     state: str, api: Api, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     publish_seed()
+    seed_articles()
     caller = _staff_caller(state, api, env, monkeypatch)
     held = dict(caller.browser.cookies)
     requests_ = _console_requests(caller)

@@ -50,7 +50,7 @@ from infra.fake_wechat import FakeWeChatServer
 from infra.ops import staff as staff_ops
 from shared import config, wiring
 from shared.domain.consent import AGREEMENT
-from tests.functional.article_helpers import post, seed_articles, verified
+from tests.functional.article_helpers import ARTICLE, post, seed_articles, verified
 from tests.functional.conftest import Api, Reply, _wipe_moto
 from tests.functional.consent_helpers import (
     agree_all,
@@ -60,7 +60,7 @@ from tests.functional.consent_helpers import (
     decide,
     publish_seed,
 )
-from tests.functional.console_helpers import Browser, hidden, member, sign_in_links
+from tests.functional.console_helpers import Browser, hidden, member, multipart_post, sign_in_links
 from tests.functional.faults import (
     AWS_FAULTS,
     WECHAT_FAULTS,
@@ -355,6 +355,21 @@ def _answers(api: Api, ctx: dict[str, Any]) -> Reply:
     return api.post("/v1/answers", {"answers": ANSWERS}, headers={"Idempotency-Key": "answers-1"})
 
 
+def _answered_setup(h: Harness, api: Api) -> dict[str, Any]:
+    _answers_setup(h, api)
+    assert api.post("/v1/answers", {"answers": ANSWERS}).status == 200
+    return {}
+
+
+def _answers_change(api: Api, ctx: dict[str, Any]) -> Reply:
+    changed = [*ANSWERS[:2], {"question_id": "specialty_areas", "value": ["药学", "护理"]}]
+    return api.post("/v1/answers", {"answers": changed})
+
+
+def _informed_withdrawal(api: Api, ctx: dict[str, Any]) -> Reply:
+    return api.post("/v1/consents/informed-consent/withdraw")
+
+
 def _comment_setup(h: Harness, api: Api) -> dict[str, Any]:
     seed_articles()
     verified(api)
@@ -525,6 +540,44 @@ def _revoke(api: Api, ctx: dict[str, Any]) -> Reply:
     return _console_post(api, ctx, f"/console/users/{ctx['user_id']}/revoke", form)
 
 
+def _console_editor(h: Harness, api: Api) -> dict[str, Any]:
+    """An editor signed in to the console, with the demo articles and a draft."""
+    seed_articles()
+    editor = member("editor", "编辑丙", email="editor.c@example.com")
+    browser = Browser(api)
+    assert browser.sign_in(editor, h.env["OUTBOX_PATH"], editor).status == 303
+    ctx = {"cookies": dict(browser.cookies), "csrf": browser.csrf()}
+    assert _console_import(api, ctx).status == 303
+    return ctx
+
+
+DRAFT_FILE = (
+    "---\nid: fault-draft\ntitle: 草稿\npublished_at: 2026-11-01T09:00:00+08:00\nauthor: 编辑\n"
+    "original: true\nsummary: 摘要\n---\n导语。\n\n## 问：一\n答：二\n"
+)
+
+
+def _console_import(api: Api, ctx: dict[str, Any], text: str = DRAFT_FILE) -> Reply:
+    browser = Browser(api, cookies=dict(ctx["cookies"]))
+    fields = {"csrf": ctx["csrf"]}
+    return multipart_post(browser, "/console/articles/import", fields, {"file": ("a.md", text.encode())})
+
+
+def _console_reimport(api: Api, ctx: dict[str, Any]) -> Reply:
+    return _console_import(api, ctx, DRAFT_FILE.replace("答：二", "答：改过的回答"))
+
+
+def _console_schedule(api: Api, ctx: dict[str, Any]) -> Reply:
+    from shared.domain import times
+
+    at = times.local(wiring.utcnow() + timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    return _console_post(api, ctx, "/console/articles/fault-draft/publish", {"publish_at": at})
+
+
+def _console_unpublish(api: Api, ctx: dict[str, Any]) -> Reply:
+    return _console_post(api, ctx, f"/console/articles/{ARTICLE}/unpublish", {})
+
+
 def _ops(command: Callable[[], object]) -> Reply:
     """A staff command's answer as the command reports it (infra/ops/staff.py `main`)."""
     from shared import errors
@@ -651,6 +704,9 @@ PATHS = [
         env=(("WECHAT_RESULT_TEMPLATE_ID", RESULT_TEMPLATE),),
     ),
     WritePath("answers", _answers_setup, _answers),
+    # the answers and their statistics' counters move in one transaction
+    WritePath("answers change", _answered_setup, _answers_change),
+    WritePath("informed consent withdrawal (answers and counts go)", _answered_setup, _informed_withdrawal),
     WritePath("comment post", _comment_setup, _comment),
     WritePath("comment delete", _delete_comment_setup, _delete_comment),
     WritePath("report", _report_setup, _report),
@@ -681,6 +737,9 @@ PATHS = [
         html=True,
     ),
     WritePath("console: revocation", _revoke_setup, _revoke, html=True),
+    WritePath("console: article import", _console_editor, _console_reimport, html=True),
+    WritePath("console: article schedule", _console_editor, _console_schedule, html=True),
+    WritePath("console: article unpublish", _console_editor, _console_unpublish, html=True),
     WritePath("funnel recount (the users table's stream)", _recount_setup, _recount),
     WritePath("consent key migration (an ops command)", _legacy_key_setup, _migrate_keys),
     WritePath("staff add", _staff_setup, _staff_add, mail=True),

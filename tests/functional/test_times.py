@@ -19,6 +19,7 @@ title: 清晨发布的文章
 published_at: 2026-10-08T06:00:00+08:00
 author: 编辑部
 original: true
+status: published
 summary: 北京时间早上六点发布。
 ---
 ## 正文

@@ -15,7 +15,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from shared.domain.articles import Article, ArticleHead, FeedPosition
+from shared.domain.articles import PUBLISHED, Article, ArticleHead, FeedPosition
 from shared.domain.audit import AuditEvent, month_of
 from shared.domain.comments import (
     DELETED,
@@ -706,6 +706,7 @@ class FakeArticles:
         self.articles = {a.head.article_id: a for a in articles}
         self.counted: dict[str, int] = {}
         self.reads = 0
+        self.events: list[AuditEvent] = []
 
     def count(self, article_id: str, by: int) -> None:
         self.counted[article_id] = self.counted.get(article_id, 0) + by
@@ -723,12 +724,13 @@ class FakeArticles:
         return {a: self.counted.get(a, 0) for a in article_ids}
 
     def feed_page(
-        self, limit: int, after: FeedPosition | None
+        self, limit: int, after: FeedPosition | None, now: datetime
     ) -> tuple[list[ArticleHead], FeedPosition | None]:
         keyed = sorted(
             (
                 (f"{a.head.published_at.isoformat()}#{a.head.article_id}", a.head)
                 for a in self.articles.values()
+                if a.head.status == PUBLISHED and a.head.published_at <= now
             ),
             reverse=True,
         )
@@ -738,6 +740,34 @@ class FakeArticles:
         # as DynamoDB: a page that reached the limit ends with a position, even if nothing follows
         last = FeedPosition(page[-1][0], page[-1][1].article_id) if len(page) == limit else None
         return [h for _, h in page], last
+
+    def catalog(self) -> list[ArticleHead]:
+        return [a.head for a in self.articles.values()]
+
+    def head(self, article_id: str) -> ArticleHead | None:
+        found = self.articles.get(article_id)
+        return None if found is None else found.head
+
+    def move(self, seen: ArticleHead, status: str, published_at: datetime, event: AuditEvent) -> Outcome:
+        found = self.articles.get(seen.article_id)
+        if found is None or found.head != seen:
+            return refused("head")
+        head = replace(seen, status=status, published_at=published_at)
+        self.articles[seen.article_id] = Article(head, found.sections)
+        self.events.append(event)
+        return WRITTEN
+
+    def save(self, article: Article, keep_status: bool = True, event: AuditEvent | None = None) -> str:
+        found = self.articles.get(article.head.article_id)
+        if found is not None and found.head.content_sha256 == article.head.content_sha256:
+            return "unchanged"
+        head = article.head
+        if found is not None and keep_status:
+            head = replace(head, status=found.head.status)
+        self.articles[head.article_id] = Article(head, article.sections)
+        if event is not None:
+            self.events.append(event)
+        return "created" if found is None else "updated"
 
 
 @dataclass

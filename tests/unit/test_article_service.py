@@ -27,7 +27,7 @@ def article(n: int, count: int = 0) -> Article:
         n % 2 == 0,
         None if n % 2 == 0 else "来源",
         "摘要",
-        NOW + timedelta(days=n),
+        NOW - timedelta(days=10 - n),
         comment_count=count,
     )
     return Article(head, (Section("为什么？", "因为。", "qa"),))
