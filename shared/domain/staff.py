@@ -234,7 +234,7 @@ CONSOLE_ROLES: dict[str, frozenset[str]] = {
 CREDENTIAL_PAGES: frozenset[str] = frozenset({"verifications", "revoke"})
 # `users` shows a user's verification history (fields, never images) to REVIEW_ROLES alone.
 PAGES_WITHOUT_CREDENTIALS = frozenset(
-    {"dashboard", "sign_out", "staff", "audit", "users", "comments", "mute"}
+    {"dashboard", "sign_out", "staff", "audit", "users", "comments", "mute", "articles", "answers"}
 )
 
 
