@@ -90,6 +90,8 @@ deploy-prereqs: $(STAMP)
 	AWS_REGION=$(REGION) $(BIN)/python -m infra.deploy check
 
 deploy: deploy-prereqs runtime-python $(NODE_STAMP)
+	@# the stage's keys, one per purpose, created if missing (an older stage's signing-key copied)
+	AWS_REGION=$(REGION) $(BIN)/python -m infra.ops secrets ensure $(STAGE)
 	$(BIN)/python -m infra.deploy requirements
 	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
 	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)

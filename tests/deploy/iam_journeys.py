@@ -41,7 +41,9 @@ FROM_TEMPLATE = (
     config.ENV_BUCKET,
     config.ENV_TOPIC_ARN,
     config.ENV_WECHAT_SECRET_PARAM,
-    config.ENV_SIGNING_KEY_PARAM,
+    config.ENV_REVIEW_LINK_KEY_PARAM,
+    config.ENV_CONSOLE_KEY_PARAM,
+    config.ENV_CURSOR_KEY_PARAM,
     config.ENV_RECEIPT_KEY_PARAM,
     config.ENV_RESULT_TEMPLATE_ID,
 )

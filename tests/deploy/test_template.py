@@ -21,6 +21,7 @@ from pynamodb.attributes import TTLAttribute
 
 from infra import deploy, resources
 from infra.gateway import openapi_document
+from infra.ops import secrets as ops_secrets
 from infra.routes import load_serverless, routes
 from tests.deploy.conftest import STAGE, Packaged
 
@@ -155,10 +156,13 @@ def test_secrets_reach_functions_only_as_ssm_parameter_names(
     packaged: Packaged, name: str, spec: dict[str, Any]
 ) -> None:
     variables = packaged.resources[_logical(name)]["Properties"]["Environment"]["Variables"]
-    assert "WECHAT_SECRET" not in variables
-    assert "SIGNING_KEY" not in variables
+    plain = {"WECHAT_SECRET", "REVIEW_LINK_KEY", "CONSOLE_KEY", "CURSOR_KEY", "CONSENT_RECEIPT_KEY"}
+    assert not plain & set(variables)
     params = {k: v for k, v in variables.items() if k.endswith("_PARAM")}
-    assert {"WECHAT_SECRET_PARAM", "SIGNING_KEY_PARAM"} <= set(params)
+    assert {f"{name}_PARAM" for name in plain} <= set(params)
+    # one parameter per purpose, each named as `python -m infra.ops secrets` makes it
+    keys = {params[f"{name}_PARAM"].rpartition("/")[2] for name in plain - {"WECHAT_SECRET"}}
+    assert keys == set(ops_secrets.KEYS)
     for key, value in params.items():
         assert isinstance(value, str) and value.startswith(f"/hcp/{STAGE}/"), key
     assert variables["STAGE"] == STAGE
