@@ -59,11 +59,12 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+# The cold starts are those of the packaged zips: they are built first.
+bench: $(STAMP) lambda-zips
 	$(BIN)/python -m infra.bench
 
 # ---- deploy (issue 6): osls and its plugins pinned in package.json / package-lock.json ----
-.PHONY: package deploy remove cfn-lint deploy-prereqs runtime-python
+.PHONY: package lambda-zips deploy remove cfn-lint deploy-prereqs runtime-python
 
 $(NODE_STAMP): package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js 20.19+ with npm is needed to package and deploy"; exit 1; }
@@ -73,10 +74,15 @@ $(NODE_STAMP): package-lock.json
 runtime-python:
 	@test -n "$(RUNTIME_PYTHON)" || { echo "Python 3.12 (the Lambda runtime's) is needed to package native wheels"; exit 1; }
 
-# `make package STAGE=ci` (the default stage): .serverless/ holds the template and the zip.
-package: $(STAMP) $(NODE_STAMP) runtime-python
-	$(BIN)/python -m infra.deploy requirements
-	$(OFFLINE_AWS) PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
+# The Lambda zips (one per bundle: core, sealing, images), built by infra/package.py.
+LAMBDA_ARTIFACTS ?= $(CURDIR)/build/lambda
+lambda-zips: $(STAMP) runtime-python
+	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(BIN)/python -m infra.package $(LAMBDA_ARTIFACTS)
+
+# `make package STAGE=ci` (the default stage): .serverless/ holds the template; the zips stay in
+# $(LAMBDA_ARTIFACTS).
+package: $(STAMP) $(NODE_STAMP) lambda-zips
+	$(OFFLINE_AWS) LAMBDA_ARTIFACTS=$(LAMBDA_ARTIFACTS) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
 
 cfn-lint: package
 	$(BIN)/python -m infra.deploy lint $(PACKAGE_DIR)/cloudformation-template-update-stack.json $(REGION)
@@ -92,8 +98,8 @@ deploy-prereqs: $(STAMP)
 deploy: deploy-prereqs runtime-python $(NODE_STAMP)
 	@# the stage's keys, one per purpose, created if missing (an older stage's signing-key copied)
 	AWS_REGION=$(REGION) $(BIN)/python -m infra.ops secrets ensure $(STAGE)
-	$(BIN)/python -m infra.deploy requirements
-	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
+	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(BIN)/python -m infra.package $(LAMBDA_ARTIFACTS)
+	LAMBDA_ARTIFACTS=$(LAMBDA_ARTIFACTS) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
 	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)
 
 remove: deploy-prereqs $(NODE_STAMP)

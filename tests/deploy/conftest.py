@@ -1,8 +1,9 @@
 """Deploy tier: package stage `ci` once, offline, through the Makefile; tests read what it built.
 
-`make package STAGE=ci` runs `npx osls package` with dummy credentials and the pinned osls and
-plugins (package-lock.json; `npm ci` on first use) and the Python of the Lambda runtime. The
-output goes to a temporary folder, so a test run never disturbs a developer's `.serverless/`.
+`make package STAGE=ci` builds the Lambda zips (`infra.package`, with the Python of the Lambda
+runtime) and runs `npx osls package` with dummy credentials and the pinned osls and plugins
+(package-lock.json; `npm ci` on first use). The output goes to a temporary folder, so a test run
+never disturbs a developer's `.serverless/` or `build/lambda/`.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from infra.routes import ROOT
 
 PACKAGE_TIMEOUT_SECONDS = 600  # the first run downloads the wheels; later runs use the plugin's cache
 TEMPLATE = "cloudformation-template-update-stack.json"
-SERVICE_ZIP = "hcp.zip"
 STAGE = "ci"
 
 
 @dataclass(frozen=True)
 class Packaged:
     folder: Path
+    lambda_dir: Path  # the zips (osls empties its package folder: they live beside it)
     template: dict[str, Any]
     lint: Future[list[str]]  # cfn-lint runs (~10 s) while the other tests do
 
@@ -41,9 +42,13 @@ class Packaged:
     def template_path(self) -> Path:
         return self.folder / TEMPLATE
 
-    @property
-    def zip_path(self) -> Path:
-        return self.folder / SERVICE_ZIP
+    def bundle_of(self, function_id: str) -> str:
+        """The bundle whose zip a function (by logical id) runs: its S3 key's file name."""
+        key = self.resources[function_id]["Properties"]["Code"]["S3Key"]
+        return str(key).rpartition("/")[2].removesuffix(".zip")
+
+    def zip_of(self, bundle: str) -> Path:
+        return self.lambda_dir / f"{bundle}.zip"
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -59,9 +64,17 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packaged]:
     if missing:
         pytest.skip(f"packaging needs Node.js and make: {', '.join(missing)} not found on PATH")
     folder = tmp_path_factory.mktemp("package")
+    zips = tmp_path_factory.mktemp("lambda")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     done = subprocess.run(
-        ["make", "--no-print-directory", "package", f"STAGE={STAGE}", f"PACKAGE_DIR={folder}"],
+        [
+            "make",
+            "--no-print-directory",
+            "package",
+            f"STAGE={STAGE}",
+            f"PACKAGE_DIR={folder}",
+            f"LAMBDA_ARTIFACTS={zips}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -73,4 +86,4 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Packaged]:
         pytest.fail(f"make package failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     template = json.loads((folder / TEMPLATE).read_text(encoding="utf-8"))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        yield Packaged(folder, template, pool.submit(deploy.lint, folder / TEMPLATE))
+        yield Packaged(folder, zips, template, pool.submit(deploy.lint, folder / TEMPLATE))
