@@ -23,7 +23,7 @@ def _verdict(ok: bool) -> str:
 
 def cold_start_section(report: dict[str, Any]) -> bool:
     cs = report["cold_start"] = coldstart.measure()
-    print(f"== cold start of the packaged functions: import + module init, CPU ms, median of {cs['runs']}")
+    print(f"== cold start of the packaged functions: import and init, {cs['clock']}, median of {cs['runs']}")
     print("   (each from its own unzipped zip beside the runtime's boto3; no bytecode is written)")
     print(f"   before: {cs['before']}; after: the bundle zips of infra/package.py, with bytecode")
     sizes = ", ".join(

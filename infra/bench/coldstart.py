@@ -15,6 +15,9 @@ Two packagings of the same code are timed:
 The floor is `import pynamodb.models, botocore.session` from the core zip, after. Each round times
 the floor and every target once, in a shuffled order, so a burst of load on this shared machine
 touches all of them alike; a row is the median of its rounds, in CPU time (wall time beside it).
+On a loaded machine the CPU times move by more than the margins compared: `BENCH_CLOCK=instructions`
+counts the instructions instead (valgrind's callgrind, one round, exact, about 30 s a sample),
+less those of an interpreter that imports nothing.
 
 A function that renders pages also loads the page library (Jinja2, `shared.pages`), which the
 architecture accepts for those functions alone: its target is the same ratio plus the library's
@@ -48,6 +51,7 @@ WORK = ROOT / "var" / "bench-lambda"
 # What the Lambda Python runtime provides beside the zip.
 RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 BEFORE_ZIP_ENV = "BENCH_BEFORE_ZIP"
+CLOCK_ENV = "BENCH_CLOCK"  # "cpu" (the default) or "instructions"
 CPU, WALL = 0, 1
 
 
@@ -136,8 +140,31 @@ def prepare(zips: Path = package.OUT) -> dict[str, Path]:
     return folders
 
 
+def _instructions(statement: str, task: Path, runtime: Path) -> float:
+    """Millions of instructions of a new interpreter that runs `statement` (callgrind)."""
+    code = f"import sys; sys.path[:0] = sys.argv[1:3]\n{statement}"
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            *("-I", "-S", "-B", "-X", "frozen_modules=on", "-c", code, str(task), str(runtime)),
+        ],
+        cwd=WORK,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    collected = [line for line in out.stderr.splitlines() if "Collected :" in line]
+    return int(collected[-1].rsplit(":", 1)[1].strip().replace(",", "")) / 1e6
+
+
 def _sample(statement: str, task: Path, runtime: Path) -> tuple[float, float]:
-    """(CPU ms, wall ms) of running `statement` in a new interpreter that sees `task` and `runtime`."""
+    """(CPU ms, wall ms) of running `statement` in a new interpreter that sees `task` and `runtime`;
+    (millions of instructions, 0) with BENCH_CLOCK=instructions."""
+    if os.environ.get(CLOCK_ENV) == "instructions":
+        return _instructions(statement, task, runtime) - _instructions("pass", task, runtime), 0.0
     code = (
         "import sys; sys.path[:0] = sys.argv[1:3]\n"
         "import time; c, w = time.process_time(), time.perf_counter()\n"
@@ -199,6 +226,8 @@ def measure(runs: int = RUNS, zips: Path = package.OUT) -> dict[str, Any]:
     """
     folders = prepare(zips)
     runtime = folders["runtime"]
+    counting = os.environ.get(CLOCK_ENV) == "instructions"
+    runs = 1 if counting else runs
     fns = functions()
     modules = {f.module: f for f in fns}
     targets: dict[str, tuple[str, Path]] = {
@@ -241,7 +270,7 @@ def measure(runs: int = RUNS, zips: Path = package.OUT) -> dict[str, Any]:
         }
     return {
         "runs": runs,
-        "clock": "CPU time of the import (wall time beside it)",
+        "clock": "millions of instructions" if counting else "CPU time of the import (wall time beside it)",
         "floor": {
             "statement": FLOOR,
             "cpu_ms": round(floor, 1),
