@@ -51,7 +51,7 @@ class JsonFormatter(logging.Formatter):
         trace = os.environ.get(TRACE_ENV, "")
         if trace:
             entry["xray_trace_id"] = trace.partition(";")[0].removeprefix("Root=")
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return json.dumps(entry, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class Logger:
