@@ -6,9 +6,10 @@ Every environment variable the code reads is named here and nowhere else.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from shared.domain.times import DEFAULT_ZONE, parse_zone
 from shared.errors import ConfigError
@@ -65,10 +66,16 @@ ENV_PLATFORM_PAGES_URL = "PLATFORM_PAGES_URL"
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
 DEFAULT_SESSION_DAYS = 30
+DEFAULT_CONTROLLER_NAME = "HCP学术分享平台运营方"
+DEFAULT_CONTROLLER_CONTACT = "privacy@example.invalid"
+DEFAULT_TIME_ZONE = DEFAULT_ZONE
+DEFAULT_RESULT_PAGE = "pages/verify/index"
+DEFAULT_IMAGE_RETENTION_DAYS = 180
 
 
-@dataclass(frozen=True)
-class SecretSource:
+# Structs rather than dataclasses: a dataclass builds its methods by compiling source at every
+# cold start (several ms for these), a Struct's come ready from msgspec's C code.
+class SecretSource(Struct, frozen=True):
     """Where one secret comes from: a plain value (local stages) or an SSM parameter (deployed)."""
 
     name: str  # the variable that names it, for errors
@@ -76,8 +83,7 @@ class SecretSource:
     param: str | None = None
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Struct, frozen=True):
     stage: str
     region: str
     endpoint_url: str | None
@@ -95,16 +101,16 @@ class Config:
     console_key: SecretSource = SecretSource(ENV_CONSOLE_KEY_PARAM)
     cursor_key: SecretSource = SecretSource(ENV_CURSOR_KEY_PARAM)
     receipt_key: SecretSource = SecretSource(ENV_RECEIPT_KEY_PARAM)
-    controller_name: str = "HCP学术分享平台运营方"
-    controller_contact: str = "privacy@example.invalid"
+    controller_name: str = DEFAULT_CONTROLLER_NAME
+    controller_contact: str = DEFAULT_CONTROLLER_CONTACT
     outbox_path: str | None = None  # var/outbox.jsonl in the local stage
     blocked_words_path: str | None = None
     wechat_content_check: bool = True
     result_template_id: str | None = None  # the WeChat message of the review result
-    time_zone: str = DEFAULT_ZONE
-    result_page: str = "pages/verify/index"
+    time_zone: str = DEFAULT_TIME_ZONE
+    result_page: str = DEFAULT_RESULT_PAGE
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
-    image_retention_days: int = 180
+    image_retention_days: int = DEFAULT_IMAGE_RETENTION_DAYS
 
     @property
     def is_local(self) -> bool:
@@ -172,16 +178,16 @@ def load(env: dict[str, str] | None = None) -> Config:
         console_key=_secret(env, ENV_CONSOLE_KEY, ENV_CONSOLE_KEY_PARAM),
         cursor_key=_secret(env, ENV_CURSOR_KEY, ENV_CURSOR_KEY_PARAM),
         receipt_key=_secret(env, ENV_RECEIPT_KEY, ENV_RECEIPT_KEY_PARAM),
-        controller_name=env.get(ENV_CONTROLLER_NAME) or Config.controller_name,
-        controller_contact=env.get(ENV_CONTROLLER_CONTACT) or Config.controller_contact,
+        controller_name=env.get(ENV_CONTROLLER_NAME) or DEFAULT_CONTROLLER_NAME,
+        controller_contact=env.get(ENV_CONTROLLER_CONTACT) or DEFAULT_CONTROLLER_CONTACT,
         outbox_path=env.get(ENV_OUTBOX_PATH) or None,
         blocked_words_path=env.get(ENV_BLOCKED_WORDS_PATH) or None,
         wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
-        time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
-        result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
+        time_zone=env.get(ENV_TIME_ZONE) or DEFAULT_TIME_ZONE,
+        result_page=(env.get(ENV_RESULT_PAGE) or DEFAULT_RESULT_PAGE).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
-        image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
+        image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, DEFAULT_IMAGE_RETENTION_DAYS),
     )
     if cfg.is_local and env.get("AWS_LAMBDA_FUNCTION_NAME"):
         # a local stage skips the deployed checks and sets cookies without Secure: never in Lambda
