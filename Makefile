@@ -62,11 +62,12 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+# The cold starts are those of the packaged zips: they are built first.
+bench: $(STAMP) lambda-zips
 	$(BIN)/python -m infra.bench
 
 # ---- deploy (issue 6): osls and its plugins pinned in package.json / package-lock.json ----
-.PHONY: package deploy deploy-package remove cfn-lint deploy-prereqs runtime-python
+.PHONY: package lambda-zips deploy deploy-package remove cfn-lint deploy-prereqs runtime-python
 
 $(NODE_STAMP): package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js 20.19+ with npm is needed to package and deploy"; exit 1; }
@@ -76,21 +77,27 @@ $(NODE_STAMP): package-lock.json
 runtime-python:
 	@test -n "$(RUNTIME_PYTHON)" || { echo "Python 3.12 (the Lambda runtime's) is needed to package native wheels"; exit 1; }
 
-# `make package STAGE=ci` (the default stage): .serverless/ holds the template and the zip.
-package: $(STAMP) $(NODE_STAMP) runtime-python
-	$(BIN)/python -m infra.deploy requirements
-	$(OFFLINE_AWS) PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
+# The Lambda zips (one per bundle: core, sealing, images), built by infra/package.py.
+LAMBDA_ARTIFACTS ?= $(CURDIR)/build/lambda
+lambda-zips: $(STAMP) runtime-python
+	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(BIN)/python -m infra.package $(LAMBDA_ARTIFACTS)
+
+# `make package STAGE=ci` (the default stage): .serverless/ holds the template; the zips stay in
+# $(LAMBDA_ARTIFACTS).
+package: $(STAMP) $(NODE_STAMP) lambda-zips
+	$(OFFLINE_AWS) LAMBDA_ARTIFACTS=$(LAMBDA_ARTIFACTS) $(OSLS) package --stage $(or $(STAGE),ci) --region $(REGION) --package $(PACKAGE_DIR)
 
 # The packaged template of stage ci, built once and shared: the IaC scan of `make lint` reads it, and
 # so does the deploy tier (tests/deploy/conftest.py runs `make ci-package`, a no-op when it is newer
 # than everything that goes into it).
 CI_PACKAGE := build/package-ci
 CI_TEMPLATE := $(CI_PACKAGE)/cloudformation-template-update-stack.json
+CI_LAMBDA := build/lambda-ci
 PACKAGE_INPUTS := serverless.yml pyproject.toml package-lock.json Makefile \
-	$(shell find functions shared infra/serverless infra/deploy.py -type f ! -path '*/__pycache__/*' 2>/dev/null)
+	$(shell find functions shared infra/serverless infra/deploy.py infra/package.py -type f ! -path '*/__pycache__/*' 2>/dev/null)
 $(CI_TEMPLATE): $(STAMP) $(NODE_STAMP) $(PACKAGE_INPUTS)
-	rm -rf $(CI_PACKAGE)
-	$(MAKE) --no-print-directory package STAGE=ci PACKAGE_DIR=$(CI_PACKAGE)
+	rm -rf $(CI_PACKAGE) $(CI_LAMBDA)
+	$(MAKE) --no-print-directory package STAGE=ci PACKAGE_DIR=$(CI_PACKAGE) LAMBDA_ARTIFACTS=$(CURDIR)/$(CI_LAMBDA)
 ci-package: $(CI_TEMPLATE)
 
 # checkov in a virtualenv of its own (pinned, with everything it imports, in .ci/), run offline on
@@ -127,8 +134,10 @@ deploy-prereqs: $(STAMP)
 	AWS_REGION=$(REGION) $(BIN)/python -m infra.deploy check
 
 deploy: deploy-prereqs runtime-python $(NODE_STAMP)
-	$(BIN)/python -m infra.deploy requirements
-	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
+	@# the stage's keys, one per purpose, created if missing (an older stage's signing-key copied)
+	AWS_REGION=$(REGION) $(BIN)/python -m infra.ops secrets ensure $(STAGE)
+	PACKAGING_PYTHON=$(RUNTIME_PYTHON) $(BIN)/python -m infra.package $(LAMBDA_ARTIFACTS)
+	LAMBDA_ARTIFACTS=$(LAMBDA_ARTIFACTS) $(OSLS) deploy --stage $(STAGE) --region $(REGION)
 	$(BIN)/python -m infra.deploy outputs $(STAGE) $(REGION)
 
 # Deploy what `make package STAGE=... PACKAGE_DIR=...` built (the CI pipeline packages in one job,

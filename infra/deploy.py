@@ -6,11 +6,12 @@
     python -m infra.deploy lint TEMPLATE [REGION] cfn-lint, less the documented framework findings
     python -m infra.deploy env STAGE [REGION]     `export` lines that point ops commands at a stage
 
-The zip's requirements come from pyproject.toml's `dependencies` and nowhere else: each is
+The zips' requirements come from pyproject.toml's `dependencies` and nowhere else: each is
 closed over its own dependencies as installed in this virtualenv (the versions the tests ran
 against), evaluated for the Lambda runtime (CPython 3.12 on Linux x86_64), pinned with `==`, and
-stripped of what the runtime already provides (boto3, botocore and their dependencies). The
-serverless-python-requirements plugin installs the list with `--no-deps`, so nothing else ships.
+stripped of what the runtime already provides (boto3, botocore and their dependencies).
+`infra.package` installs them per bundle with `--no-deps`, so nothing else ships; `requirements`
+writes the whole list, for reading.
 """
 
 from __future__ import annotations
@@ -221,7 +222,9 @@ OPS_VARIABLES = (
     "REVIEWER_TOPIC_ARN",
     "WECHAT_APPID",
     "WECHAT_SECRET_PARAM",
-    "SIGNING_KEY_PARAM",
+    "REVIEW_LINK_KEY_PARAM",
+    "CONSOLE_KEY_PARAM",
+    "CURSOR_KEY_PARAM",
     "CONSENT_RECEIPT_KEY_PARAM",
     "PUBLIC_BASE_URL",
 )

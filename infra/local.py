@@ -24,15 +24,27 @@ VAR = Path(os.environ.get("VAR_DIR") or ROOT / "var")  # where local secrets and
 DEFAULT_PORT = 8000
 
 
+# The local stage's secrets by the variable each is given as: the WeChat secret (the fake's) and
+# one key per purpose, as a deployed stage has one SSM parameter per purpose.
+LOCAL_SECRETS = {
+    "WECHAT_SECRET": 24,
+    "REVIEW_LINK_KEY": 32,
+    "CONSOLE_KEY": 32,
+    "CURSOR_KEY": 32,
+    "CONSENT_RECEIPT_KEY": 32,  # the seed of the local receipt key
+}
+
+
 def local_secrets(var: Path = VAR) -> dict[str, str]:
-    """Secrets for the local stage, generated once into var/ (never committed)."""
+    """Secrets for the local stage, generated once into var/ (never committed); one missing from
+    an older var/ (which had a single signing key) is added, the others kept."""
     path = var / "local-secrets.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
-    var.mkdir(parents=True, exist_ok=True)
-    values = {"wechat_secret": secrets.token_urlsafe(24), "signing_key": secrets.token_urlsafe(32)}
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
+    kept = dict(json.loads(path.read_text())) if path.exists() else {}
+    values = {name: kept.get(name) or secrets.token_urlsafe(size) for name, size in LOCAL_SECRETS.items()}
+    if values != kept:
+        var.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+        path.chmod(0o600)
     return values
 
 
@@ -73,9 +85,8 @@ class LocalStack:
 
         keys = local_secrets(self.var)
         env.setdefault("WECHAT_APPID", "wx-local-app")
-        env["WECHAT_SECRET"] = keys["wechat_secret"]
-        env["SIGNING_KEY"] = keys["signing_key"]
-        self._wechat = FakeWeChatServer(env["WECHAT_APPID"], keys["wechat_secret"]).start()
+        env.update(keys)
+        self._wechat = FakeWeChatServer(env["WECHAT_APPID"], keys["WECHAT_SECRET"]).start()
         env["WECHAT_BASE_URL"] = self._wechat.base_url
 
         from werkzeug.serving import make_server

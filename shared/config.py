@@ -6,9 +6,10 @@ Every environment variable the code reads is named here and nowhere else.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from shared.domain.times import DEFAULT_ZONE, parse_zone
 from shared.errors import ConfigError
@@ -24,13 +25,20 @@ ENV_WECHAT_BASE_URL = "WECHAT_BASE_URL"
 ENV_WECHAT_APPID = "WECHAT_APPID"
 ENV_WECHAT_SECRET = "WECHAT_SECRET"  # noqa: S105 - a variable name; local stage only; deployed stages read SSM
 ENV_WECHAT_SECRET_PARAM = "WECHAT_SECRET_PARAM"  # noqa: S105 - a variable name
-ENV_SIGNING_KEY = "SIGNING_KEY"  # local stage only; deployed stages read SSM
-ENV_SIGNING_KEY_PARAM = "SIGNING_KEY_PARAM"
+# The keys, one per purpose, so that rotating one never invalidates another: each is a plain
+# value in the local stages and an SSM SecureString parameter (its name) in deployed stages.
+ENV_REVIEW_LINK_KEY = "REVIEW_LINK_KEY"  # reviewer links and their page's CSRF field
+ENV_REVIEW_LINK_KEY_PARAM = "REVIEW_LINK_KEY_PARAM"
+ENV_CONSOLE_KEY = "CONSOLE_KEY"  # the console's CSRF fields and sign-in rate windows' names
+ENV_CONSOLE_KEY_PARAM = "CONSOLE_KEY_PARAM"
+ENV_CURSOR_KEY = "CURSOR_KEY"  # list cursors
+ENV_CURSOR_KEY_PARAM = "CURSOR_KEY_PARAM"
 ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 ENV_SESSION_DAYS = "SESSION_DAYS"
 ENV_CONSENT_CACHE_SECONDS = "CONSENT_CACHE_SECONDS"
-# Consent receipts: the ES256 signing key's SSM parameter (deployed stages; the local
-# stage derives its key from SIGNING_KEY), and the controller named in every receipt.
+# Consent receipts: the ES256 signing key's SSM parameter (a PEM; deployed stages), or the seed
+# the local stages derive a P-256 key from, and the controller named in every receipt.
+ENV_RECEIPT_KEY = "CONSENT_RECEIPT_KEY"
 ENV_RECEIPT_KEY_PARAM = "CONSENT_RECEIPT_KEY_PARAM"
 ENV_CONTROLLER_NAME = "CONSENT_CONTROLLER_NAME"
 ENV_CONTROLLER_CONTACT = "CONSENT_CONTROLLER_CONTACT"
@@ -69,13 +77,27 @@ ENV_REVIEWER_BATCH_SECONDS = "REVIEWER_BATCH_SECONDS"
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
 DEFAULT_SESSION_DAYS = 30
+DEFAULT_CONTROLLER_NAME = "HCP学术分享平台运营方"
+DEFAULT_CONTROLLER_CONTACT = "privacy@example.invalid"
+DEFAULT_TIME_ZONE = DEFAULT_ZONE
+DEFAULT_RESULT_PAGE = "pages/verify/index"
+DEFAULT_IMAGE_RETENTION_DAYS = 180
 DEFAULT_REVIEW_SLA_HOURS = 24
 DEFAULT_REVIEWER_BATCH_SECONDS = 60  # deployed stages; the local stages send each link at once
 MAX_REVIEWER_BATCH_SECONDS = 3600
 
 
-@dataclass(frozen=True)
-class Config:
+# Structs rather than dataclasses: a dataclass builds its methods by compiling source at every
+# cold start (several ms for these), a Struct's come ready from msgspec's C code.
+class SecretSource(Struct, frozen=True):
+    """Where one secret comes from: a plain value (local stages) or an SSM parameter (deployed)."""
+
+    name: str  # the variable that names it, for errors
+    value: str | None = None
+    param: str | None = None
+
+
+class Config(Struct, frozen=True):
     stage: str
     region: str
     endpoint_url: str | None
@@ -86,22 +108,23 @@ class Config:
     wechat_appid: str
     wechat_secret: str | None
     wechat_secret_param: str | None
-    signing_key: str | None
-    signing_key_param: str | None
     public_base_url: str
     session_days: int
     consent_cache_seconds: float
-    receipt_key_param: str | None = None
-    controller_name: str = "HCP学术分享平台运营方"
-    controller_contact: str = "privacy@example.invalid"
+    review_link_key: SecretSource = SecretSource(ENV_REVIEW_LINK_KEY_PARAM)
+    console_key: SecretSource = SecretSource(ENV_CONSOLE_KEY_PARAM)
+    cursor_key: SecretSource = SecretSource(ENV_CURSOR_KEY_PARAM)
+    receipt_key: SecretSource = SecretSource(ENV_RECEIPT_KEY_PARAM)
+    controller_name: str = DEFAULT_CONTROLLER_NAME
+    controller_contact: str = DEFAULT_CONTROLLER_CONTACT
     outbox_path: str | None = None  # var/outbox.jsonl in the local stage
     blocked_words_path: str | None = None
     wechat_content_check: bool = True
     result_template_id: str | None = None  # the WeChat message of the review result
-    time_zone: str = DEFAULT_ZONE
-    result_page: str = "pages/verify/index"
+    time_zone: str = DEFAULT_TIME_ZONE
+    result_page: str = DEFAULT_RESULT_PAGE
     pages_url: str = ""  # the local stage: the local gateway's own placeholder pages
-    image_retention_days: int = 180
+    image_retention_days: int = DEFAULT_IMAGE_RETENTION_DAYS
     report_hide_threshold: int = 3
     upload_base_url: str = ""
     review_sla_hours: int = DEFAULT_REVIEW_SLA_HOURS
@@ -146,6 +169,10 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer") from exc
 
 
+def _secret(env: dict[str, str], value: str, param: str) -> SecretSource:
+    return SecretSource(param, env.get(value) or None, env.get(param) or None)
+
+
 def load(env: dict[str, str] | None = None) -> Config:
     """Build and validate the configuration from an environment mapping."""
     env = dict(os.environ if env is None else env)
@@ -162,22 +189,23 @@ def load(env: dict[str, str] | None = None) -> Config:
         wechat_appid=env.get(ENV_WECHAT_APPID, "wx-local-app"),
         wechat_secret=env.get(ENV_WECHAT_SECRET) or None,
         wechat_secret_param=env.get(ENV_WECHAT_SECRET_PARAM) or None,
-        signing_key=env.get(ENV_SIGNING_KEY) or None,
-        signing_key_param=env.get(ENV_SIGNING_KEY_PARAM) or None,
         public_base_url=env.get(ENV_PUBLIC_BASE_URL, "http://127.0.0.1:8000").rstrip("/"),
         session_days=_int(env, ENV_SESSION_DAYS, DEFAULT_SESSION_DAYS),
         consent_cache_seconds=float(_int(env, ENV_CONSENT_CACHE_SECONDS, 30)),
-        receipt_key_param=env.get(ENV_RECEIPT_KEY_PARAM) or None,
-        controller_name=env.get(ENV_CONTROLLER_NAME) or Config.controller_name,
-        controller_contact=env.get(ENV_CONTROLLER_CONTACT) or Config.controller_contact,
+        review_link_key=_secret(env, ENV_REVIEW_LINK_KEY, ENV_REVIEW_LINK_KEY_PARAM),
+        console_key=_secret(env, ENV_CONSOLE_KEY, ENV_CONSOLE_KEY_PARAM),
+        cursor_key=_secret(env, ENV_CURSOR_KEY, ENV_CURSOR_KEY_PARAM),
+        receipt_key=_secret(env, ENV_RECEIPT_KEY, ENV_RECEIPT_KEY_PARAM),
+        controller_name=env.get(ENV_CONTROLLER_NAME) or DEFAULT_CONTROLLER_NAME,
+        controller_contact=env.get(ENV_CONTROLLER_CONTACT) or DEFAULT_CONTROLLER_CONTACT,
         outbox_path=env.get(ENV_OUTBOX_PATH) or None,
         blocked_words_path=env.get(ENV_BLOCKED_WORDS_PATH) or None,
         wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
-        time_zone=env.get(ENV_TIME_ZONE) or Config.time_zone,
-        result_page=(env.get(ENV_RESULT_PAGE) or Config.result_page).strip("/"),
+        time_zone=env.get(ENV_TIME_ZONE) or DEFAULT_TIME_ZONE,
+        result_page=(env.get(ENV_RESULT_PAGE) or DEFAULT_RESULT_PAGE).strip("/"),
         pages_url=(env.get(ENV_PLATFORM_PAGES_URL) or "").rstrip("/"),
-        image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, Config.image_retention_days),
+        image_retention_days=_int(env, ENV_IMAGE_RETENTION_DAYS, DEFAULT_IMAGE_RETENTION_DAYS),
         report_hide_threshold=_int(env, ENV_REPORT_HIDE_THRESHOLD, Config.report_hide_threshold),
         upload_base_url=(env.get(ENV_UPLOAD_BASE_URL) or "").rstrip("/"),
         review_sla_hours=_int(env, ENV_REVIEW_SLA_HOURS, DEFAULT_REVIEW_SLA_HOURS),
@@ -219,10 +247,13 @@ def _validate(cfg: Config) -> None:
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.
     if not cfg.wechat_base_url.startswith("https://") or _is_loopback(cfg.wechat_base_url):
         raise ConfigError(f"stage {cfg.stage!r} refuses WeChat base URL {cfg.wechat_base_url!r}")
-    if cfg.wechat_secret or cfg.signing_key:
+    keys = (cfg.review_link_key, cfg.console_key, cfg.cursor_key, cfg.receipt_key)
+    if cfg.wechat_secret or any(key.value for key in keys):
         raise ConfigError("deployed stages read secrets from SSM parameters, not plain environment values")
-    if not (cfg.wechat_secret_param and cfg.signing_key_param):
-        raise ConfigError(f"{ENV_WECHAT_SECRET_PARAM} and {ENV_SIGNING_KEY_PARAM} are required")
+    missing = [] if cfg.wechat_secret_param else [ENV_WECHAT_SECRET_PARAM]
+    missing += [key.name for key in keys if not key.param]
+    if missing:
+        raise ConfigError(f"deployed stages need the SSM parameter names {', '.join(missing)}")
 
 
 @lru_cache(maxsize=1)

@@ -181,10 +181,17 @@ class Services:
 
         return SnsChannel(self.cfg)
 
-    def signing_key(self) -> str:
-        from shared.adapters.signing import signing_key
+    def review_link_key(self) -> str:
+        """Reviewer links and the CSRF field of their page."""
+        from shared.adapters import secrets
 
-        return signing_key(self.cfg)
+        return secrets.key(self.cfg, self.cfg.review_link_key)
+
+    def console_key(self) -> str:
+        """The console's CSRF fields (and, through `console_digest`, its rate windows' names)."""
+        from shared.adapters import secrets
+
+        return secrets.key(self.cfg, self.cfg.console_key)
 
     # ---- the gate ----
     @cached_property
@@ -252,13 +259,13 @@ class Services:
         from shared.domain.verification import REVIEW_LINK_LIFETIME
         from shared.services.review import ReviewLinks
 
-        return ReviewLinks(self.signing_key, int(REVIEW_LINK_LIFETIME.total_seconds()))
+        return ReviewLinks(self.review_link_key, int(REVIEW_LINK_LIFETIME.total_seconds()))
 
     @cached_property
     def review_csrf(self) -> Csrf:
         from shared.pages import Csrf
 
-        return Csrf(self.signing_key, "review-csrf")
+        return Csrf(self.review_link_key, "review-csrf")
 
     @cached_property
     def notifier(self) -> Notifier:
@@ -369,11 +376,11 @@ class Services:
     def console_csrf(self) -> Csrf:
         from shared.pages import Csrf
 
-        return Csrf(self.signing_key, "console-csrf")
+        return Csrf(self.console_key, "console-csrf")
 
     @cached_property
     def sign_in(self) -> ConsoleSignIn:
-        from shared.adapters.signing import keyed_digest
+        from shared.adapters.signing import console_digest
         from shared.services.console import ConsoleSignIn, SignInMessages
 
         cfg = self.cfg
@@ -381,7 +388,7 @@ class Services:
             self.staff,
             self.sign_in_links,
             SignInMessages(self.sns if cfg.topic_arn else None, self.outbox),
-            lambda text: keyed_digest(cfg, text),
+            lambda text: console_digest(cfg, text),
             self._console_link,
             utcnow,
         )
@@ -429,10 +436,10 @@ class Services:
 
     @cached_property
     def cursors(self) -> Cursors:
-        from shared.adapters.signing import serializer
+        from shared.adapters.signing import cursor_serializer
         from shared.services.cursors import Cursors
 
-        return Cursors(lambda purpose: serializer(self.cfg, purpose))
+        return Cursors(lambda purpose: cursor_serializer(self.cfg, purpose))
 
     @cached_property
     def articles(self) -> ArticleService:

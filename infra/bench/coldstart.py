@@ -1,50 +1,57 @@
-"""Cold start: the import and module-level init of each function's handler, in fresh interpreters.
+"""Cold start of the packaged functions: each handler's import and module init, from its own zip.
 
-Every sample is a new `python -c`, timed from inside (interpreter start-up itself is the same for
-all and left out). The targets are compared in one interleaved run: each round times the floor,
-the single all-routes app and every function once, in a shuffled order, so a burst of load on
-this shared machine touches all of them alike; a row is the median of its rounds. The clock is
-the interpreter's CPU time, which other processes on the machine barely move (wall time, which
-they do, is recorded beside it).
+Every sample is a new interpreter that sees what a Lambda container sees: the function's unzipped
+zip (as /var/task) and the runtime's boto3/botocore (as /var/runtime, compiled), nothing else
+(`-I -S`: no site-packages, no environment), and writes no bytecode (`-B`: /var/task is
+read-only). Interpreter start-up itself is the same for all and left out: the clock starts before
+the import, inside.
+
+Two packagings of the same code are timed:
+- before: one zip for every function, holding every runtime dependency and no bytecode at all
+  (what serverless-python-requirements with `slim: true` built: it deletes every .pyc), so every
+  module, the libraries' included, is compiled at every cold start. `BENCH_BEFORE_ZIP=path` times
+  another zip instead (an older build's `hcp.zip`, say).
+- after: the bundle's zip that `infra.package` builds (core, sealing or images), with bytecode.
+The floor is `import pynamodb.models, botocore.session` from the core zip, after. Each round times
+the floor and every target once, in a shuffled order, so a burst of load on this shared machine
+touches all of them alike; a row is the median of its rounds, in CPU time (wall time beside it).
+On a loaded machine the CPU times move by more than the margins compared: `BENCH_CLOCK=instructions`
+counts the instructions instead (valgrind's callgrind, one round, exact, about 30 s a sample),
+less those of an interpreter that imports nothing.
 
 A function that renders pages also loads the page library (Jinja2, `shared.pages`), which the
-architecture accepts for those functions alone: its targets are the same ratios plus the
-library's own import, measured in the same rounds (`import shared.edge, jinja2` less
-`import shared.edge`), so the allowance is what the library costs, no more.
-
-Bytecode, as on Lambda: the deploy zip ships no .pyc (serverless.yml excludes them and /var/task
-is read-only), so every cold start compiles the project's own modules, while the libraries come
-compiled. Samples read the libraries' bytecode from a cache under var/ (filled by a first, untimed
-round) and compile `functions/`, `shared/` and `infra/` from source every time, whatever
-PYTHONDONTWRITEBYTECODE or stray __pycache__ folders say. `bytecode_saving_cpu_ms` shows what shipping
-compiled project modules would save on one function.
+architecture accepts for those functions alone: its target is the same ratio plus the library's
+own import, measured in the same rounds (`import shared.edge, jinja2` less `import shared.edge`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from infra import package
 from infra.routes import ROOT, load_serverless
 
 RUNS = 9
 FLOOR = "import pynamodb.models, botocore.session"
-# What one function serving every route would load: Flask and every handler, wired into one app
-# (the local gateway's app; zappa, which deployed it as one function, was removed, see README).
-SINGLE_APP = "from infra.gateway import create_app; create_app()"
-TARGET_FLOOR_RATIO = 1.4
-TARGET_SINGLE_APP_RATIO = 0.6
+TARGET_FLOOR_RATIO = 1.15
 PAGE_LIBRARY = "jinja2"
 WITHOUT_PAGE_LIBRARY = "import shared.edge"
 WITH_PAGE_LIBRARY = f"import shared.edge, {PAGE_LIBRARY}"
-PYCACHE = ROOT / "var" / "bench-pycache"
-BYTECODE_PROBE = "me"  # the function whose saving from shipped bytecode is reported
+WORK = ROOT / "var" / "bench-lambda"
+# What the Lambda Python runtime provides beside the zip.
+RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+BEFORE_ZIP_ENV = "BENCH_BEFORE_ZIP"
+CLOCK_ENV = "BENCH_CLOCK"  # "cpu" (the default) or "instructions"
 CPU, WALL = 0, 1
 
 
@@ -53,6 +60,7 @@ class Function:
     name: str  # the function's name in serverless.yml
     handler: str  # "functions/auth.login"
     memory_mb: int
+    bundle: str = "core"
 
     @property
     def module(self) -> str:
@@ -64,13 +72,17 @@ class Function:
 
 
 def functions(document: dict[str, Any] | None = None) -> list[Function]:
-    """Every function of serverless.yml (HTTP and scheduled alike), with its memory size."""
+    """Every function of serverless.yml (HTTP and scheduled alike), its memory size and bundle."""
     document = document or load_serverless()
     default_memory = _provider_memory(document)
-    return [
-        Function(name, str(spec["handler"]), int(spec.get("memorySize") or default_memory))
-        for name, spec in (document.get("functions") or {}).items()
-    ]
+    found = []
+    for name, spec in (document.get("functions") or {}).items():
+        artifact = str((spec.get("package") or {}).get("artifact") or "core.zip")
+        bundle = artifact.rpartition("/")[2].removesuffix(".zip")
+        found.append(
+            Function(name, str(spec["handler"]), int(spec.get("memorySize") or default_memory), bundle)
+        )
+    return found
 
 
 def _provider_memory(document: dict[str, Any]) -> int:
@@ -82,35 +94,86 @@ def _provider_memory(document: dict[str, Any]) -> int:
     return int(value)
 
 
-PROJECT_PACKAGES = ("functions", "shared", "infra")
+def _unzip(path: Path, folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    with zipfile.ZipFile(path) as archive:
+        archive.extractall(folder)
+    return folder
 
 
-def _env(project_compiled: bool) -> dict[str, str]:
-    """Libraries' bytecode from the cache; the project's too only when `project_compiled`."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    if not project_compiled:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+def _runtime(folder: Path) -> Path:
+    """The runtime's modules, as links to this virtualenv's (compiled) copies."""
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "__pycache__").mkdir(parents=True)
+    import importlib
+
+    for name in RUNTIME_MODULES:
+        origin = Path(str(importlib.import_module(name).__file__))
+        source = origin.parent if origin.name == "__init__.py" else origin
+        (folder / source.name).symlink_to(source)
+        if source.is_file():  # a lone module's bytecode lives in its folder's __pycache__
+            for compiled in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+                shutil.copy2(compiled, folder / "__pycache__" / compiled.name)
+    return folder
 
 
-def _forget_project_bytecode() -> None:
-    # the cache mirrors absolute source paths; the virtualenv (under ROOT too) stays cached
-    for package in PROJECT_PACKAGES:
-        shutil.rmtree(PYCACHE / ROOT.relative_to(ROOT.anchor) / package, ignore_errors=True)
+def _before(bundles: dict[str, Path], folder: Path) -> Path:
+    """One folder with every bundle's files and no bytecode: the single zip of the old packaging."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for source in bundles.values():
+        shutil.copytree(source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
 
 
-def _sample(statement: str, env: dict[str, str]) -> tuple[float, float]:
-    """(CPU ms, wall ms) of running `statement` in a new interpreter."""
+def prepare(zips: Path = package.OUT) -> dict[str, Path]:
+    """The unpacked folders the samples run from: each bundle, before, and the runtime."""
+    missing = [b for b in package.BUNDLES if not (zips / f"{b}.zip").exists()]
+    if missing:
+        raise SystemExit(f"no {', '.join(missing)} zip in {zips}: run `make lambda-zips` first")
+    folders = {bundle: _unzip(zips / f"{bundle}.zip", WORK / bundle) for bundle in package.BUNDLES}
+    before_zip = os.environ.get(BEFORE_ZIP_ENV)
+    if before_zip:
+        folders["before"] = _unzip(Path(before_zip), WORK / "before")
+    else:
+        folders["before"] = _before({b: folders[b] for b in package.BUNDLES}, WORK / "before")
+    folders["runtime"] = _runtime(WORK / "runtime")
+    return folders
+
+
+def _instructions(statement: str, task: Path, runtime: Path) -> float:
+    """Millions of instructions of a new interpreter that runs `statement` (callgrind)."""
+    code = f"import sys; sys.path[:0] = sys.argv[1:3]\n{statement}"
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            *("-I", "-S", "-B", "-X", "frozen_modules=on", "-c", code, str(task), str(runtime)),
+        ],
+        cwd=WORK,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    collected = [line for line in out.stderr.splitlines() if "Collected :" in line]
+    return int(collected[-1].rsplit(":", 1)[1].strip().replace(",", "")) / 1e6
+
+
+def _sample(statement: str, task: Path, runtime: Path) -> tuple[float, float]:
+    """(CPU ms, wall ms) of running `statement` in a new interpreter that sees `task` and `runtime`;
+    (millions of instructions, 0) with BENCH_CLOCK=instructions."""
+    if os.environ.get(CLOCK_ENV) == "instructions":
+        return _instructions(statement, task, runtime) - _instructions("pass", task, runtime), 0.0
     code = (
-        "import time; c, w = time.process_time(), time.perf_counter(); "
-        f"{statement}; "
+        "import sys; sys.path[:0] = sys.argv[1:3]\n"
+        "import time; c, w = time.process_time(), time.perf_counter()\n"
+        f"{statement}\n"
         "print((time.process_time() - c) * 1000, (time.perf_counter() - w) * 1000)"
     )
     out = subprocess.run(
-        [sys.executable, "-X", "frozen_modules=on", "-c", code],
-        cwd=ROOT,
-        env=env,
+        [sys.executable, "-I", "-S", "-B", "-X", "frozen_modules=on", "-c", code, str(task), str(runtime)],
+        cwd=WORK,
         capture_output=True,
         text=True,
         check=True,
@@ -123,82 +186,103 @@ def _median(samples: list[tuple[float, float]], which: int) -> float:
     return statistics.median(sample[which] for sample in samples)
 
 
-def _renders_pages(module: str) -> bool:
-    probe = f"import sys, {module}; print({PAGE_LIBRARY!r} in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+def _renders_pages(module: str, task: Path, runtime: Path) -> bool:
+    probe = (
+        f"import sys; sys.path[:0] = sys.argv[1:3]; import {module}; print({PAGE_LIBRARY!r} in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", probe, str(task), str(runtime)],
+        cwd=WORK,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip().endswith("True")
 
 
-def measure(runs: int = RUNS) -> dict[str, Any]:
+def _zip_sizes(zips: Path) -> dict[str, Any]:
+    manifest = json.loads((zips / "manifest.json").read_text()) if (zips / "manifest.json").exists() else {}
+    sizes = {
+        bundle: {
+            "zip_mb": round(facts["zip_bytes"] / 1e6, 1),
+            "unzipped_mb": round(facts["unzipped_bytes"] / 1e6, 1),
+        }
+        for bundle, facts in manifest.items()
+    }
+    before = WORK / "before"
+    before_zip = os.environ.get(BEFORE_ZIP_ENV)
+    sizes["before"] = {
+        "zip_mb": round(Path(before_zip).stat().st_size / 1e6, 1) if before_zip else None,
+        "unzipped_mb": round(sum(f.stat().st_size for f in before.rglob("*") if f.is_file()) / 1e6, 1),
+    }
+    return sizes
+
+
+def measure(runs: int = RUNS, zips: Path = package.OUT) -> dict[str, Any]:
     """Medians of `runs` interleaved rounds; ratios and verdicts on CPU time.
 
     Functions of one module import exactly the same code (the handler is an attribute of it), so
-    each module is timed once and its figure stands for each of its functions.
+    each module is timed once per packaging and its figure stands for each of its functions.
     """
+    folders = prepare(zips)
+    runtime = folders["runtime"]
+    counting = os.environ.get(CLOCK_ENV) == "instructions"
+    runs = 1 if counting else runs
     fns = functions()
-    modules = {f.module: f.statement for f in fns}
-    targets = {
-        "floor": FLOOR,
-        "single_app": SINGLE_APP,
-        "without_pages": WITHOUT_PAGE_LIBRARY,
-        "with_pages": WITH_PAGE_LIBRARY,
-        **modules,
+    modules = {f.module: f for f in fns}
+    targets: dict[str, tuple[str, Path]] = {
+        "floor": (FLOOR, folders["core"]),
+        "without_pages": (WITHOUT_PAGE_LIBRARY, folders["core"]),
+        "with_pages": (WITH_PAGE_LIBRARY, folders["core"]),
     }
-    page_modules = {module for module in modules if _renders_pages(module)}
-    for statement in targets.values():  # the untimed round that fills the bytecode cache
-        _sample(statement, _env(project_compiled=True))
-    probe = next((f for f in fns if f.name == BYTECODE_PROBE), fns[0])
-    with_bytecode = [_sample(probe.statement, _env(project_compiled=True)) for _ in range(runs)]
-    _forget_project_bytecode()
-    env = _env(project_compiled=False)
+    for module, f in modules.items():
+        targets[f"after:{module}"] = (f.statement, folders[f.bundle])
+        targets[f"before:{module}"] = (f.statement, folders["before"])
+    page_modules = {m for m, f in modules.items() if _renders_pages(m, folders[f.bundle], runtime)}
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in targets}
     order = list(targets)
     for round_ in range(runs):
         random.Random(round_).shuffle(order)  # noqa: S311 - an order, not a secret: none always first
         for name in order:
-            samples[name].append(_sample(targets[name], env))
-    floor, single = _median(samples["floor"], CPU), _median(samples["single_app"], CPU)
+            statement, task = targets[name]
+            samples[name].append(_sample(statement, task, runtime))
+    floor = _median(samples["floor"], CPU)
     page_library = max(0.0, _median(samples["with_pages"], CPU) - _median(samples["without_pages"], CPU))
     rows: dict[str, dict[str, Any]] = {}
     for f in fns:
-        ms = _median(samples[f.module], CPU)
-        floor_ratio, single_ratio = round(ms / floor, 2), round(ms / single, 2)
+        after, before = (
+            _median(samples[f"after:{f.module}"], CPU),
+            _median(samples[f"before:{f.module}"], CPU),
+        )
         allowance = page_library if f.module in page_modules else 0.0
-        floor_target = round(TARGET_FLOOR_RATIO + allowance / floor, 2)
-        single_target = round(TARGET_SINGLE_APP_RATIO + allowance / single, 2)
+        target = round(TARGET_FLOOR_RATIO + allowance / floor, 2)
         rows[f.name] = {
             "handler": f.handler,
-            "cpu_ms": round(ms, 1),
-            "wall_ms": round(_median(samples[f.module], WALL), 1),
-            "floor_ratio": floor_ratio,
-            "single_app_ratio": single_ratio,
+            "bundle": f.bundle,
+            "before_cpu_ms": round(before, 1),
+            "cpu_ms": round(after, 1),
+            "wall_ms": round(_median(samples[f"after:{f.module}"], WALL), 1),
+            "before_floor_ratio": round(before / floor, 2),
+            "floor_ratio": round(after / floor, 2),
             "renders_pages": f.module in page_modules,
-            "floor_target": floor_target,
-            "single_app_target": single_target,
-            "ok": floor_ratio <= floor_target and single_ratio <= single_target,
+            "floor_target": target,
+            "ok": round(after / floor, 2) <= target,
         }
-    with_bytecode_ms = _median(with_bytecode, CPU)
     return {
         "runs": runs,
-        "clock": "CPU time of the import (wall time beside it)",
-        "floor": _row(FLOOR, samples["floor"]),
-        "single_app": _row(SINGLE_APP, samples["single_app"]),
-        "targets": {"floor_ratio": TARGET_FLOOR_RATIO, "single_app_ratio": TARGET_SINGLE_APP_RATIO},
+        "clock": "millions of instructions" if counting else "CPU time of the import (wall time beside it)",
+        "floor": {
+            "statement": FLOOR,
+            "cpu_ms": round(floor, 1),
+            "wall_ms": round(_median(samples["floor"], WALL), 1),
+        },
+        "target_floor_ratio": TARGET_FLOOR_RATIO,
         "page_library": {"module": PAGE_LIBRARY, "cpu_ms": round(page_library, 1)},
+        "sizes": _zip_sizes(zips),
+        "before": os.environ.get(BEFORE_ZIP_ENV) or "one zip of every dependency, no bytecode",
         "functions": rows,
-        "bytecode_saving_cpu_ms": {probe.name: round(rows[probe.name]["cpu_ms"] - with_bytecode_ms, 1)},
-    }
-
-
-def _row(statement: str, samples: list[tuple[float, float]]) -> dict[str, Any]:
-    return {
-        "statement": statement,
-        "cpu_ms": round(_median(samples, CPU), 1),
-        "wall_ms": round(_median(samples, WALL), 1),
     }
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else RUNS), indent=1))

@@ -1,7 +1,8 @@
 """The key that signs consent receipts (ES256, a compact JWS) and the public key set that verifies them.
 
-The private key is a secret: an SSM SecureString (PEM) in deployed stages; the local and test
-stages derive a P-256 key from their signing key, so nothing extra has to be generated.
+The private key is a secret of its own: an SSM SecureString (PEM) in deployed stages; the local
+and test stages derive a P-256 key from a plain seed (`CONSENT_RECEIPT_KEY`), so no PEM has to be
+generated for them.
 The JOSE library is imported only here, and only when a receipt or the key is asked for.
 """
 
@@ -30,17 +31,14 @@ class ReceiptSigner:
         from joserfc.jwk import ECKey  # deferred: ~150 ms, paid only by the receipt functions
 
         cfg = self._cfg
-        if cfg.receipt_key_param:
-            return ECKey.import_key(secrets.secret(cfg, None, cfg.receipt_key_param))
-        if not cfg.is_local:
-            raise errors.ConfigError("CONSENT_RECEIPT_KEY_PARAM is required in deployed stages")
+        source = cfg.receipt_key
+        if source.param:
+            return ECKey.import_key(secrets.secret(cfg, None, source.param))
+        if not (cfg.is_local and source.value):
+            raise errors.ConfigError(f"{source.name} is required in deployed stages")
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        seed = hmac.new(
-            secrets.secret(cfg, cfg.signing_key, cfg.signing_key_param).encode(),
-            b"consent-receipt-key",
-            hashlib.sha256,
-        ).digest()
+        seed = hmac.new(source.value.encode(), b"consent-receipt-key", hashlib.sha256).digest()
         private = ec.derive_private_key(int.from_bytes(seed) % (_P256_ORDER - 1) + 1, ec.SECP256R1())
         return ECKey.import_key(private)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from shared.config import Config
+from shared.config import Config, SecretSource
 from shared.errors import ConfigError
 
 CACHE_SECONDS = 300
@@ -38,3 +38,10 @@ def secret(cfg: Config, value: str | None, param: str | None) -> str:
     fetched = str(answer["Parameter"]["Value"])
     _cache[param] = (now + CACHE_SECONDS, fetched)
     return fetched
+
+
+def key(cfg: Config, source: SecretSource) -> str:
+    """One of the stage's keys (each serves one purpose: see `shared.config`)."""
+    if not (source.value or source.param):
+        raise ConfigError(f"{source.name} is not set (nor, in a local stage, its plain value)")
+    return secret(cfg, source.value, source.param)

@@ -57,8 +57,8 @@ class LinkClaims(msgspec.Struct, frozen=True):
 
 
 class ReviewLinks:
-    def __init__(self, signing_key: Callable[[], str], lifetime_seconds: int) -> None:
-        self._key = signing_key
+    def __init__(self, key: Callable[[], str], lifetime_seconds: int) -> None:
+        self._key = key  # the review-link key (read when first used, then cached)
         self._lifetime = lifetime_seconds
 
     def _serializer(self) -> Any:

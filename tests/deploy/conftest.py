@@ -1,8 +1,9 @@
 """Deploy tier: package stage `ci` once, offline, through the Makefile; tests read what it built.
 
-`make ci-package` runs `npx osls package` with dummy credentials and the pinned osls and plugins
-(package-lock.json; `npm ci` on first use) and the Python of the Lambda runtime, into build/package-ci
-(never a developer's `.serverless/`). `make lint` scans the same folder with checkov: whichever runs
+`make ci-package` builds the Lambda zips (`infra.package`, with the Python of the Lambda runtime)
+into build/lambda-ci and runs `npx osls package` with dummy credentials and the pinned osls and
+plugins (package-lock.json; `npm ci` on first use) into build/package-ci (never a developer's
+`.serverless/` or `build/lambda/`). `make lint` scans the same template with checkov: whichever runs
 first packages, and make repackages only when something that goes into the package changed.
 """
 
@@ -25,14 +26,15 @@ from infra.routes import ROOT
 
 PACKAGE_TIMEOUT_SECONDS = 600  # the first run downloads the wheels; later runs use the plugin's cache
 TEMPLATE = "cloudformation-template-update-stack.json"
-SERVICE_ZIP = "hcp.zip"
 STAGE = "ci"
 CI_PACKAGE = "build/package-ci"  # the Makefile's CI_PACKAGE
+CI_LAMBDA = "build/lambda-ci"  # the Makefile's CI_LAMBDA: the zips of that package
 
 
 @dataclass(frozen=True)
 class Packaged:
     folder: Path
+    lambda_dir: Path  # the zips (osls empties its package folder: they live beside it)
     template: dict[str, Any]
     lint: Future[list[str]]  # cfn-lint runs (~10 s) while the other tests do
 
@@ -43,9 +45,13 @@ class Packaged:
     def template_path(self) -> Path:
         return self.folder / TEMPLATE
 
-    @property
-    def zip_path(self) -> Path:
-        return self.folder / SERVICE_ZIP
+    def bundle_of(self, function_id: str) -> str:
+        """The bundle whose zip a function (by logical id) runs: its S3 key's file name."""
+        key = self.resources[function_id]["Properties"]["Code"]["S3Key"]
+        return str(key).rpartition("/")[2].removesuffix(".zip")
+
+    def zip_of(self, bundle: str) -> Path:
+        return self.lambda_dir / f"{bundle}.zip"
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -61,6 +67,7 @@ def packaged() -> Iterator[Packaged]:
     if missing:
         pytest.skip(f"packaging needs Node.js and make: {', '.join(missing)} not found on PATH")
     folder = ROOT / CI_PACKAGE
+    zips = ROOT / CI_LAMBDA
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     done = subprocess.run(
         ["make", "--no-print-directory", "ci-package"],
@@ -77,4 +84,4 @@ def packaged() -> Iterator[Packaged]:
         )
     template = json.loads((folder / TEMPLATE).read_text(encoding="utf-8"))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        yield Packaged(folder, template, pool.submit(deploy.lint, folder / TEMPLATE))
+        yield Packaged(folder, zips, template, pool.submit(deploy.lint, folder / TEMPLATE))

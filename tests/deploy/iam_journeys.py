@@ -14,13 +14,16 @@ presigned POST points) are the operator's or the client's, attributed to no func
 
 from __future__ import annotations
 
+import importlib.abc
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from infra import package
 from infra.bench.journey import Client, Journey
 from infra.fake_robot import FakeRobot
 from infra.iam_check import StageNames, logical_function_id, resolve
@@ -41,7 +44,9 @@ FROM_TEMPLATE = (
     config.ENV_BUCKET,
     config.ENV_TOPIC_ARN,
     config.ENV_WECHAT_SECRET_PARAM,
-    config.ENV_SIGNING_KEY_PARAM,
+    config.ENV_REVIEW_LINK_KEY_PARAM,
+    config.ENV_CONSOLE_KEY_PARAM,
+    config.ENV_CURSOR_KEY_PARAM,
     config.ENV_RECEIPT_KEY_PARAM,
     config.ENV_RESULT_TEMPLATE_ID,
     config.ENV_REVIEWER_BATCH_SECONDS,  # reviewer messages batched as deployed
@@ -87,8 +92,18 @@ class Containers:
             merged.update(self.environment(function))
         return merged
 
+    def bundle(self, function: str) -> str:
+        """The bundle whose zip the function runs (its code's S3 key)."""
+        key = self.template["Resources"][logical_function_id(function)]["Properties"]["Code"]["S3Key"]
+        return str(key).rpartition("/")[2].removesuffix(".zip")
+
     @contextmanager
     def serving(self, function: str) -> Iterator[None]:
+        with only_in_zip(self.bundle(function)), self._serving(function):
+            yield
+
+    @contextmanager
+    def _serving(self, function: str) -> Iterator[None]:
         own = self.environment(function)
         saved = {key: os.environ.get(key) for key in FROM_TEMPLATE}
         for key in FROM_TEMPLATE:
@@ -106,6 +121,33 @@ class Containers:
                 else:
                     os.environ[key] = value
             cold_start()
+
+
+class _NotInZip(importlib.abc.MetaPathFinder):
+    def __init__(self, bundle: str, absent: set[str]) -> None:
+        self.bundle = bundle
+        self.absent = absent
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.absent:
+            raise ModuleNotFoundError(f"{fullname} is not in the {self.bundle} zip", name=fullname)
+
+
+@contextmanager
+def only_in_zip(bundle: str) -> Iterator[None]:
+    """The libraries of the other bundles cannot be imported, as in the function's own zip: a
+    function that needs Pillow or cryptography and does not run their bundle fails its journey."""
+    absent = {m for other, modules in package.EXTRA_MODULES.items() if other != bundle for m in modules}
+    loaded = {name: module for name, module in sys.modules.items() if name.partition(".")[0] in absent}
+    for name in loaded:
+        del sys.modules[name]
+    finder = _NotInZip(bundle, absent)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+        sys.modules.update(loaded)
 
 
 def cold_start() -> None:

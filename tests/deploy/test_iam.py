@@ -37,6 +37,7 @@ from infra.iam_check import (
     template_grants,
 )
 from infra.metering import MOTO_ACCOUNT, IamCall, recording
+from infra.ops import secrets as ops_secrets
 from infra.routes import load_serverless
 from shared import config
 from shared.adapters import secrets
@@ -85,7 +86,13 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
             config.ENV_OUTBOX_PATH: str(outbox),
             config.ENV_CONSENT_CACHE_SECONDS: "300",
         }
-        for key in (config.ENV_WECHAT_SECRET, config.ENV_SIGNING_KEY, config.ENV_ENDPOINT):
+        plain = (
+            config.ENV_REVIEW_LINK_KEY,
+            config.ENV_CONSOLE_KEY,
+            config.ENV_CURSOR_KEY,
+            config.ENV_RECEIPT_KEY,
+        )
+        for key in (config.ENV_WECHAT_SECRET, *plain, config.ENV_ENDPOINT):
             patch.delenv(key, raising=False)  # secrets come from SSM, as in a deployed stage
         with recording() as recorder:
             containers = j.Containers(packaged.template, FUNCTIONS, names, recorder)
@@ -115,24 +122,12 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 def put_parameters() -> None:
-    """The stage's secrets, as `README.md` tells operators to put them."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    pem = (
-        ec.generate_private_key(ec.SECP256R1())
-        .private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        .decode()
-    )
+    """The stage's secrets, as `README.md` tells operators to put them: the WeChat secret by hand,
+    the keys by `python -m infra.ops secrets ensure` (which `make deploy` runs)."""
     ssm = j.resource_client("ssm")
-    for name, value in (
-        ("wechat-secret", j.WECHAT_SECRET),
-        ("signing-key", "iam-signing-key-0123456789abcdef0123456789"),
-        ("consent-receipt-key", pem),
-    ):
-        ssm.put_parameter(Name=f"{j.PARAMETERS}/{name}", Value=value, Type="SecureString")
+    ssm.put_parameter(Name=f"{j.PARAMETERS}/wechat-secret", Value=j.WECHAT_SECRET, Type="SecureString")
+    ssm.put_parameter(Name=f"{j.PARAMETERS}/wechat-appid", Value=j.APPID, Type="String")
+    assert ops_secrets.ensure(ssm, j.STAGE) == (list(ops_secrets.KEYS), [])
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from moto import mock_aws
 
 from infra.events import http_api_event
 from infra.fake_wechat import FakeWeChatServer
+from infra.ops import secrets as ops_secrets
 from infra.routes import Route, routes
 from shared import wiring
 from shared.adapters import secrets
@@ -33,7 +34,6 @@ REGION = "us-east-1"
 STACK = f"hcp-{STAGE}"
 API_PLACEHOLDER = "https://api.moto.invalid"
 WECHAT_SECRET = "wechat-secret-from-ssm"
-SIGNING_KEY = "signing-key-from-ssm-0123456789abcdef"
 NOT_BUILT_BY_MOTO = ("AWS::ApiGatewayV2::", "AWS::Lambda::EventSourceMapping")
 ACCEPTED_NOT_BUILT = frozenset(
     {
@@ -150,7 +150,7 @@ def stack(packaged: Packaged) -> Iterator[Stack]:
         # What an operator does once per stage (README, Operations): the secrets go into SSM.
         ssm = boto3.client("ssm", region_name=REGION)
         ssm.put_parameter(Name=f"/hcp/{STAGE}/wechat-secret", Value=WECHAT_SECRET, Type="SecureString")
-        ssm.put_parameter(Name=f"/hcp/{STAGE}/signing-key", Value=SIGNING_KEY, Type="SecureString")
+        assert ops_secrets.ensure(ssm, STAGE) == (list(ops_secrets.KEYS), ["wechat-appid"])
         appid = template["Resources"]["AuthLoginLambdaFunction"]["Properties"]["Environment"]["Variables"]
         wechat = FakeWeChatServer(appid["WECHAT_APPID"], WECHAT_SECRET).start()
         try:

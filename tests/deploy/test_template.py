@@ -8,6 +8,8 @@ API, TTL or Block Public Access, so those are asserted here on the template itse
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import marshal
 import re
 import subprocess
 import sys
@@ -19,8 +21,9 @@ from typing import Any
 import pytest
 from pynamodb.attributes import TTLAttribute
 
-from infra import deploy, resources
+from infra import package, resources
 from infra.gateway import openapi_document
+from infra.ops import secrets as ops_secrets
 from infra.routes import load_serverless, routes
 from tests.deploy.conftest import STAGE, Packaged
 
@@ -155,10 +158,13 @@ def test_secrets_reach_functions_only_as_ssm_parameter_names(
     packaged: Packaged, name: str, spec: dict[str, Any]
 ) -> None:
     variables = packaged.resources[_logical(name)]["Properties"]["Environment"]["Variables"]
-    assert "WECHAT_SECRET" not in variables
-    assert "SIGNING_KEY" not in variables
+    plain = {"WECHAT_SECRET", "REVIEW_LINK_KEY", "CONSOLE_KEY", "CURSOR_KEY", "CONSENT_RECEIPT_KEY"}
+    assert not plain & set(variables)
     params = {k: v for k, v in variables.items() if k.endswith("_PARAM")}
-    assert {"WECHAT_SECRET_PARAM", "SIGNING_KEY_PARAM"} <= set(params)
+    assert {f"{name}_PARAM" for name in plain} <= set(params)
+    # one parameter per purpose, each named as `python -m infra.ops secrets` makes it
+    keys = {params[f"{name}_PARAM"].rpartition("/")[2] for name in plain - {"WECHAT_SECRET"}}
+    assert keys == set(ops_secrets.KEYS)
     for key, value in params.items():
         assert isinstance(value, str) and value.startswith(f"/hcp/{STAGE}/"), key
     assert variables["STAGE"] == STAGE
@@ -360,31 +366,120 @@ def test_the_credentials_bucket_expires_images_and_allows_only_the_upload_post(p
     ), "the credentials bucket refuses plain HTTP"
 
 
-# ---- the zip ----
+# ---- the zips ----
 
 
-def test_the_zip_holds_the_code_and_runtime_dependencies_only(packaged: Packaged) -> None:
-    with zipfile.ZipFile(packaged.zip_path) as archive:
-        names = archive.namelist()
+def _bundle_named(spec: dict[str, Any]) -> str:
+    artifact = str((spec.get("package") or {}).get("artifact") or "core.zip")
+    return artifact.rpartition("/")[2].removesuffix(".zip")
+
+
+def _members(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return archive.namelist()
+
+
+def test_each_function_runs_the_zip_of_its_bundle(packaged: Packaged) -> None:
+    runs = {name: packaged.bundle_of(_logical(name)) for name, _ in FUNCTIONS}
+    assert runs == {name: _bundle_named(spec) for name, spec in FUNCTIONS}
+    # Pillow in the one function that decodes images; cryptography where records are sealed or
+    # unsealed and receipts signed (the journeys prove each function has what it imports)
+    assert {name for name, bundle in runs.items() if bundle == "images"} == {"verificationSubmit"}
+    assert {name for name, bundle in runs.items() if bundle == "sealing"} == {
+        "consentDecide",
+        "consentWithdraw",
+        "consentHistory",
+        "consentReceipt",
+        "consentReceiptKey",
+        "accountExport",
+    }
+
+
+@pytest.mark.parametrize("bundle", package.BUNDLES)
+def test_each_zip_holds_the_code_and_its_bundles_dependencies_only(packaged: Packaged, bundle: str) -> None:
+    names = _members(packaged.zip_of(bundle))
     top = {n.split("/", 1)[0] for n in names}
     for forbidden in NEVER_IN_ZIP:
         assert forbidden not in top, forbidden
         assert not any(re.match(rf"{forbidden}-[^/]*\.dist-info/", n) for n in names), forbidden
     assert {"functions", "shared"} <= top
-    for requirement in deploy.closure(deploy.runtime_dependencies()):
-        importable = {"python-ulid": "ulid", "pillow": "PIL", "typing-extensions": "typing_extensions.py"}
-        module = importable.get(requirement, requirement.replace("-", "_"))
-        assert module in top, requirement
+    parts = package.partition()
+    shipped = {**parts["core"], **(parts[bundle] if bundle != "core" else {})}
+    for requirement, version in shipped.items():
+        importable = {"python-ulid": "ulid", "pillow": "PIL"}
+        assert importable.get(requirement, requirement.replace("-", "_")) in top, requirement
+        # importlib.metadata finds it (python-ulid asks for its own version on import)
+        assert f"{requirement.replace('-', '_')}-{version}.dist-info/METADATA" in names, requirement
+    for other, modules in package.EXTRA_MODULES.items():
+        if other != bundle:
+            assert not set(modules) & top, (bundle, other)
     handlers = {spec["handler"].rpartition(".")[0] + ".py" for _, spec in FUNCTIONS}
     assert handlers <= set(names)
 
 
+WHEEL_TAG = re.compile(
+    r"^(py3-none-any|cp3\d+-(cp312|abi3)-(manylinux_2_(?P<glibc>\d+)_x86_64|manylinux2014_x86_64))$"
+)
+
+
+@pytest.mark.parametrize("bundle", package.BUNDLES)
+def test_the_native_modules_are_for_manylinux_x86_64(packaged: Packaged, bundle: str) -> None:
+    """Whatever the packaging host, every shared object is a 64-bit x86 ELF needing no newer glibc
+    than Amazon Linux 2023's (2.34), and every wheel's tags say CPython 3.12 (or abi3) on it."""
+    seen_native = 0
+    with zipfile.ZipFile(packaged.zip_of(bundle)) as archive:
+        for name in archive.namelist():
+            if name.endswith("/WHEEL") and ".dist-info/" in name:
+                tags = [
+                    line.split(":", 1)[1].strip()
+                    for line in archive.read(name).decode().splitlines()
+                    if line.startswith("Tag:")
+                ]
+                for tag in tags:
+                    found = WHEEL_TAG.match(tag)
+                    assert found, (name, tag)
+                    assert int(found["glibc"] or 17) <= package.GLIBC_MAX, (name, tag)
+            if not re.search(r"\.so(\.[\d.]+)?$", name):
+                continue
+            data = archive.read(name)
+            seen_native += 1
+            assert data[:4] == b"\x7fELF" and data[4] == 2, name  # ELF, 64-bit
+            assert int.from_bytes(data[18:20], "little") == 0x3E, name  # e_machine: x86-64
+            glibc = [int(minor) for minor in re.findall(rb"GLIBC_2\.(\d+)", data)]
+            assert max(glibc, default=0) <= package.GLIBC_MAX, (name, max(glibc))
+            if "/" in name and ".cpython-" in name:
+                assert name.endswith(".cpython-312-x86_64-linux-gnu.so"), name
+    assert seen_native > 0  # msgspec and markupsafe at least
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="the zip's bytecode is for Python 3.12")
+@pytest.mark.parametrize("bundle", package.BUNDLES)
+def test_every_module_ships_bytecode_for_the_runtime(packaged: Packaged, bundle: str) -> None:
+    """Hash-based, unchecked bytecode of Python 3.12 beside every module, naming /var/task paths."""
+    with zipfile.ZipFile(packaged.zip_of(bundle)) as archive:
+        names = set(archive.namelist())
+        sources = [n for n in names if n.endswith(".py")]
+        assert len(sources) > 100
+        for source in sources:
+            folder, _, file = source.rpartition("/")
+            compiled = f"{folder}/__pycache__/{file[:-3]}.{sys.implementation.cache_tag}.pyc".lstrip("/")
+            assert compiled in names, source
+        for source in [n for n in sources if n.startswith(("functions/", "shared/"))]:
+            folder, _, file = source.rpartition("/")
+            data = archive.read(f"{folder}/__pycache__/{file[:-3]}.{sys.implementation.cache_tag}.pyc")
+            assert data[:4] == importlib.util.MAGIC_NUMBER, source
+            assert int.from_bytes(data[4:8], "little") == 0b01, source  # hash-based, unchecked
+            code = marshal.loads(data[16:])  # noqa: S302 - our own build's bytecode
+            assert code.co_filename == f"/var/task/{source}"
+
+
 @pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="the zip's compiled modules are for Python 3.12")
-def test_every_handler_imports_from_the_zip_alone_with_what_the_runtime_provides(
-    packaged: Packaged, tmp_path: Any
+@pytest.mark.parametrize("bundle", package.BUNDLES)
+def test_every_handler_imports_from_its_zip_alone_with_what_the_runtime_provides(
+    packaged: Packaged, bundle: str, tmp_path: Any
 ) -> None:
     unpacked = tmp_path / "task"
-    with zipfile.ZipFile(packaged.zip_path) as archive:
+    with zipfile.ZipFile(packaged.zip_of(bundle)) as archive:
         archive.extractall(unpacked)
     # The Lambda runtime adds boto3, botocore and their dependencies; nothing else.
     runtime = tmp_path / "runtime"
@@ -393,13 +488,25 @@ def test_every_handler_imports_from_the_zip_alone_with_what_the_runtime_provides
         origin = Path(str(importlib.import_module(module).__file__))
         source = origin.parent if origin.name == "__init__.py" else origin
         (runtime / source.name).symlink_to(source)
-    modules = sorted({spec["handler"].rpartition(".")[0].replace("/", ".") for _, spec in FUNCTIONS})
+    modules = sorted(
+        {
+            spec["handler"].rpartition(".")[0].replace("/", ".")
+            for _, spec in FUNCTIONS
+            if _bundle_named(spec) == bundle
+        }
+    )
+    uses = {
+        "core": "",
+        "sealing": "import cryptography.hazmat.primitives.asymmetric.ec as ec, joserfc.jws\n"
+        "ec.generate_private_key(ec.SECP256R1())\n",
+        "images": "import PIL.Image, pillow_heif\npillow_heif.register_heif_opener()\n",
+    }[bundle]
     code = (
         "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n"
         "import importlib\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
-        "import PIL.Image, cryptography.hazmat.primitives.asymmetric.ec as ec\n"
-        "ec.generate_private_key(ec.SECP256R1())\n"
+        "from shared.domain.ids import new_id; new_id()\n"  # python-ulid reads its own metadata
+        f"{uses}"
         "leaked = [m for m in ('flask', 'moto', 'pytest', 'yaml', 'infra') if m in sys.modules]\n"
         "assert not leaked, leaked\n"
         "print('ok')\n"

@@ -34,7 +34,10 @@ def env(monkeypatch: pytest.MonkeyPatch, wechat: FakeWeChatServer, tmp_path: Any
         "WECHAT_APPID": APPID,
         "WECHAT_SECRET": WECHAT_SECRET,
         "WECHAT_BASE_URL": wechat.base_url,
-        "SIGNING_KEY": "test-signing-key-0123456789abcdef",
+        "REVIEW_LINK_KEY": "test-review-link-key-0123456789abcdef",
+        "CONSOLE_KEY": "test-console-key-0123456789abcdef",
+        "CURSOR_KEY": "test-cursor-key-0123456789abcdef",
+        "CONSENT_RECEIPT_KEY": "test-receipt-seed-0123456789abcdef",
         "PUBLIC_BASE_URL": "http://127.0.0.1:9",
         "OUTBOX_PATH": str(tmp_path / "outbox.jsonl"),
         # Cached like a deployed container (the gate costs no read); publishing in-process

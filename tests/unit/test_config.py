@@ -10,7 +10,10 @@ from shared.errors import ConfigError
 DEPLOYED = {
     "STAGE": "prod",
     "WECHAT_SECRET_PARAM": "/hcp/prod/wechat-secret",
-    "SIGNING_KEY_PARAM": "/hcp/prod/signing-key",
+    "REVIEW_LINK_KEY_PARAM": "/hcp/prod/review-link-key",
+    "CONSOLE_KEY_PARAM": "/hcp/prod/console-key",
+    "CURSOR_KEY_PARAM": "/hcp/prod/cursor-key",
+    "CONSENT_RECEIPT_KEY_PARAM": "/hcp/prod/consent-receipt-key",
 }
 
 
@@ -36,15 +39,25 @@ def test_deployed_stage_refuses_the_fake_or_plain_http(url: str) -> None:
         load({**DEPLOYED, "WECHAT_BASE_URL": url})
 
 
-@pytest.mark.parametrize("secret", ["WECHAT_SECRET", "SIGNING_KEY"])
+@pytest.mark.parametrize(
+    "secret", ["WECHAT_SECRET", "REVIEW_LINK_KEY", "CONSOLE_KEY", "CURSOR_KEY", "CONSENT_RECEIPT_KEY"]
+)
 def test_deployed_stage_refuses_plain_secrets(secret: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="SSM"):
         load({**DEPLOYED, secret: "plain"})
 
 
-def test_deployed_stage_needs_its_ssm_parameters() -> None:
-    with pytest.raises(ConfigError):
-        load({"STAGE": "prod"})
+@pytest.mark.parametrize("param", sorted(DEPLOYED.keys() - {"STAGE"}))
+def test_deployed_stage_needs_each_of_its_ssm_parameters(param: str) -> None:
+    assert load(DEPLOYED).review_link_key.param == "/hcp/prod/review-link-key"
+    with pytest.raises(ConfigError, match=param):
+        load({key: value for key, value in DEPLOYED.items() if key != param})
+
+
+def test_each_key_comes_from_its_own_variable() -> None:
+    cfg = load({"STAGE": "local", "REVIEW_LINK_KEY": "r", "CONSOLE_KEY": "c", "CURSOR_KEY": "k"})
+    assert (cfg.review_link_key.value, cfg.console_key.value, cfg.cursor_key.value) == ("r", "c", "k")
+    assert cfg.receipt_key.value is None
 
 
 def test_numbers_are_checked() -> None:

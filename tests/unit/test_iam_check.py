@@ -24,7 +24,7 @@ SSM_ARN = {
             {"Ref": "AWS::Region"},
             ":",
             {"Ref": "AWS::AccountId"},
-            ":parameter/hcp/ci/signing-key",
+            ":parameter/hcp/ci/cursor-key",
         ],
     ]
 }
@@ -103,7 +103,7 @@ JOURNEY = [
         "s3",
     ),
     *_calls("Publish", {"TopicArn": "arn:aws:sns:us-east-1:123456789012:hcp-test-reviewers"}, "sns"),
-    *_calls("GetParameter", {"Name": "/hcp/test/signing-key", "WithDecryption": True}, "ssm"),
+    *_calls("GetParameter", {"Name": "/hcp/test/cursor-key", "WithDecryption": True}, "ssm"),
 ]
 
 
