@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from infra import package
 from infra.bench.journey import Client, Journey
 from infra.fake_robot import FakeRobot
@@ -395,7 +397,8 @@ class StaffBrowser:
 
         self.journey = journey
         self.cookies: dict[str, str] = {}
-        self.staff_id = staff_ops.add(name, role, email=f"{role}.iam@example.invalid").staff_id
+        email = f"{role}.{len(name)}.{abs(hash(name)) % 10_000}.iam@example.invalid"
+        self.staff_id = staff_ops.add(name, role, email=email).staff_id
         self.csrf = ""
 
     def send(self, method: str, path: str, form: dict[str, str] | None = None, expect: int = 200) -> Any:
@@ -464,8 +467,15 @@ def console_work(journey: ContainerJourney) -> None:
     reviewer.send("GET", "/console/search?q=控制台申请人")
     reviewer.send("POST", f"/console/users/{applicant}/revoke", {"reason": "other"}, expect=303)
 
+    import functions.console as console_fn
+    from shared.services import moderation as moderation_service
+
     moderator = StaffBrowser(journey, "moderator", "控制台评论管理员").sign_in()
-    moderator.send("GET", "/console/comments")
+    with pytest.MonkeyPatch.context() as small:  # pages of one: the next page's signed cursor
+        small.setattr(moderation_service, "QUEUE_PAGE", 1)
+        small.setattr(console_fn, "AUDIT_PAGE", 1)
+        moderator.send("GET", "/console/comments")
+        StaffBrowser(journey, "admin", "控制台管理员甲").sign_in().send("GET", "/console/audit")
     moderator.send("POST", f"/console/comments/{reported}/restore", {}, expect=303)
     moderator.send("POST", f"/console/comments/{reported}/hide", {"reason": "spam"}, expect=303)
     moderator.send("POST", f"/console/comments/{reported}/delete", {}, expect=303)
