@@ -235,9 +235,47 @@ class Journey:
         send("GET /console/verifications", "GET", "/console/verifications")
         send("GET /console/audit", "GET", "/console/audit")
         self._editing(send, hidden(dashboard, "csrf"), cookies)
+        self._support_and_moderation(send, hidden(dashboard, "csrf"))
         send(
             "POST /console/logout", "POST", "/console/logout", {"csrf": hidden(dashboard, "csrf")}, expect=303
         )
+
+    def _support_and_moderation(self, send: Any, csrf: str) -> None:
+        """The reviewers', support's and moderators' pages and actions (an admin may do them all):
+        a pending submission's page, its claim and decision; a user's page, search, a revocation,
+        a mute and its end; a comment hidden, restored and deleted."""
+        app = wiring.services()
+        applicant = approved_hcp(self.client, "bench-console-applicant")
+        data = image_bytes((120, 60, 30))
+        body = {"kind": "practice_license", "content_type": "image/jpeg", "size": len(data)}
+        key = str(self.call("POST", "/v1/verification/uploads", body).body["key"])
+        app.storage.client.put_object(Bucket=app.cfg.bucket, Key=key, Body=data, ContentType="image/jpeg")
+        update = {**APPLICANT, "hospital": "北京大学人民医院", "documents": [key]}
+        submission = self.call("POST", "/v1/verification", update, expect=201).body["submission_id"]
+        comment = self.call(
+            "POST", f"/v1/articles/{ARTICLE}/comments", {"text": "待管理的评论"}, expect=201
+        ).body["id"]
+        page = f"/console/verifications/{submission}"
+        send("GET /console/verifications/{submission_id}", "GET", page)
+        send(
+            "POST /console/verifications/{submission_id}/claim", "POST", f"{page}/claim", {"csrf": csrf}, 303
+        )
+        decision = {"csrf": csrf, "decision": "approve"}
+        send("POST /console/verifications/{submission_id}/decision", "POST", f"{page}/decision", decision)
+        user = f"/console/users/{applicant}"
+        send("GET /console/users/{user_id}", "GET", user)
+        send("GET /console/search", "GET", f"/console/search?q={applicant}")
+        send("POST /console/users/{user_id}/mute", "POST", f"{user}/mute", {"csrf": csrf, "days": "1"}, 303)
+        send("POST /console/users/{user_id}/unmute", "POST", f"{user}/unmute", {"csrf": csrf}, 303)
+        revoke = {"csrf": csrf, "reason": "other"}
+        send("POST /console/users/{user_id}/revoke", "POST", f"{user}/revoke", revoke, 303)
+        moderated = f"/console/comments/{comment}"
+        hide = {"csrf": csrf, "reason": "off_topic"}
+        send("POST /console/comments/{comment_id}/hide", "POST", f"{moderated}/hide", hide, 303)
+        send(
+            "POST /console/comments/{comment_id}/restore", "POST", f"{moderated}/restore", {"csrf": csrf}, 303
+        )
+        send("POST /console/comments/{comment_id}/delete", "POST", f"{moderated}/delete", {"csrf": csrf}, 303)
 
     def _editing(self, send: Any, csrf: str, cookies: dict[str, str]) -> None:
         """The editors' pages (an admin may open them): the articles, an import, a schedule, an

@@ -54,6 +54,7 @@ HOLDS_NO_USER_DATA: dict[str, str] = {
     "reviewers": "the reviewers before staff existed",
     "wechat_tokens": "the app's WeChat access token",
     "deletions": "deleted accounts only (a digest of the id), never a live one",
+    "answer_stats": "counts per option of everyone's answers, never one person's",
 }
 
 

@@ -137,6 +137,21 @@ class Notifier:
         else:
             self._deliver(submission_id, revision, set(), 0)
 
+    def _still_waiting(self, submission_id: str) -> Notification | None:
+        """The notification, if it still waits and its submission is still pending; a notification
+        whose submission was decided or withdrawn meanwhile is recorded as moot (None)."""
+        item = self._notifications.get(submission_id)
+        if item is None or not item.pending:
+            return None  # delivered meanwhile
+        submission = self._submissions.get(submission_id)
+        if submission is None or submission.status != "pending":
+            self._notifications.record(
+                submission_id, set(), done=True, outcome="moot", attempts=item.attempts,
+                next_attempt_at=None, error=None,
+            )  # fmt: skip
+            return None
+        return item
+
     def retry_due(self) -> list[DeliveryReport]:
         """The scheduled retry: every due pending notification, once each (batched: when one is
         due, every waiting one goes to every reviewer whose window is open)."""
@@ -145,15 +160,8 @@ class Notifier:
             return self._deliver_batched(None) if self._notifications.due(now, 1) else []
         reports = []
         for submission_id in self._notifications.due(now, RETRY_BATCH):
-            item = self._notifications.get(submission_id)
-            if item is None or not item.pending:
-                continue  # delivered meanwhile
-            submission = self._submissions.get(submission_id)
-            if submission is None or submission.status != "pending":
-                self._notifications.record(
-                    submission_id, set(), done=True, outcome="moot", attempts=item.attempts,
-                    next_attempt_at=None, error=None,
-                )  # fmt: skip
+            item = self._still_waiting(submission_id)
+            if item is None:
                 continue
             reports.append(self._deliver(submission_id, item.revision, set(item.delivered), item.attempts))
         return reports
@@ -301,17 +309,9 @@ class Notifier:
         for submission_id in self._notifications.waiting(WAITING_LIMIT):
             if fresh is not None and submission_id == fresh.submission_id:
                 continue
-            item = self._notifications.get(submission_id)
-            if item is None or not item.pending:
-                continue  # delivered meanwhile
-            submission = self._submissions.get(submission_id)
-            if submission is None or submission.status != "pending":
-                self._notifications.record(
-                    submission_id, set(), done=True, outcome="moot", attempts=item.attempts,
-                    next_attempt_at=None, error=None,
-                )  # fmt: skip
-                continue
-            found.append(item)
+            item = self._still_waiting(submission_id)
+            if item is not None:
+                found.append(item)
         return sorted(found, key=lambda n: n.submission_id)
 
     def _record_batched(

@@ -26,7 +26,10 @@ def _post(region: str, upload_base_url: str = "") -> PresignedPost:
             "AWS_REGION": region,
             "CREDENTIALS_BUCKET": BUCKET,
             "WECHAT_SECRET_PARAM": "/hcp/prod/wechat-secret",
-            "SIGNING_KEY_PARAM": "/hcp/prod/signing-key",
+            "REVIEW_LINK_KEY_PARAM": "/hcp/prod/review-link-key",
+            "CONSOLE_KEY_PARAM": "/hcp/prod/console-key",
+            "CURSOR_KEY_PARAM": "/hcp/prod/cursor-key",
+            "CONSENT_RECEIPT_KEY_PARAM": "/hcp/prod/consent-receipt-key",
             "UPLOAD_BASE_URL": upload_base_url,
         }
     )
