@@ -66,7 +66,7 @@ test: lint typecheck pytest
 bench: $(STAMP) lambda-zips
 	$(BIN)/python -m infra.bench
 
-# ---- deploy (issue 6): osls and its plugins pinned in package.json / package-lock.json ----
+# ---- deploy: osls and its plugins pinned in package.json / package-lock.json ----
 .PHONY: package lambda-zips deploy deploy-package remove cfn-lint deploy-prereqs runtime-python
 
 $(NODE_STAMP): package-lock.json
