@@ -109,16 +109,17 @@ def dashboard(request: Request) -> Response:
     return dashboard_page(caller, app.dashboard.numbers(), csrf, app.moderation.waiting())
 
 
-def _member(request: Request, page: str) -> StaffCaller:
+def signed_in(request: Request, page: str) -> StaffCaller:
+    """The member of the request's console session, if their role may open `page` (else 403)."""
     return services().console_access.member(request.cookies.get(SESSION_COOKIE), CONSOLE_ROLES[page])
 
 
-def _posted(request: Request, action: str) -> tuple[StaffCaller, Form]:
+def posted_form(request: Request, action: str) -> tuple[StaffCaller, Form]:
     """A console form post: same origin, a session whose member may act, the session's CSRF field."""
     app = services()
     check_same_origin(request, app.cfg.public_base_url, required=True)
     form = read_form(request)
-    caller = _member(request, action)
+    caller = signed_in(request, action)
     app.console_csrf.check(caller.session, form.one("csrf"))
     return caller, form
 
@@ -133,7 +134,7 @@ def _id(request: Request, name: str, missing: str) -> str:
 # ---- verifications: reviewers and admins ----
 def queue(request: Request) -> Response:
     app = services()
-    caller = _member(request, "verifications")
+    caller = signed_in(request, "verifications")
     after = request.query.get("after") or None
     if after is not None and not is_ulid(after):
         raise errors.BadRequest("cursor")
@@ -144,7 +145,7 @@ def queue(request: Request) -> Response:
 
 def verification(request: Request) -> Response:
     app = services()
-    caller = _member(request, "verifications")
+    caller = signed_in(request, "verifications")
     shown = app.review.show_to(caller.member, _id(request, "submission_id", "submission"))
     csrf = app.console_csrf.token(caller.session)
     if isinstance(shown, Standing):
@@ -154,7 +155,7 @@ def verification(request: Request) -> Response:
 
 def decide(request: Request) -> Response:
     app = services()
-    caller, form = _posted(request, "verifications")
+    caller, form = posted_form(request, "verifications")
     decision = DecisionForm(
         form.one("decision"),
         form.one("reason") or None,
@@ -168,7 +169,7 @@ def decide(request: Request) -> Response:
 
 def claim(request: Request) -> Response:
     app = services()
-    caller, _ = _posted(request, "verifications")
+    caller, _ = posted_form(request, "verifications")
     submission_id = _id(request, "submission_id", "submission")
     claimed = app.review.claim(caller.member, submission_id)
     if isinstance(claimed, Standing):
@@ -189,7 +190,7 @@ verifications = console_routes(
 # ---- users: support (reviewers, moderators, admins) ----
 def user(request: Request) -> Response:
     app = services()
-    caller = _member(request, "users")
+    caller = signed_in(request, "users")
     found = app.support.user_file(caller.member, _id(request, "user_id", "user"))
     if found is None:
         raise errors.NotFound("user")
@@ -198,7 +199,7 @@ def user(request: Request) -> Response:
 
 def search(request: Request) -> Response:
     app = services()
-    caller = _member(request, "users")
+    caller = signed_in(request, "users")
     q = request.query.get("q", "").strip()
     if len(q) > MAX_QUERY_CHARS:
         raise errors.BadRequest("search_long", max=MAX_QUERY_CHARS)
@@ -208,7 +209,7 @@ def search(request: Request) -> Response:
 
 def revoke(request: Request) -> Response:
     app = services()
-    caller, form = _posted(request, "revoke")
+    caller, form = posted_form(request, "revoke")
     user_id = _id(request, "user_id", "user")
     app.review.revoke(caller.member, user_id, form.one("reason"), form.one("note"), form.one("internal_note"))
     return redirect(f"/console/users/{user_id}")
@@ -216,7 +217,7 @@ def revoke(request: Request) -> Response:
 
 def mute(request: Request) -> Response:
     app = services()
-    caller, form = _posted(request, "mute")
+    caller, form = posted_form(request, "mute")
     user_id = _id(request, "user_id", "user")
     days = form.one("days")
     if not days.isascii() or not days.isdigit():
@@ -227,7 +228,7 @@ def mute(request: Request) -> Response:
 
 def unmute(request: Request) -> Response:
     app = services()
-    caller, _ = _posted(request, "mute")
+    caller, _ = posted_form(request, "mute")
     user_id = _id(request, "user_id", "user")
     app.moderation.unmute(caller.member.staff_id, user_id)
     return redirect(f"/console/users/{user_id}")
@@ -247,7 +248,7 @@ users = console_routes(
 # ---- comments: moderators and admins ----
 def moderation_queue(request: Request) -> Response:
     app = services()
-    caller = _member(request, "comments")
+    caller = signed_in(request, "comments")
     queue = request.query.get("queue") or QUEUE_PENDING
     after = request.query.get("after") or None
     page = app.moderation.page(queue, _moderation_cursor(app, queue, after))
@@ -269,7 +270,7 @@ def _moderation_cursor(app: Services, queue: str, token: str | None) -> str | No
 
 def _moderated(request: Request, decide: str) -> Response:
     app = services()
-    caller, form = _posted(request, "comments")
+    caller, form = posted_form(request, "comments")
     comment_id = request.path_params.get("comment_id", "")
     actor = caller.member.staff_id
     if decide == "restore":
@@ -294,7 +295,7 @@ comments = console_routes(
 # ---- admin: the staff list, the audit trail ----
 def staff(request: Request) -> Response:
     app = services()
-    caller = _member(request, "staff")
+    caller = signed_in(request, "staff")
     return staff_page(caller, app.staff_directory.listing(), app.console_csrf.token(caller.session))
 
 
@@ -305,7 +306,7 @@ SUBJECT_LINES = 200
 
 def audit(request: Request) -> Response:
     app = services()
-    caller = _member(request, "audit")
+    caller = signed_in(request, "audit")
     this_month = month_of(wiring.utcnow())
     subject = request.query.get("subject", "").strip()
     if subject:  # every line about one target (a submission id, user#..., comment#..., staff#...)

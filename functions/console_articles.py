@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from functions.console import _member, _posted
+from functions.console import posted_form, signed_in
 from shared import errors
 from shared.domain.article_files import MAX_ARTICLE_BYTES
 from shared.domain.articles import ARTICLE_ID, check_article_id
@@ -32,7 +32,7 @@ SAVED_WORDS = {"created": "已导入", "updated": "已更新", "unchanged": "内
 
 def desk(request: Request) -> Response:
     app = services()
-    caller = _member(request, "articles")
+    caller = signed_in(request, "articles")
     notice = ""
     imported, saved = request.query.get("imported", ""), request.query.get("saved", "")
     if ARTICLE_ID.fullmatch(imported) and saved in SAVED_WORDS:  # where an import sent the browser
@@ -42,7 +42,7 @@ def desk(request: Request) -> Response:
 
 def publish(request: Request) -> Response:
     app = services()
-    caller, form = _posted(request, "articles")
+    caller, form = posted_form(request, "articles")
     article_id = check_article_id(request.path_params.get("id", ""))
     app.publishing.publish(caller.member, article_id, form.one("publish_at"))
     return redirect(DESK)
@@ -50,7 +50,7 @@ def publish(request: Request) -> Response:
 
 def unpublish(request: Request) -> Response:
     app = services()
-    caller, _ = _posted(request, "articles")
+    caller, _ = posted_form(request, "articles")
     app.publishing.unpublish(caller.member, check_article_id(request.path_params.get("id", "")))
     return redirect(DESK)
 
@@ -79,7 +79,7 @@ def import_file(request: Request) -> Response:
 
 def preview(request: Request) -> Response:
     app = services()
-    caller = _member(request, "articles")
+    caller = signed_in(request, "articles")
     article, state = app.publishing.preview(request.path_params.get("id", ""))
     return preview_page(caller, article, state, app.console_csrf.token(caller.session))
 
@@ -97,7 +97,7 @@ articles = console_routes(
 
 def statistics(request: Request) -> Response:
     app = services()
-    caller = _member(request, "answers")
+    caller = signed_in(request, "answers")
     questions, users = app.answer_statistics.report()
     csrf = app.console_csrf.token(caller.session)
     return answers_page(caller, questions, users, csrf, app.answer_statistics.floor)
