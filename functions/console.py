@@ -311,7 +311,7 @@ def audit(request: Request) -> Response:
     subject = request.query.get("subject", "").strip()
     if subject:  # every line about one target (a submission id, user#..., comment#..., staff#...)
         if len(subject) > MAX_SUBJECT_CHARS:
-            raise errors.BadRequest("cursor")
+            raise errors.BadRequest("audit_subject_long", max=MAX_SUBJECT_CHARS)
         target = subject.removeprefix("user#")
         if subject.startswith("user#") and is_ulid(target):  # a user's lines are under a digest
             subject = user_subject(target)

@@ -39,6 +39,9 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ("bad_request", "moderation_queue"): Text(
         "没有这个队列：只有待处理（pending）和已隐藏（hidden）。", "The queue is pending or hidden."
     ),
+    ("bad_request", "audit_subject_long"): Text(
+        "筛选对象最多{max}个字符。", "A target to filter by is at most {max} characters."
+    ),
     ("bad_request", "month"): Text("月份应写作 2026-11 这样的格式。", "A month is written like 2026-11."),
     ("bad_request", "search_long"): Text(
         "查找内容最多{max}个字符。", "A search is at most {max} characters."
@@ -98,8 +101,8 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("forbidden", "own_comment"): Text("不能举报自己的评论。", "You cannot report your own comment."),
     ("muted", "default"): Text(
-        "您的评论和举报功能已被管理员暂停，恢复时间见 until。",
-        "A moderator suspended your commenting and reporting; see until for when it ends.",
+        "您的评论和举报功能已被管理员暂停，到期后会自动恢复。",
+        "A moderator suspended your commenting and reporting; it ends by itself at until.",
     ),
     ("conflict", "moderation_moved"): Text(
         "这条评论的状态刚刚发生变化，请刷新页面查看后再操作。",

@@ -301,3 +301,9 @@ def test_each_console_page_costs_a_few_calls_and_never_a_scan(api: Api, env: dic
     }
     over = {name: calls for name, calls in measured.items() if len(calls) > most[name]}
     assert not over, over
+
+
+def test_an_audit_filter_too_long_is_a_clear_400_page(api: Api, env: dict[str, str]) -> None:
+    admin, _ = _signed_in(api, env, "admin")
+    page = admin.get("/console/audit?subject=" + "x" * 121)
+    assert page.status == 400 and "筛选对象最多120个字符" in page.text
