@@ -35,6 +35,11 @@ def cold_start_section(report: dict[str, Any]) -> bool:
     page = cs["page_library"]
     allowed = f"{page['module']}, allowed to the functions that render pages"
     print(f"   page library {allowed:51} {page['cpu_ms']:>7}")
+    first = cs["first_template"]
+    print(
+        f"   a page function's first template ({first['template']}): {first['source_cpu_ms']} from source, "
+        f"{first['compiled_cpu_ms']} precompiled by infra.package"
+    )
     print(f"   {'function':22} {'bundle':8} {'before':>7} {'x floor':>8} {'after':>7} {'x floor':>8}")
     ok = True
     for name, row in cs["functions"].items():
