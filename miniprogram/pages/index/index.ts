@@ -1,0 +1,22 @@
+import { api, login, messageOf, token } from '../../lib/api'
+import { go, keepDeepLink } from '../../lib/flow'
+
+/** The launch page: log in (or reuse the stored session), then show the page `next_step` names. */
+Component({
+  data: { error: '' },
+  methods: {
+    onLoad(query: Record<string, string | undefined>) {
+      if (query.article) keepDeepLink(query.article)
+      this.start()
+    },
+    async start() {
+      this.setData({ error: '' })
+      try {
+        const user = token() ? await api.me() : await login()
+        go(user.next_step)
+      } catch (error) {
+        this.setData({ error: messageOf(error) })
+      }
+    },
+  },
+})
