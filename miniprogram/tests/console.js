@@ -81,4 +81,30 @@ class Staff {
   }
 }
 
+/** The value of the first option of a form's select `name`. */
+function firstOption(html, name) {
+  const select = new RegExp(`<select name="${name}"[^>]*>\\s*<option value="([^"]*)"`).exec(html)
+  if (!select) throw new Error(`the console page has no select ${name}`)
+  return select[1]
+}
+
+Object.assign(Staff.prototype, {
+  /** Hide a held comment from the moderation queue, with the first reason the form offers. */
+  async hideComment(commentId) {
+    const page = await this.call('GET', '/console/comments?queue=pending')
+    if (!page.text.includes(`data-comment="${commentId}"`)) throw new Error(`comment ${commentId} is not in the moderation queue`)
+    await this.call('POST', `/console/comments/${commentId}/hide`, { csrf: hidden(page.text, 'csrf'), reason: firstOption(page.text, 'reason') })
+  },
+
+  async mute(userId, days) {
+    const page = await this.call('GET', `/console/users/${userId}`)
+    await this.call('POST', `/console/users/${userId}/mute`, { csrf: hidden(page.text, 'csrf'), days: String(days) })
+  },
+
+  async unmute(userId) {
+    const page = await this.call('GET', `/console/users/${userId}`)
+    await this.call('POST', `/console/users/${userId}/unmute`, { csrf: hidden(page.text, 'csrf') })
+  },
+})
+
 module.exports = { Staff }

@@ -4,7 +4,7 @@
 // 重新提交 keeping one image → approval → questions → countdown → article → a comment → 查看更多.
 // Every wait names the screen it was on, so a broken backend step shows where the journey stopped.
 const path = require('path')
-const { Phone, send } = require('./wechat')
+const { Phone, send, settleAll } = require('./wechat')
 const { Staff } = require('./console')
 
 const BASE = process.env.MP_BASE_URL
@@ -16,6 +16,8 @@ const NOTE = '执业证书照片反光，请重新拍摄'
 const image = (name) => path.join(IMAGES, name)
 const uploads = (phone) => phone.calls.filter((c) => c.method === 'UPLOAD')
 const count = (phone, selector) => phone.all(selector).length
+
+afterEach(settleAll)
 
 test('a new user, from a shared article, through verification to a posted comment', async () => {
   const phone = new Phone(BASE, `mp-journey-${Date.now()}`)

@@ -9,6 +9,7 @@ const exparser = require('miniprogram-exparser')
 const { BUILD } = require('./build')
 
 const WAIT_MS = 15000
+const phones = []
 
 function send(method, url, headers, body) {
   return new Promise((resolve, reject) => {
@@ -53,17 +54,20 @@ function parseQuery(raw) {
 }
 
 class Phone {
-  /** `baseUrl`: the local stack, standing in for the config's `develop` address. */
-  constructor(baseUrl, loginName) {
+  /** `baseUrl`: the local stack, standing in for the config's `develop` address; `wx.login` gives the
+   * fake WeChat's code `dev:<loginName>` (the same user every time), or `code` as it is. */
+  constructor(baseUrl, loginName, code) {
     this.baseUrl = baseUrl
-    this.loginName = loginName
+    this.code = code || `dev:${loginName}`
     this.storage = new Map()
     this.calls = [] // every HTTP call: method, path, status
     this.recorded = [] // every recorded wx call: name and options
     this.media = [] // the files the next wx.chooseMedia calls pick
     this.stack = [] // open pages: {route, comp}
     this.develop = require(path.join(BUILD, 'config')).API_BASE.develop
+    this.inflight = 0
     this.bind()
+    phones.push(this)
   }
 
   bind() {
@@ -80,7 +84,7 @@ class Phone {
       getStorageSync: (key) => (phone.storage.has(key) ? phone.storage.get(key) : ''),
       setStorageSync: (key, value) => phone.storage.set(key, value),
       removeStorageSync: (key) => phone.storage.delete(key),
-      login: (options) => setTimeout(() => options.success({ code: `dev:${phone.loginName}`, errMsg: 'login:ok' }), 0),
+      login: (options) => setTimeout(() => options.success({ code: phone.code, errMsg: 'login:ok' }), 0),
       request: (options) => phone.request(options),
       uploadFile: (options) => phone.uploadFile(options),
       chooseMedia: (options) => {
@@ -117,7 +121,10 @@ class Phone {
     if (body) headers['content-length'] = Buffer.byteLength(body)
     const call = { method, path: new URL(url).pathname, status: 0 }
     this.calls.push(call)
-    send(method, url, headers, body).then(
+    this.inflight += 1
+    send(method, url, headers, body)
+      .finally(() => (this.inflight -= 1))
+      .then(
       (answer) => {
         call.status = answer.status
         let data = answer.text
@@ -126,6 +133,7 @@ class Phone {
         } catch (_) {
           // not JSON: WeChat hands the text over as it is
         }
+        call.body = data
         if (options.success) options.success({ statusCode: answer.status, data, header: answer.headers, errMsg: 'request:ok' })
         if (options.complete) options.complete({})
       },
@@ -140,7 +148,10 @@ class Phone {
     const { body, type } = multipart(options.formData, options.name, options.filePath)
     const call = { method: 'UPLOAD', path: new URL(options.url).pathname, status: 0 }
     this.calls.push(call)
-    send('POST', options.url, { 'content-type': type, 'content-length': body.length }, body).then(
+    this.inflight += 1
+    send('POST', options.url, { 'content-type': type, 'content-length': body.length }, body)
+      .finally(() => (this.inflight -= 1))
+      .then(
       (answer) => {
         call.status = answer.status
         options.success({ statusCode: answer.status, data: answer.text, errMsg: 'uploadFile:ok' })
@@ -184,6 +195,18 @@ class Phone {
     if (!top) return
     if (top.comp.instance.onUnload) top.comp.instance.onUnload()
     top.comp.detach()
+  }
+
+  /** The last answer to `method path` (a RegExp on the path), as the server wrote it. */
+  answer(method, pathPattern) {
+    const found = this.calls.filter((c) => c.method === method && pathPattern.test(c.path) && c.status)
+    if (!found.length) throw new Error(this.explain(`no answer to ${method} ${pathPattern}`))
+    return found[found.length - 1]
+  }
+
+  /** The session's token, for a test that must name this user to staff (their id). */
+  get token() {
+    return this.storage.get('token') || ''
   }
 
   get page() {
@@ -231,6 +254,18 @@ class Phone {
     for (const t of texts) await this.until(() => this.text().includes(t), `"${t}"`)
   }
 
+  /** Tap the first element matching `selector` whose text contains `text`. */
+  tapWhere(selector, text) {
+    this.tapElement(this.all(selector).find((el) => el.textContent.includes(text)), `${selector} with "${text}"`)
+  }
+
+  /** Let what is under way end (answers still coming in), then close every page. */
+  async settle() {
+    for (let i = 0; i < 400 && this.inflight; i += 1) await new Promise((r) => setTimeout(r, 25))
+    await new Promise((r) => setTimeout(r, 50))
+    while (this.stack.length) this.close()
+  }
+
   /** The innermost element whose text is exactly `label` (a button, a link). */
   find(label) {
     const found = this.all('*').filter((el) => el.textContent.replace(/\s+/g, ' ').trim() === label && el.__wxElement)
@@ -270,4 +305,9 @@ class Phone {
   }
 }
 
-module.exports = { Phone, send }
+/** For afterEach: no page renders after its test (and its jsdom) ended. */
+async function settleAll() {
+  while (phones.length) await phones.pop().settle()
+}
+
+module.exports = { Phone, send, settleAll }

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.e2e
 
 JEST = ROOT / "node_modules" / "jest" / "bin" / "jest.js"
 JEST_CONFIG = ROOT / "miniprogram" / "tests" / "jest.config.js"
+READER, COMMENTER = "mp-states-reader", "mp-states-commenter"  # approved here, for states.test.js
 PEER_COMMENTS = 5  # as many as one user may post in a minute: more than a screenful (config.ts)
 RUN_TIMEOUT_SECONDS = 300
 IMAGES = {
@@ -34,7 +35,7 @@ IMAGES = {
 }
 
 
-def test_the_mini_program_walks_a_new_user_to_a_posted_comment(tmp_path: Path) -> None:
+def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "Node.js is needed for the mini-program's tests"
     assert JEST.exists(), "jest is not installed: run `npm ci` at the repository's root"
@@ -47,6 +48,8 @@ def test_the_mini_program_walks_a_new_user_to_a_posted_comment(tmp_path: Path) -
     try:
         peer = Client(stack)
         bring(peer, "mp-journey-peer", "done")
+        for name in (READER, COMMENTER):
+            bring(Client(stack), name, "done")
         article_id = peer.call("GET", "/v1/articles").json()["items"][0]["id"]
         for n in range(PEER_COMMENTS):
             posted = peer.call("POST", f"/v1/articles/{article_id}/comments", {"text": f"同行评论 {n + 1}"})
@@ -57,6 +60,8 @@ def test_the_mini_program_walks_a_new_user_to_a_posted_comment(tmp_path: Path) -
             "MP_OUTBOX": str(stack.var / "outbox.jsonl"),
             "MP_ARTICLE_ID": article_id,
             "MP_IMAGES": str(images),
+            "MP_READER": READER,
+            "MP_COMMENTER": COMMENTER,
             "CI": "true",  # jest: no watch mode, no interactive output
         }
         run = subprocess.run(

@@ -109,7 +109,11 @@ Component({
       try {
         const replyTo = this.data.replyTo
         const comment = await api.postComment(this.data.id, { text: this.data.draft, ...(replyTo ? { reply_to: replyTo.id } : {}) })
-        this.setData({ draft: '', replyTo: null, comments: [shown(comment)].concat(this.data.comments) })
+        const view = shown(comment)
+        // the answer to a post leaves reply_context out (the next page of comments has it): show what
+        // the user replied to as the screen showed it
+        if (replyTo && !view.reply) view.reply = { name: replyTo.name, text: replyTo.excerpt }
+        this.setData({ draft: '', replyTo: null, comments: [view].concat(this.data.comments) })
         await this.loadArticle() // the count as the server keeps it
       } catch (error) {
         this.setData({ composerError: messageOf(error) })

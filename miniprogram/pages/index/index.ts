@@ -1,7 +1,10 @@
 import { api, login, messageOf, token } from '../../lib/api'
-import { go, keepDeepLink } from '../../lib/flow'
+import { go, goOn, keepDeepLink } from '../../lib/flow'
 
-/** The launch page: log in (or reuse the stored session), then show the page `next_step` names. */
+/**
+ * The launch page: log in (or reuse the stored session), then show the page `next_step` names; a user
+ * already through goes straight on (the countdown is for the moment the journey ends).
+ */
 Component({
   data: { error: '' },
   methods: {
@@ -13,7 +16,8 @@ Component({
       this.setData({ error: '' })
       try {
         const user = token() ? await api.me() : await login()
-        go(user.next_step)
+        if (user.next_step === 'done') goOn()
+        else go(user.next_step)
       } catch (error) {
         this.setData({ error: messageOf(error) })
       }

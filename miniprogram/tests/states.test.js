@@ -1,0 +1,139 @@
+// The screens' other states against the local stack: the refused agreement and its way back, 我的,
+// a comment held, rejected, hidden, replied to, deleted and reported, a muted and a rate-limited
+// commenter, an upstream failure at login. Every refusal must show the server's message as it is.
+const { Phone, send, settleAll } = require('./wechat')
+const { Staff } = require('./console')
+
+const BASE = process.env.MP_BASE_URL
+const OUTBOX = process.env.MP_OUTBOX
+const ARTICLE = process.env.MP_ARTICLE_ID
+const READER = process.env.MP_READER // prepared through verification and the questions
+const COMMENTER = process.env.MP_COMMENTER // likewise
+const comments = (phone) => phone.all('.main--comment')
+
+async function userId(phone) {
+  const me = await send('GET', `${BASE}/v1/me`, { authorization: `Bearer ${phone.token}` })
+  return JSON.parse(me.text).id
+}
+
+afterEach(settleAll)
+
+test('a refused agreement says so, and 同意 is the way back', async () => {
+  const phone = new Phone(BASE, `mp-refuser-${Date.now()}`)
+  phone.open('/pages/index/index')
+  await phone.see('pages/agreement/index', '同意', '拒绝')
+  phone.tap('拒绝')
+  await phone.see('pages/agreement/index', '您已拒绝')
+  expect(phone.find('拒绝')).toBeUndefined()
+  phone.tap('同意')
+  await phone.see('pages/consent/index', '不同意并跳过')
+})
+
+test('a server that cannot reach WeChat: the login page shows its message, with 重试', async () => {
+  const phone = new Phone(BASE, '', 'err:-1') // the fake WeChat answers "system busy"
+  phone.open('/pages/index/index')
+  await phone.until(() => phone.text().includes('重试'), '重试')
+  const answer = phone.answer('POST', /\/v1\/auth\/login$/)
+  expect(answer.status).toBe(503)
+  expect(phone.all('.main--error')[0].textContent).toBe(answer.body.error.message)
+})
+
+test('我的: the author name, consent receipts, export, and deleting the account', async () => {
+  const phone = new Phone(BASE, READER)
+  phone.open('/pages/index/index')
+  await phone.see('pages/feed/index', '评论', '我的')
+  phone.tap('我的')
+  await phone.see('pages/me/index', '评论署名', '同意记录', '导出我的数据', '注销账号')
+  await phone.until(() => phone.all('.main--record').length >= 2, 'the consent history')
+
+  phone.tapWhere('.main--option', '认证医生')
+  await phone.until(() => phone.text().includes('评论中显示为：认证医生'), 'the new author name')
+  phone.tapElement(phone.all('.main--record .main--link')[0], '查看回执')
+  await phone.until(() => phone.all('.main--receipt').length === 1, 'a receipt')
+  expect(phone.all('.main--receipt')[0].textContent.split('.')).toHaveLength(3) // a JWS
+  phone.tap('导出我的数据')
+  await phone.until(() => phone.all('.main--exported').length === 1, 'the export')
+
+  phone.tap('注销账号')
+  await phone.see('pages/agreement/index', '同意') // a new account starts over
+  expect(phone.recorded.some((r) => r.name === 'showModal')).toBe(true)
+  expect(phone.calls.some((c) => c.method === 'DELETE' && c.path === '/v1/me' && c.status === 200)).toBe(true)
+})
+
+test('comments: held, rejected, replied to, reported, hidden, deleted; muted; rate limited', async () => {
+  const phone = new Phone(BASE, COMMENTER)
+  const moderator = new Staff(BASE, OUTBOX, 'demo-moderator')
+  phone.open(`/pages/index/index?article=${encodeURIComponent(ARTICLE)}`)
+  await phone.see('pages/article/index', '评论', '发表')
+  await phone.until(() => comments(phone).length > 0, 'the newest comments')
+  const count = () => Number(/(\d+) 评论/.exec(phone.text())[1])
+  const composerError = () => (phone.all('.main--composer-error')[0] || {}).textContent
+  const start = count()
+
+  // held by the content check: shown to its author alone, not counted
+  phone.type('#draft', '这条评论待审')
+  phone.tap('发表')
+  await phone.until(() => phone.text().includes('审核中，仅自己可见'), 'the held mark')
+  const held = phone.answer('POST', /\/comments$/).body
+  expect(held.state).toBe('held')
+  expect(count()).toBe(start)
+
+  // refused by the content check (422): the server's message under the composer
+  phone.type('#draft', '这条评论有风险')
+  phone.tap('发表')
+  await phone.until(() => composerError(), 'the refusal')
+  let answer = phone.answer('POST', /\/comments$/)
+  expect(answer.status).toBe(422)
+  expect(composerError()).toBe(answer.body.error.message)
+
+  // a reply to another's comment shows what it replies to
+  const peer = comments(phone).find((c) => !c.textContent.includes('删除'))
+  const peerText = peer.querySelector('.main--comment-text').textContent
+  phone.tapElement(peer.querySelector('.main--link'), '回复')
+  await phone.until(() => phone.text().includes(`：${peerText}`), 'the replied-to excerpt')
+  phone.type('#draft', '同意楼上')
+  phone.tap('发表')
+  await phone.until(() => count() === start + 1, `"${start + 1} 评论"`)
+  expect(comments(phone)[0].textContent).toContain(`回复`)
+  expect(comments(phone)[0].querySelector('.main--reply-context').textContent).toContain(peerText)
+
+  // reporting another's comment
+  const other = comments(phone).find((c) => !c.textContent.includes('删除'))
+  phone.tapElement(Array.from(other.querySelectorAll('.main--link')).find((l) => l.textContent === '举报'), '举报')
+  await phone.until(() => phone.recorded.some((r) => r.name === 'showToast'), 'the report acknowledged')
+  expect(phone.answer('POST', /\/reports$/).status).toBeLessThan(300)
+
+  // a moderator hides the held comment: its author sees it hidden, with the reason
+  await moderator.signIn()
+  await moderator.hideComment(held.id)
+  phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
+  await phone.until(() => phone.text().includes('已隐藏，仅自己可见：'), 'the hidden mark')
+
+  // deleting one's own comment: gone, and the count follows
+  const mine = comments(phone).find((c) => c.textContent.includes('同意楼上'))
+  phone.tapElement(Array.from(mine.querySelectorAll('.main--link')).find((l) => l.textContent === '删除'), '删除')
+  await phone.until(() => count() === start, `"${start} 评论"`)
+  expect(phone.text()).not.toContain('同意楼上')
+
+  // muted: the server's 403 message
+  const id = await userId(phone)
+  await moderator.mute(id, 1)
+  phone.type('#draft', '禁言中的评论')
+  phone.tap('发表')
+  await phone.until(() => phone.answer('POST', /\/comments$/).status === 403, 'the muted answer')
+  answer = phone.answer('POST', /\/comments$/)
+  expect(answer.body.error.code).toBe('muted')
+  await phone.until(() => composerError() === answer.body.error.message, 'the muted message')
+  await moderator.unmute(id)
+
+  // posting fast: the server's 429 message, as it wrote it
+  for (let n = 0; n < 10 && phone.answer('POST', /\/comments$/).status !== 429; n += 1) {
+    const before = phone.calls.length
+    phone.type('#draft', `连续评论 ${n}`)
+    phone.tap('发表')
+    await phone.until(() => phone.calls.slice(before).some((c) => c.method === 'POST' && c.status), 'an answer')
+  }
+  answer = phone.answer('POST', /\/comments$/)
+  expect(answer.status).toBe(429)
+  await phone.until(() => composerError() === answer.body.error.message, 'the rate-limit message')
+})
