@@ -133,7 +133,8 @@ export async function login(): Promise<Reply<'login', 200>['user']> {
   const code = await new Promise<string>((resolve, reject) =>
     wx.login({ success: (res) => resolve(res.code), fail: () => reject(new ApiError(0, 'network', NETWORK_MESSAGE)) }),
   )
-  const session = await call<Reply<'login', 200>>('POST', '/v1/auth/login', { code } satisfies Body<'login'>, { auth: false })
+  const body: Body<'login'> = { code }
+  const session = await call<Reply<'login', 200>>('POST', '/v1/auth/login', body, { auth: false })
   wx.setStorageSync(TOKEN_KEY, session.token)
   return session.user
 }

@@ -63,12 +63,10 @@ class Staff {
     if (opened.status !== 303) throw new Error(`signing in answered ${opened.status}`)
   }
 
-  /** The oldest pending submission in the queue. */
-  async oldestPending() {
+  /** Whether the console's queue lists a submission as pending. */
+  async queued(submissionId) {
     const queue = await this.call('GET', '/console/verifications')
-    const found = /href="\/console\/verifications\/([0-9A-Z]{26})"/.exec(queue.text)
-    if (!found) throw new Error('the console queue shows no pending submission')
-    return found[1]
+    return queue.text.includes(`href="/console/verifications/${submissionId}"`)
   }
 
   /** Decide a submission from its console page's own form (`decision` approve or reject). */

@@ -57,7 +57,8 @@ test('a new user, from a shared article, through verification to a posted commen
 
   // a reviewer rejects it in the console: the licence to redo, with a note
   await reviewer.signIn()
-  const first = await reviewer.oldestPending()
+  const first = (await phone.own('/v1/verification')).submission_id
+  expect(await reviewer.queued(first)).toBe(true)
   await reviewer.decide(first, 'reject', { reason: 'image_unreadable', note: NOTE, redo: 'practice_license' })
 
   // 审核未通过: the reason and the note as the server wrote them, the image to redo marked
@@ -81,8 +82,9 @@ test('a new user, from a shared article, through verification to a posted commen
   expect(uploads(phone)).toHaveLength(5)
 
   // approved in the console
-  const second = await reviewer.oldestPending()
+  const second = (await phone.own('/v1/verification')).submission_id
   expect(second).not.toBe(first)
+  expect(await reviewer.queued(second)).toBe(true)
   await reviewer.decide(second, 'approve')
   phone.tap('刷新')
 

@@ -1,7 +1,7 @@
 // The screens' other states against the local stack: the refused agreement and its way back, 我的,
 // a comment held, rejected, hidden, replied to, deleted and reported, a muted and a rate-limited
 // commenter, an upstream failure at login. Every refusal must show the server's message as it is.
-const { Phone, send, settleAll } = require('./wechat')
+const { Phone, settleAll } = require('./wechat')
 const { Staff } = require('./console')
 
 const BASE = process.env.MP_BASE_URL
@@ -9,12 +9,9 @@ const OUTBOX = process.env.MP_OUTBOX
 const ARTICLE = process.env.MP_ARTICLE_ID
 const READER = process.env.MP_READER // prepared through verification and the questions
 const COMMENTER = process.env.MP_COMMENTER // likewise
+const PENDING = process.env.MP_PENDING // prepared up to a submission waiting for review
 const comments = (phone) => phone.all('.main--comment')
 
-async function userId(phone) {
-  const me = await send('GET', `${BASE}/v1/me`, { authorization: `Bearer ${phone.token}` })
-  return JSON.parse(me.text).id
-}
 
 afterEach(settleAll)
 
@@ -63,12 +60,41 @@ test('我的: the author name, consent receipts, export, and deleting the accoun
 test('comments: held, rejected, replied to, reported, hidden, deleted; muted; rate limited', async () => {
   const phone = new Phone(BASE, COMMENTER)
   const moderator = new Staff(BASE, OUTBOX, 'demo-moderator')
+  phone.storage.set('token', 'a-token-the-server-no-longer-knows')
   phone.open(`/pages/index/index?article=${encodeURIComponent(ARTICLE)}`)
+  // the stale token gets a 401: login again, and on to the article the link named
   await phone.see('pages/article/index', '评论', '发表')
+  expect(phone.calls.slice(0, 3).map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+    'GET /v1/me 401',
+    'POST /v1/auth/login 200',
+    'GET /v1/articles/' + ARTICLE + ' 200',
+  ])
   await phone.until(() => comments(phone).length > 0, 'the newest comments')
   const count = () => Number(/(\d+) 评论/.exec(phone.text())[1])
   const composerError = () => (phone.all('.main--composer-error')[0] || {}).textContent
-  const start = count()
+  let start = count()
+
+  // a post whose answer the network lost is sent again with the same Idempotency-Key: one comment
+  phone.loseNextAnswer('POST', /\/comments$/)
+  phone.type('#draft', '网络不稳时发出的评论')
+  phone.tap('发表')
+  await phone.until(() => count() === start + 1, `"${start + 1} 评论"`)
+  const posts = phone.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/comments'))
+  expect(posts.map((c) => [c.lost || false, c.status])).toEqual([[true, 201], [false, 201]])
+  expect(posts[1].headers['Idempotency-Key']).toBe(posts[0].headers['Idempotency-Key'])
+  expect(posts[1].body.id).toBe(posts[0].body.id)
+  expect(phone.text().split('网络不稳时发出的评论').length - 1).toBe(1)
+  start = count()
+
+  // a read whose answer was lost is not sent again: the network's message, once
+  phone.loseNextAnswer('GET', /^\/v1\/articles\/[^/]+$/)
+  phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
+  await phone.until(() => phone.all('.main--error').length === 1, 'the network message')
+  await new Promise((r) => setTimeout(r, 1500)) // longer than a write's retry would wait
+  expect(phone.calls.filter((c) => c.lost).length).toBe(2)
+  expect(phone.calls[phone.calls.length - 1].lost).toBe(true)
+  phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
+  await phone.until(() => comments(phone).length > 0, 'the newest comments')
 
   // held by the content check: shown to its author alone, not counted
   phone.type('#draft', '这条评论待审')
@@ -116,7 +142,7 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   expect(phone.text()).not.toContain('同意楼上')
 
   // muted: the server's 403 message
-  const id = await userId(phone)
+  const { id } = await phone.own('/v1/me')
   await moderator.mute(id, 1)
   phone.type('#draft', '禁言中的评论')
   phone.tap('发表')
@@ -136,4 +162,14 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   answer = phone.answer('POST', /\/comments$/)
   expect(answer.status).toBe(429)
   await phone.until(() => composerError() === answer.body.error.message, 'the rate-limit message')
+})
+
+test('审核中: 撤回修改 takes the submission back, to the form as it was sent', async () => {
+  const phone = new Phone(BASE, PENDING)
+  phone.open('/pages/index/index')
+  await phone.see('pages/pending/index', '审核中', '撤回修改')
+  await phone.until(() => /提交于 \d{4}-\d{2}-\d{2}/.test(phone.text()), 'the day it was sent')
+  phone.tap('撤回修改')
+  await phone.see('pages/verify/index', '身份认证', '重新提交', '沿用上次的图片')
+  expect(phone.valueOf('#hospital')).toBeTruthy()
 })

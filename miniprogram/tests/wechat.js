@@ -66,6 +66,7 @@ class Phone {
     this.stack = [] // open pages: {route, comp}
     this.develop = require(path.join(BUILD, 'config')).API_BASE.develop
     this.inflight = 0
+    this.losing = [] // requests whose answer the network will lose: {method, path}
     this.bind()
     phones.push(this)
   }
@@ -119,11 +120,20 @@ class Phone {
     const body = options.data === undefined ? undefined : JSON.stringify(options.data)
     const headers = { ...(options.header || {}) }
     if (body) headers['content-length'] = Buffer.byteLength(body)
-    const call = { method, path: new URL(url).pathname, status: 0 }
+    const call = { method, path: new URL(url).pathname, status: 0, headers }
     this.calls.push(call)
+    const lose = this.losing.findIndex((l) => l.method === method && l.path.test(call.path))
+    if (lose >= 0) this.losing.splice(lose, 1)
     this.inflight += 1
     send(method, url, headers, body)
       .finally(() => (this.inflight -= 1))
+      .then((answer) => {
+        if (lose < 0) return answer
+        call.status = answer.status
+        call.body = JSON.parse(answer.text)
+        call.lost = true // the server answered; the app never hears of it
+        throw new Error('the answer was lost on the way')
+      })
       .then(
       (answer) => {
         call.status = answer.status
@@ -197,6 +207,12 @@ class Phone {
     top.comp.detach()
   }
 
+  /** The next `method` request to a path matching `pathPattern` reaches the server, but its answer
+   * is lost on the way back (a flaky mobile network). */
+  loseNextAnswer(method, pathPattern) {
+    this.losing.push({ method, path: pathPattern })
+  }
+
   /** The last answer to `method path` (a RegExp on the path), as the server wrote it. */
   answer(method, pathPattern) {
     const found = this.calls.filter((c) => c.method === method && pathPattern.test(c.path) && c.status)
@@ -207,6 +223,12 @@ class Phone {
   /** The session's token, for a test that must name this user to staff (their id). */
   get token() {
     return this.storage.get('token') || ''
+  }
+
+  /** GET `path` as this phone's user, outside the app (what the test must tell the staff). */
+  async own(path) {
+    const answer = await send('GET', this.baseUrl + path, { authorization: `Bearer ${this.token}` })
+    return JSON.parse(answer.text)
   }
 
   get page() {

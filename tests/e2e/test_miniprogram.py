@@ -23,7 +23,8 @@ pytestmark = pytest.mark.e2e
 
 JEST = ROOT / "node_modules" / "jest" / "bin" / "jest.js"
 JEST_CONFIG = ROOT / "miniprogram" / "tests" / "jest.config.js"
-READER, COMMENTER = "mp-states-reader", "mp-states-commenter"  # approved here, for states.test.js
+# for states.test.js: two users approved here, one with a submission waiting
+READER, COMMENTER, PENDING = "mp-states-reader", "mp-states-commenter", "mp-states-pending"
 PEER_COMMENTS = 5  # as many as one user may post in a minute: more than a screenful (config.ts)
 RUN_TIMEOUT_SECONDS = 300
 IMAGES = {
@@ -50,6 +51,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
         bring(peer, "mp-journey-peer", "done")
         for name in (READER, COMMENTER):
             bring(Client(stack), name, "done")
+        bring(Client(stack), PENDING, "pending")
         article_id = peer.call("GET", "/v1/articles").json()["items"][0]["id"]
         for n in range(PEER_COMMENTS):
             posted = peer.call("POST", f"/v1/articles/{article_id}/comments", {"text": f"同行评论 {n + 1}"})
@@ -62,6 +64,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
             "MP_IMAGES": str(images),
             "MP_READER": READER,
             "MP_COMMENTER": COMMENTER,
+            "MP_PENDING": PENDING,
             "CI": "true",  # jest: no watch mode, no interactive output
         }
         run = subprocess.run(
