@@ -76,6 +76,11 @@ Component({
         this.setData({ error: messageOf(error) })
       }
     },
+    /** A shared article opens through the launch page, which keeps it until the reader may see it. */
+    onShareAppMessage() {
+      const article = this.data.article
+      return { title: article ? article.title : '', path: `/pages/index/index?article=${encodeURIComponent(this.data.id)}` }
+    },
     async loadArticle() {
       const article = await api.article(this.data.id)
       this.setData({

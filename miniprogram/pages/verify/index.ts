@@ -66,6 +66,9 @@ Component({
   methods: {
     async onLoad() {
       try {
+        // opened from the result message too (the page GET /v1/config names): the server says what to show
+        const me = await api.me()
+        if (me.next_step !== 'verify' && me.next_step !== 'rejected') return go(me.next_step)
         const [status, config] = await Promise.all([api.verification(), api.config()])
         const rejected = status.status === 'rejected' || status.status === 'revoked'
         this.setData({ status, templateId: config.subscribe_templates.review_result, slots: slotsOf(status), resubmit: status.status !== 'none' })
