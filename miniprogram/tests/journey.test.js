@@ -53,7 +53,8 @@ test('a new user, from a shared article, through verification to a posted commen
   expect(uploads(phone)).toHaveLength(3)
   const asked = phone.recorded.filter((r) => r.name === 'requestSubscribeMessage')
   const template = config.subscribe_templates.review_result
-  expect(asked.map((r) => r.options.tmplIds)).toEqual(template ? [[template]] : [])
+  expect(template).toBeTruthy() // the stack was started with one
+  expect(asked.map((r) => r.options.tmplIds)).toEqual([[template]])
 
   // a reviewer rejects it in the console: the licence to redo, with a note
   await reviewer.signIn()
@@ -105,8 +106,12 @@ test('a new user, from a shared article, through verification to a posted commen
   await phone.see('pages/done/index', '您已通过HCP身份认证和信息审核', '5 秒后自动跳转')
   await phone.until(() => phone.text().includes('4 秒后自动跳转'), 'the countdown')
   await phone.see('pages/article/index', '作者', '评论', '发表')
-  expect(phone.page.route).toBe('pages/article/index')
+  const article = await phone.own(`/v1/articles/${encodeURIComponent(ARTICLE)}`)
+  expect(phone.all('.main--title')[0].textContent).toBe(article.title) // the one the link named
   expect(phone.text()).toMatch(/\d{4}-\d{2}-\d{2} · 作者/)
+  expect(phone.text().includes('非原创')).toBe(!article.original)
+  if (article.source) expect(phone.text()).toContain(`来源：${article.source}`)
+  expect(phone.all('.main--section').length).toBe(article.sections.length)
   await phone.until(() => count(phone, '.main--comment') > 0, 'the newest comments')
   const before = Number(/(\d+) 评论/.exec(phone.text())[1])
   expect(before).toBeGreaterThan(count(phone, '.main--comment')) // more than a screenful: the peer's

@@ -25,6 +25,7 @@ JEST = ROOT / "node_modules" / "jest" / "bin" / "jest.js"
 JEST_CONFIG = ROOT / "miniprogram" / "tests" / "jest.config.js"
 # for states.test.js: two users approved here, one with a submission waiting
 READER, COMMENTER, PENDING = "mp-states-reader", "mp-states-commenter", "mp-states-pending"
+RESULT_TEMPLATE = "local-review-result"  # the app must ask for it, as GET /v1/config names it
 PEER_COMMENTS = 5  # as many as one user may post in a minute: more than a screenful (config.ts)
 RUN_TIMEOUT_SECONDS = 300
 IMAGES = {
@@ -45,7 +46,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
     for name, color in IMAGES.items():
         (images / name).write_bytes(image(color))
 
-    stack = start_stack(tmp_path / "var")
+    stack = start_stack(tmp_path / "var", {"WECHAT_RESULT_TEMPLATE_ID": RESULT_TEMPLATE})
     try:
         peer = Client(stack)
         bring(peer, "mp-journey-peer", "done")
