@@ -67,9 +67,10 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
             "MP_COMMENTER": COMMENTER,
             "MP_PENDING": PENDING,
             "CI": "true",  # jest: no watch mode, no interactive output
+            "FORCE_COLOR": "0",  # a failure's output readable in pytest's report
         }
         run = subprocess.run(
-            [node, str(JEST), "--config", str(JEST_CONFIG), "--colors=false"],
+            [node, str(JEST), "--config", str(JEST_CONFIG)],
             cwd=ROOT,
             env=env,
             capture_output=True,
