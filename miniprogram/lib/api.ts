@@ -84,6 +84,21 @@ function newKey(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`
 }
 
+/**
+ * The key of a write that has not surely landed, per path, with the body it was for: sending that
+ * same body again (the user taps once more after a 503 or a lost answer) reuses it, so the server
+ * answers a write that did land as it first did instead of writing it twice. A success forgets it.
+ */
+const unsettled: Record<string, { body: string; key: string }> = {}
+
+function keyFor(path: string, body: unknown): string {
+  const json = JSON.stringify(body)
+  const kept = unsettled[path]
+  if (kept && kept.body === json) return kept.key
+  unsettled[path] = { body: json, key: newKey() }
+  return unsettled[path].key
+}
+
 function wait(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
@@ -111,7 +126,7 @@ function backToLogin(): void {
 export async function call<T>(method: Method, path: string, body?: unknown, options: Options = {}): Promise<T> {
   const header: Record<string, string> = {}
   if (options.auth !== false && token()) header.Authorization = `Bearer ${token()}`
-  if (options.idempotent) header['Idempotency-Key'] = newKey()
+  if (options.idempotent) header['Idempotency-Key'] = keyFor(path, body)
   const url = apiBase() + path + queryString(options.query)
   const attempts = options.idempotent ? 1 + WRITE_RETRIES : 1
   let answer: Answered | undefined
@@ -123,7 +138,10 @@ export async function call<T>(method: Method, path: string, body?: unknown, opti
       await wait(500 * attempt)
     }
   }
-  if (answer.status >= 200 && answer.status < 300) return answer.data as T
+  if (answer.status >= 200 && answer.status < 300) {
+    if (options.idempotent) delete unsettled[path]
+    return answer.data as T
+  }
   if (answer.status === 401 && options.auth !== false) backToLogin()
   throw failure(answer)
 }
@@ -163,7 +181,6 @@ const id = encodeURIComponent
 export const api = {
   config: () => call<Reply<'appConfig', 200>>('GET', '/v1/config', undefined, { auth: false }),
   me: () => call<Reply<'me', 200>>('GET', '/v1/me'),
-  logout: () => call<unknown>('POST', '/v1/auth/logout'),
   documents: () => call<Reply<'consentDocuments', 200>>('GET', '/v1/consents/documents'),
   decide: (body: Body<'consentDecide'>) => call<Reply<'consentDecide', 201>>('POST', '/v1/consents', body),
   consentHistory: () => call<Reply<'consentHistory', 200>>('GET', '/v1/consents'),

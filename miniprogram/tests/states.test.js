@@ -90,6 +90,23 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   expect(posts[1].headers['Idempotency-Key']).toBe(posts[0].headers['Idempotency-Key'])
   expect(posts[1].body.id).toBe(posts[0].body.id)
   expect(phone.text().split('网络不稳时发出的评论').length - 1).toBe(1)
+
+  // every answer lost: the network's message; the user's own retry of the same text keeps the key
+  const beforeLost = count()
+  for (let n = 0; n < 3; n += 1) phone.loseNextAnswer('POST', /\/comments$/)
+  phone.type('#draft', '三次都没有回音的评论')
+  phone.tap('发表')
+  await phone.until(() => composerError(), 'the network message')
+  const lost = phone.calls.filter((c) => c.lost && c.method === 'POST')
+  expect(lost.length).toBe(4) // the first post's lost answer, then this one's three attempts
+  phone.tap('发表')
+  await phone.until(() => phone.text().includes('三次都没有回音的评论'), 'the comment')
+  const again = phone.answer('POST', /\/comments$/)
+  expect(again.headers['Idempotency-Key']).toBe(lost[3].headers['Idempotency-Key'])
+  expect(again.body.id).toBe(lost[1].body.id) // the write that had landed, answered as it first was
+  expect(phone.text().split('三次都没有回音的评论').length - 1).toBe(1)
+  await phone.until(() => count() === beforeLost + 1, `"${beforeLost + 1} 评论"`)
+  expect(composerError()).toBeFalsy()
   const start = count()
 
   // a read whose answer was lost is not sent again: the network's message, once
@@ -97,7 +114,7 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
   await phone.until(() => phone.all('.main--error').length === 1, 'the network message')
   await new Promise((r) => setTimeout(r, 1500)) // longer than a write's retry would wait
-  expect(phone.calls.filter((c) => c.lost).length).toBe(2)
+  expect(phone.calls.filter((c) => c.method === 'GET' && c.lost).length).toBe(1)
   expect(phone.calls[phone.calls.length - 1].lost).toBe(true)
   phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
   await phone.until(() => comments(phone).length > 0, 'the newest comments')
