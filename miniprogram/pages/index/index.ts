@@ -9,7 +9,7 @@ Component({
   data: { error: '' },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
-      if (query.article) keepDeepLink(query.article)
+      if (query.article) keepDeepLink(decodeURIComponent(query.article))
       this.start()
     },
     async start() {
