@@ -4,12 +4,13 @@ import { go } from '../../lib/flow'
 
 /** 审核中: the submission waits for a reviewer; 撤回修改 takes it back to correct it. */
 Component({
-  data: { submittedOn: '', error: '' },
+  data: { submittedOn: '', messaged: false, error: '' },
   methods: {
     async onLoad() {
       try {
-        const status = await api.verification()
-        this.setData({ submittedOn: day(status.submitted_at) })
+        const [status, config] = await Promise.all([api.verification(), api.config()])
+        // a result message only where the stage has its template (and the user allowed one)
+        this.setData({ submittedOn: day(status.submitted_at), messaged: !!config.subscribe_templates.review_result })
       } catch (error) {
         this.setData({ error: messageOf(error) })
       }
