@@ -43,6 +43,8 @@ lint-code: $(STAMP) $(NODE_STAMP)
 	npx --no-install openapi-typescript infra/openapi.yaml -o $(TYPES_CHECK) >/dev/null
 	@diff -q $(TYPES_CHECK) $(API_TYPES) >/dev/null || { echo "$(API_TYPES) is out of date: run make types"; exit 1; }
 	npx --no-install tsc --noEmit --strict $(API_TYPES)
+	@# the whole mini-program, against the contract's types and WeChat's (miniprogram-api-typings)
+	npx --no-install tsc --noEmit -p miniprogram/tsconfig.json
 
 # The TypeScript types of the contract, for the mini-program (generated from the OpenAPI document).
 API_TYPES := miniprogram/typings/api.d.ts
