@@ -7,7 +7,8 @@
  * restates a field of the contract.
  */
 import type { components, operations } from '../typings/api'
-import { apiBase, WRITE_RETRIES } from '../config'
+import { apiBase, loginCode, WRITE_RETRIES } from '../config'
+import { go, keepDeepLinkOfCurrentPage } from './flow'
 
 export type Schemas = components['schemas']
 type Operation = keyof operations
@@ -27,14 +28,19 @@ const TOKEN_KEY = 'token'
 const LOGIN_PAGE = '/pages/index/index'
 /** Said when no answer came at all: the only message the app writes itself. */
 export const NETWORK_MESSAGE = '网络连接失败，请检查网络后再试'
+/** Said when the storage refused an image (the presigned POST's 4xx), which has no message of ours. */
+export const UPLOAD_REFUSED_MESSAGE = '图片上传被拒绝，请重新选择图片后再试'
+/** Answers that mean "not there yet": the server's `next_step` says where the user stands. */
+const NOT_YET: string[] = ['consent_required', 'verification_required']
 
 export class ApiError extends Error {
   constructor(
     readonly status: number, // 0: no answer reached the app
-    readonly code: ErrorCode | 'network',
+    readonly code: ErrorCode | 'network' | 'upload_refused',
     message: string,
     readonly fields: Schemas['FieldError'][] = [],
     readonly until: string | null = null,
+    readonly retryAfter = 0, // seconds, from Retry-After (429, 503)
   ) {
     super(message)
   }
@@ -65,6 +71,13 @@ interface Options {
 interface Answered {
   status: number
   data: unknown
+  retryAfter: number
+}
+
+function retryAfterOf(header: Record<string, string> | undefined): number {
+  const raw = header ? header['Retry-After'] || header['retry-after'] : undefined
+  const seconds = Number(raw)
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 0
 }
 
 function send(method: Method, url: string, body: unknown, header: Record<string, string>): Promise<Answered> {
@@ -74,7 +87,8 @@ function send(method: Method, url: string, body: unknown, header: Record<string,
       method,
       data: body === undefined ? undefined : (body as WechatMiniprogram.IAnyObject),
       header: { 'content-type': 'application/json', ...header },
-      success: (res) => resolve({ status: res.statusCode, data: res.data }),
+      success: (res) =>
+        resolve({ status: res.statusCode, data: res.data, retryAfter: retryAfterOf(res.header as Record<string, string>) }),
       fail: () => reject(new ApiError(0, 'network', NETWORK_MESSAGE)),
     })
   })
@@ -85,18 +99,16 @@ function newKey(): string {
 }
 
 /**
- * The key of a write that has not surely landed, per path, with the body it was for: sending that
- * same body again (the user taps once more after a 503 or a lost answer) reuses it, so the server
- * answers a write that did land as it first did instead of writing it twice. A success forgets it.
+ * The key of each write that has not surely landed, by path and body: sending that same body again
+ * (the user taps once more after a 503 or a lost answer) reuses it, so the server answers a write
+ * that did land as it first did instead of writing it twice. A success forgets it.
  */
-const unsettled: Record<string, { body: string; key: string }> = {}
+const unsettled: Record<string, string> = {}
 
 function keyFor(path: string, body: unknown): string {
-  const json = JSON.stringify(body)
-  const kept = unsettled[path]
-  if (kept && kept.body === json) return kept.key
-  unsettled[path] = { body: json, key: newKey() }
-  return unsettled[path].key
+  const write = `${path} ${JSON.stringify(body)}`
+  if (!unsettled[write]) unsettled[write] = newKey()
+  return unsettled[write]
 }
 
 function wait(ms: number): Promise<void> {
@@ -113,14 +125,37 @@ function queryString(query: Options['query']): string {
 function failure(answer: Answered): ApiError {
   const body = answer.data as { error?: Schemas['Error'] } | null
   const error = body && typeof body === 'object' ? body.error : undefined
-  if (!error) return new ApiError(answer.status, 'network', NETWORK_MESSAGE)
-  return new ApiError(answer.status, error.code, error.message, error.fields || [], error.until || null)
+  if (!error) return new ApiError(answer.status, 'network', NETWORK_MESSAGE, [], null, answer.retryAfter)
+  return new ApiError(answer.status, error.code, error.message, error.fields || [], error.until || null, answer.retryAfter)
 }
 
-/** Log in again: the token is gone and the journey starts over from the login page. */
+/** Set while the app is on its way to the login page or to the page `next_step` names: the other
+ * calls that fail meanwhile for the same reason do not send the user there a second time. */
+let redirecting = false
+
+/** Log in again: the token is gone and the journey starts over from the login page, keeping the
+ * article the user was reading for after it. */
 function backToLogin(): void {
   wx.removeStorageSync(TOKEN_KEY)
-  wx.reLaunch({ url: LOGIN_PAGE })
+  if (redirecting) return
+  redirecting = true
+  keepDeepLinkOfCurrentPage()
+  wx.reLaunch({ url: LOGIN_PAGE, complete: () => (redirecting = false) })
+}
+
+/** Not through yet (403 consent_required / verification_required): the page `next_step` names,
+ * keeping the article the user was reading for after it. */
+async function backToJourney(): Promise<void> {
+  if (redirecting) return
+  redirecting = true
+  try {
+    keepDeepLinkOfCurrentPage()
+    go((await api.me()).next_step)
+  } catch (_) {
+    // the page shows the first refusal; a failed look-up leaves the user where they were
+  } finally {
+    redirecting = false
+  }
 }
 
 export async function call<T>(method: Method, path: string, body?: unknown, options: Options = {}): Promise<T> {
@@ -139,26 +174,29 @@ export async function call<T>(method: Method, path: string, body?: unknown, opti
     }
   }
   if (answer.status >= 200 && answer.status < 300) {
-    if (options.idempotent) delete unsettled[path]
+    if (options.idempotent) delete unsettled[`${path} ${JSON.stringify(body)}`]
     return answer.data as T
   }
+  const error = failure(answer)
   if (answer.status === 401 && options.auth !== false) backToLogin()
-  throw failure(answer)
+  if (answer.status === 403 && NOT_YET.includes(error.code)) backToJourney()
+  throw error
+}
+
+/** Open the page the server's `next_step` names now (after a write whose outcome is in doubt). */
+export async function onward(): Promise<void> {
+  go((await api.me()).next_step)
 }
 
 /** `wx.login`, then the backend's session: the user as login answers it (with `next_step`). */
 export async function login(): Promise<Reply<'login', 200>['user']> {
   const code = await new Promise<string>((resolve, reject) =>
-    wx.login({ success: (res) => resolve(res.code), fail: () => reject(new ApiError(0, 'network', NETWORK_MESSAGE)) }),
+    wx.login({ success: (res) => resolve(loginCode(res.code)), fail: () => reject(new ApiError(0, 'network', NETWORK_MESSAGE)) }),
   )
   const body: Body<'login'> = { code }
   const session = await call<Reply<'login', 200>>('POST', '/v1/auth/login', body, { auth: false })
   wx.setStorageSync(TOKEN_KEY, session.token)
   return session.user
-}
-
-export function forgetSession(): void {
-  wx.removeStorageSync(TOKEN_KEY)
 }
 
 /** Send a chosen image to the presigned POST, as the contract says: name `file`, the fields as form data. */
@@ -169,7 +207,12 @@ export function uploadToTicket(ticket: Reply<'verificationUpload', 200>, filePat
       filePath,
       name: 'file',
       formData: ticket.fields,
-      success: (res) => (res.statusCode >= 200 && res.statusCode < 300 ? resolve() : reject(new ApiError(res.statusCode, 'network', NETWORK_MESSAGE))),
+      success: (res) => {
+        if (res.statusCode >= 200 && res.statusCode < 300) resolve()
+        // the storage answered and said no (a policy's size or type, an expired form): not the network
+        else if (res.statusCode < 500) reject(new ApiError(res.statusCode, 'upload_refused', UPLOAD_REFUSED_MESSAGE))
+        else reject(new ApiError(res.statusCode, 'network', NETWORK_MESSAGE))
+      },
       fail: () => reject(new ApiError(0, 'network', NETWORK_MESSAGE)),
     })
   })
@@ -186,6 +229,8 @@ export const api = {
   consentHistory: () => call<Reply<'consentHistory', 200>>('GET', '/v1/consents'),
   receipt: (recordId: string) => call<Reply<'consentReceipt', 200>>('GET', `/v1/consents/${id(recordId)}/receipt`),
   exportData: () => call<Reply<'exportMyData', 200>>('GET', '/v1/me/export'),
+  withdrawConsent: (document: Schemas['ConsentDocument']['key']) =>
+    call<Reply<'consentWithdraw', 201>>('POST', `/v1/consents/${id(document)}/withdraw`),
   deleteAccount: () => call<Reply<'deleteMe', 200>>('DELETE', '/v1/me'),
   setAuthor: (body: Body<'authorDisplay'>) => call<Reply<'authorDisplay', 200>>('PUT', '/v1/me/author', body),
   uploadTicket: (body: Body<'verificationUpload'>) =>

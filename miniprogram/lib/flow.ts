@@ -36,3 +36,11 @@ export function goOn(): void {
 export function keepDeepLink(articleId: string): void {
   wx.setStorageSync(DEEP_LINK_KEY, articleId)
 }
+
+/** Keep the article on screen, if one is (the user is sent to log in or back into the journey). */
+export function keepDeepLinkOfCurrentPage(): void {
+  const pages = getCurrentPages()
+  const top = pages[pages.length - 1]
+  const id = top && top.route === 'pages/article/index' && top.options ? top.options.id : ''
+  if (id) keepDeepLink(decodeURIComponent(id))
+}
