@@ -10,6 +10,24 @@ const { BUILD } = require('./build')
 
 const WAIT_MS = 15000
 const phones = []
+/** What WeChat's input and textarea keep of what is typed when the WXML sets no `maxlength`. */
+const DEFAULT_MAXLENGTH = 140
+
+/** The attribute `name` of a rendered element as its WXML bound it (undefined if it has none). */
+function attribute(el, name) {
+  const node = el && el.__wxElement
+  const found = node && node._vt ? node._vt.attrs.find((a) => a.name === name) : undefined
+  return found ? found.value : undefined
+}
+
+/** Whether the element or one around it is disabled (WeChat delivers no tap to it). */
+function disabled(el) {
+  for (let at = el; at; at = at.parentElement) {
+    const value = attribute(at, 'disabled')
+    if (value === true || value === 'true' || value === '') return true
+  }
+  return false
+}
 
 function send(method, url, headers, body) {
   return new Promise((resolve, reject) => {
@@ -85,6 +103,7 @@ class Phone {
       getStorageSync: (key) => (phone.storage.has(key) ? phone.storage.get(key) : ''),
       setStorageSync: (key, value) => phone.storage.set(key, value),
       removeStorageSync: (key) => phone.storage.delete(key),
+      clearStorageSync: () => phone.storage.clear(),
       login: (options) => setTimeout(() => options.success({ code: phone.code, errMsg: 'login:ok' }), 0),
       request: (options) => phone.request(options),
       uploadFile: (options) => phone.uploadFile(options),
@@ -112,6 +131,8 @@ class Phone {
       navigateTo: (options) => phone.navigate('navigateTo', options),
       navigateBack: () => setTimeout(() => phone.close(), 0),
     })
+    // not wx's, a global: the open pages, as WeChat gives them (route, and options as the query)
+    global.getCurrentPages = () => phone.stack.map((p) => ({ route: p.route, options: p.options }))
   }
 
   request(options) {
@@ -120,7 +141,7 @@ class Phone {
     const body = options.data === undefined ? undefined : JSON.stringify(options.data)
     const headers = { ...(options.header || {}) }
     if (body) headers['content-length'] = Buffer.byteLength(body)
-    const call = { method, path: new URL(url).pathname, status: 0, headers }
+    const call = { method, path: new URL(url).pathname, status: 0, headers, sent: options.data }
     this.calls.push(call)
     const lose = this.losing.findIndex((l) => l.method === method && l.path.test(call.path))
     if (lose >= 0) this.losing.splice(lose, 1)
@@ -137,6 +158,7 @@ class Phone {
       .then(
       (answer) => {
         call.status = answer.status
+        call.answerHeaders = answer.headers
         let data = answer.text
         try {
           data = JSON.parse(answer.text)
@@ -177,6 +199,7 @@ class Phone {
       if (how === 'redirectTo') this.close()
       this.open(options.url)
       if (options.success) options.success({})
+      if (options.complete) options.complete({})
     }, 0)
   }
 
@@ -193,7 +216,7 @@ class Phone {
     const parent = document.createElement('div')
     document.body.appendChild(parent)
     comp.attach(parent)
-    this.stack.push({ route, comp })
+    this.stack.push({ route, comp, options: parseQuery(raw) })
     const page = comp.instance
     if (page.onLoad) page.onLoad(parseQuery(raw))
     if (page.onShow) page.onShow()
@@ -296,6 +319,7 @@ class Phone {
 
   tapElement(el, what) {
     if (!el) throw new Error(this.explain(`nothing to tap: ${what}`))
+    if (disabled(el)) throw new Error(this.explain(`${what} is disabled: WeChat would not deliver the tap`))
     const event = new CustomEvent('tap', {})
     el.dispatchEvent(event)
     exparser.Event.dispatchEvent(
@@ -308,10 +332,30 @@ class Phone {
     this.tapElement(this.find(label), `"${label}"`)
   }
 
-  /** Type into a form control (found by its WXML id): the input event WeChat sends, with the value. */
-  type(selector, value) {
+  /** Whether an element is disabled (a tap on it would not be delivered). */
+  disabled(el) {
+    return disabled(el)
+  }
+
+  /** An attribute of a rendered element as its WXML bound it (a web-view's `src`). */
+  attribute(el, name) {
+    return attribute(el, name)
+  }
+
+  /** Tap `label` once it may be tapped (a write still under way keeps its button disabled). */
+  async tapWhenEnabled(label) {
+    await this.until(() => this.find(label) && !disabled(this.find(label)), `"${label}" enabled`)
+    this.tap(label)
+  }
+
+  /** Type into a form control (found by its WXML id): the input event WeChat sends, with the value as
+   * the control keeps it (cut at its `maxlength`, 140 when the WXML sets none, -1 for no limit). */
+  type(selector, typed) {
     const field = this.page && this.page.comp.querySelector(selector)
     if (!field) throw new Error(this.explain(`no field ${selector}`))
+    const set = field.toJSON().attrs.find((a) => a.name === 'maxlength')
+    const limit = set === undefined ? DEFAULT_MAXLENGTH : Number(set.value)
+    const value = limit < 0 ? typed : typed.slice(0, limit)
     // at once, as tap does, so that a tap after it sees the value
     exparser.Event.dispatchEvent(
       field._exparserNode,
