@@ -5,19 +5,24 @@ type Summary = Schemas['ArticleSummary'] & { day: string }
 
 /** The feed: the newest articles first, paged by cursor. */
 Component({
-  data: { articles: [] as Summary[], cursor: '', error: '' },
+  data: { articles: [] as Summary[], cursor: '', loading: false, error: '' },
   methods: {
     onLoad() {
       this.more()
     },
     async more() {
+      if (this.data.loading) return
+      this.setData({ loading: true })
       try {
         const page = await api.articles(this.data.cursor || undefined)
-        const articles = this.data.articles.concat(page.items.map((a) => ({ ...a, day: day(a.published_at) })))
-        this.setData({ articles, cursor: page.next_cursor || '' })
+        const ids = new Set(this.data.articles.map((a) => a.id))
+        const fresh = page.items.filter((a) => !ids.has(a.id)).map((a) => ({ ...a, day: day(a.published_at) }))
+        this.setData({ articles: this.data.articles.concat(fresh), cursor: page.next_cursor || '' })
       } catch (error) {
+        // 403 consent_required / verification_required: the client has sent the user on
         this.setData({ error: messageOf(error) })
       }
+      this.setData({ loading: false })
     },
     open(event: WechatMiniprogram.TouchEvent) {
       const id = (event.currentTarget.dataset as { id: string }).id
