@@ -10,6 +10,7 @@ Component({
     document: null as Schemas['ConsentDocument'] | null,
     blocks: blocks(''),
     refused: false,
+    busy: false,
     error: '',
   },
   methods: {
@@ -17,14 +18,16 @@ Component({
       try {
         const [me, documents] = await Promise.all([api.me(), api.documents()])
         const document = documents.items.find((d) => d.key === AGREEMENT) || null
+        if (document) wx.setNavigationBarTitle({ title: document.title })
         this.setData({ document, blocks: blocks(document ? document.body : ''), refused: me.next_step === 'refused' })
       } catch (error) {
         this.setData({ error: messageOf(error) })
       }
     },
+    /** The web-view page looks the address up itself, from the document's own links. */
     openLink(event: WechatMiniprogram.TouchEvent) {
-      const { url, title } = event.currentTarget.dataset as { url: string; title: string }
-      wx.navigateTo({ url: `/pages/webview/index?url=${encodeURIComponent(url)}&title=${encodeURIComponent(title)}` })
+      const index = Number((event.currentTarget.dataset as { index: number }).index)
+      wx.navigateTo({ url: `/pages/webview/index?document=${AGREEMENT}&link=${index}` })
     },
     agree() {
       this.decide('agree')
@@ -34,12 +37,13 @@ Component({
     },
     async decide(decision: 'agree' | 'refuse') {
       const document = this.data.document
-      if (!document) return
+      if (!document || this.data.busy) return
+      this.setData({ busy: true, error: '' })
       try {
         const record = await api.decide({ document: document.key, version: document.version, decision })
         go(record.next_step)
       } catch (error) {
-        this.setData({ error: messageOf(error) })
+        this.setData({ error: messageOf(error), busy: false })
       }
     },
   },

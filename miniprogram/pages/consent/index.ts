@@ -6,12 +6,13 @@ const INFORMED_CONSENT: Schemas['ConsentDocument']['key'] = 'informed-consent'
 
 /** 知情同意书: the server's text, 同意 or 不同意并跳过 (skip). */
 Component({
-  data: { document: null as Schemas['ConsentDocument'] | null, blocks: blocks(''), error: '' },
+  data: { document: null as Schemas['ConsentDocument'] | null, blocks: blocks(''), busy: false, error: '' },
   methods: {
     async onLoad() {
       try {
         const documents = await api.documents()
         const document = documents.items.find((d) => d.key === INFORMED_CONSENT) || null
+        if (document) wx.setNavigationBarTitle({ title: document.title })
         this.setData({ document, blocks: blocks(document ? document.body : '') })
       } catch (error) {
         this.setData({ error: messageOf(error) })
@@ -25,12 +26,13 @@ Component({
     },
     async decide(decision: 'agree' | 'skip') {
       const document = this.data.document
-      if (!document) return
+      if (!document || this.data.busy) return
+      this.setData({ busy: true, error: '' })
       try {
         const record = await api.decide({ document: document.key, version: document.version, decision })
         go(record.next_step)
       } catch (error) {
-        this.setData({ error: messageOf(error) })
+        this.setData({ error: messageOf(error), busy: false })
       }
     },
   },

@@ -4,7 +4,7 @@ import { go } from '../../lib/flow'
 
 /** 审核中: the submission waits for a reviewer; 撤回修改 takes it back to correct it. */
 Component({
-  data: { submittedOn: '', messaged: false, error: '' },
+  data: { submittedOn: '', messaged: false, busy: false, error: '' },
   methods: {
     async onLoad() {
       try {
@@ -28,11 +28,13 @@ Component({
       }
     },
     async withdraw() {
+      if (this.data.busy) return
+      this.setData({ busy: true, error: '' })
       try {
         await api.withdraw()
         go((await api.me()).next_step)
       } catch (error) {
-        this.setData({ error: messageOf(error) })
+        this.setData({ error: messageOf(error), busy: false })
       }
     },
   },
