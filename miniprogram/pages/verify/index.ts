@@ -1,4 +1,4 @@
-import { ApiError, api, messageOf, Body, Reply, Schemas, uploadToTicket } from '../../lib/api'
+import { ApiError, api, messageOf, onward, Body, Reply, Schemas, uploadToTicket } from '../../lib/api'
 import { go } from '../../lib/flow'
 
 type Kind = Schemas['DocumentKind']
@@ -29,7 +29,15 @@ interface Slot {
   redo: boolean // the reviewer asked for this one again
 }
 
-function slotsOf(status: Reply<'verificationStatus', 200> | null): Slot[] {
+type Status = Reply<'verificationStatus', 200>
+/** What a decision on the user's latest submission says (審核未通过, a revocation, a refused update). */
+interface Decision {
+  title: string
+  reason: string
+  note: string
+}
+
+function slotsOf(status: Pick<Status, 'redo_documents' | 'documents'> | null): Slot[] {
   return (Object.keys(KIND_LABELS) as Kind[]).map((kind) => {
     const redo = !!status && status.redo_documents.includes(kind)
     const previous = status ? status.documents.find((d) => d.kind === kind) : undefined
@@ -50,8 +58,9 @@ function fieldMessages(error: ApiError): Record<string, string> {
  */
 Component({
   data: {
-    mode: 'loading' as 'loading' | 'form' | 'rejected',
-    status: null as Reply<'verificationStatus', 200> | null,
+    mode: 'loading' as 'loading' | 'form' | 'rejected' | 'update-pending',
+    update: false, // an approved user updating their details (from 我的)
+    decision: null as Decision | null,
     templateId: null as string | null,
     inputs: INPUTS,
     professions: (Object.keys(PROFESSION_LABELS) as Profession[]).map((value) => ({ value, label: PROFESSION_LABELS[value] })),
@@ -64,18 +73,48 @@ Component({
     busy: false,
   },
   methods: {
-    async onLoad() {
+    async onLoad(query: Record<string, string | undefined>) {
       try {
         // opened from the result message too (the page GET /v1/config names): the server says what to show
         const me = await api.me()
-        if (me.next_step !== 'verify' && me.next_step !== 'rejected') return go(me.next_step)
+        const update = query.update === '1' && me.next_step === 'done'
+        if (me.next_step !== 'verify' && me.next_step !== 'rejected' && !update) return go(me.next_step)
         const [status, config] = await Promise.all([api.verification(), api.config()])
-        const rejected = status.status === 'rejected' || status.status === 'revoked'
-        this.setData({ status, templateId: config.subscribe_templates.review_result, slots: slotsOf(status), resubmit: status.status !== 'none' })
+        this.setData({ update, templateId: config.subscribe_templates.review_result })
+        if (update) return this.showUpdate(status)
+        const decision = status.status === 'rejected' || status.status === 'revoked'
+        this.setData({ slots: slotsOf(status), resubmit: status.status !== 'none' })
         if (status.fields) this.fill(status.fields)
-        this.setData({ mode: rejected ? 'rejected' : 'form' })
+        this.setData({
+          mode: decision ? 'rejected' : 'form',
+          decision: decision ? this.decided(status.status === 'revoked' ? '认证已撤销' : '审核未通过', status) : null,
+        })
       } catch (error) {
         this.setData({ error: messageOf(error) })
+      }
+    },
+    decided(title: string, by: { reason_text: string | null; note: string | null }): Decision {
+      return { title, reason: by.reason_text || '', note: by.note || '' }
+    },
+    /** An approved user's update: its state if one is under way or refused, else the approved details. */
+    showUpdate(status: Status) {
+      const latest = status.update
+      if (latest && latest.status === 'pending') return this.setData({ mode: 'update-pending' })
+      const source = latest || status
+      this.setData({ slots: slotsOf(source), resubmit: true })
+      if (source.fields) this.fill(source.fields)
+      const refused = latest && latest.status === 'rejected'
+      this.setData({ mode: refused ? 'rejected' : 'form', decision: refused ? this.decided('资料更新未通过', latest) : null })
+    },
+    async withdrawUpdate() {
+      if (this.data.busy) return
+      this.setData({ busy: true })
+      try {
+        await api.withdraw()
+        this.setData({ busy: false })
+        this.showUpdate(await api.verification())
+      } catch (error) {
+        this.setData({ error: messageOf(error), busy: false })
       }
     },
     fill(fields: Schemas['SubmittedFields']) {
@@ -144,8 +183,13 @@ Component({
           documents,
           ...(keep.length ? { keep } : {}),
         })
-        go((await api.me()).next_step)
+        if (this.data.update) return this.setData({ mode: 'update-pending', busy: false })
+        await onward()
       } catch (error) {
+        // a resubmission whose first answer was lost and that had landed: the server says where the user is
+        if (error instanceof ApiError && error.status === 409 && !this.data.update) {
+          return onward().catch((e) => this.setData({ error: messageOf(e), busy: false }))
+        }
         const fieldErrors = error instanceof ApiError ? fieldMessages(error) : {}
         this.setData({ error: messageOf(error), fieldErrors, busy: false })
       }
