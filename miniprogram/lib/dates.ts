@@ -1,9 +1,8 @@
-/** Dates as the product shows them: YYYY-MM-DD in China's time (+08:00), whatever the phone's zone. */
-const CHINA_OFFSET_MS = 8 * 60 * 60 * 1000
-
+/**
+ * Dates as the product shows them: YYYY-MM-DD as the server wrote the time, in its own offset (the
+ * stage's time zone, +08:00 unless the stage says otherwise), whatever the phone's zone.
+ */
 export function day(iso: string | null | undefined): string {
-  if (!iso) return ''
-  const when = new Date(Date.parse(iso) + CHINA_OFFSET_MS)
-  if (Number.isNaN(when.getTime())) return ''
-  return when.toISOString().slice(0, 10)
+  const found = /^(\d{4}-\d{2}-\d{2})T/.exec(iso || '')
+  return found ? found[1] : ''
 }

@@ -1,4 +1,4 @@
-// The app's own rules, without the stack: dates in China's time, and Markdown shown only as text.
+// The app's own rules, without the stack: dates as the server wrote them, and Markdown shown only as text.
 const fs = require('fs')
 const path = require('path')
 const simulate = require('miniprogram-simulate')
@@ -7,11 +7,12 @@ const { BUILD } = require('./build')
 const { day } = require(path.join(BUILD, 'lib', 'dates'))
 const { blocks } = require(path.join(BUILD, 'lib', 'markdown'))
 
-test('a date is the day in +08:00, whatever zone the time was written in', () => {
+test("a date is the day in the time's own offset (the stage's zone), whatever the phone's zone", () => {
   expect(day('2026-11-30T23:59:00+08:00')).toBe('2026-11-30')
-  expect(day('2026-11-30T16:00:00Z')).toBe('2026-12-01')
-  expect(day('2026-11-30T09:30:00-08:00')).toBe('2026-12-01')
+  expect(day('2026-12-01T00:00:00+08:00')).toBe('2026-12-01')
+  expect(day('2026-11-30T09:30:00-08:00')).toBe('2026-11-30')
   expect(day(null)).toBe('')
+  expect(day('not a time')).toBe('')
 })
 
 test('Markdown becomes text blocks, and markup in a body stays text on the screen', () => {
