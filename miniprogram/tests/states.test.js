@@ -10,7 +10,15 @@ const ARTICLE = process.env.MP_ARTICLE_ID
 const READER = process.env.MP_READER // prepared through verification and the questions
 const COMMENTER = process.env.MP_COMMENTER // likewise
 const PENDING = process.env.MP_PENDING // prepared up to a submission waiting for review
+const REPLIES = process.env.MP_REPLIES_ARTICLE_ID // replies to a comment deleted since, and to one hidden
 const comments = (phone) => phone.all('.main--comment')
+
+/** Type a comment and tap 发表 once the last post is through (发表 is disabled while one is under way). */
+async function post(phone, text) {
+  await phone.until(() => phone.find('发表') && !phone.disabled(phone.find('发表')), '发表 enabled')
+  phone.type('#draft', text)
+  phone.tap('发表')
+}
 
 
 afterEach(settleAll)
@@ -56,11 +64,36 @@ test('我的: the author name, consent receipts, export, and deleting the accoun
   expect(phone.all('.main--receipt')[0].textContent.split('.')).toHaveLength(3) // a JWS
   phone.tap('导出我的数据')
   await phone.until(() => phone.all('.main--exported').length === 1, 'the export')
+  const { id } = await phone.own('/v1/me')
+  expect(phone.all('.main--exported')[0].textContent).toContain(id)
+
+  // an approved user may update their details: the verification form as an update
+  phone.tap('更新认证资料')
+  await phone.see('pages/verify/index', '更新认证资料', '沿用上次的图片')
+  expect(phone.valueOf('#hospital')).toBeTruthy()
+  wx.navigateBack()
+  await phone.see('pages/me/index', '注销账号')
 
   phone.tap('注销账号')
-  await phone.see('pages/agreement/index', '同意') // a new account starts over
+  await phone.see('pages/me/index', '已注销', '重新进入') // no new account until the user asks
   expect(phone.recorded.some((r) => r.name === 'showModal')).toBe(true)
   expect(phone.calls.some((c) => c.method === 'DELETE' && c.path === '/v1/me' && c.status === 200)).toBe(true)
+  expect(phone.storage.size).toBe(0)
+  const loginsBefore = phone.calls.filter((c) => c.path === '/v1/auth/login').length
+  await new Promise((r) => setTimeout(r, 300))
+  expect(phone.calls.filter((c) => c.path === '/v1/auth/login')).toHaveLength(loginsBefore)
+  phone.tap('重新进入')
+  await phone.see('pages/agreement/index', '同意') // a new account starts over
+})
+
+test('a reply to a comment deleted or hidden since says so, with no excerpt', async () => {
+  const phone = new Phone(BASE, COMMENTER) // any reader (READER's account is deleted above)
+  phone.open(`/pages/article/index?id=${encodeURIComponent(REPLIES)}`)
+  await phone.until(() => phone.all('.main--reply-context').length >= 2, 'the replies')
+  const contexts = phone.all('.main--reply-context').map((c) => c.textContent)
+  expect(contexts.some((t) => t.endsWith('：原评论已删除'))).toBe(true)
+  expect(contexts.some((t) => t.endsWith('：原评论已隐藏'))).toBe(true)
+  expect(phone.text()).not.toContain('随后被举报隐藏') // the hidden one's text is not shown to others
 })
 
 test('comments: held, rejected, replied to, reported, hidden, deleted; muted; rate limited', async () => {
@@ -82,8 +115,7 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
 
   // a post whose answer the network lost is sent again with the same Idempotency-Key: one comment
   phone.loseNextAnswer('POST', /\/comments$/)
-  phone.type('#draft', '网络不稳时发出的评论')
-  phone.tap('发表')
+  await post(phone, '网络不稳时发出的评论')
   await phone.until(() => count() > opened, 'the count after the post')
   const posts = phone.calls.filter((c) => c.method === 'POST' && c.path.endsWith('/comments'))
   expect(posts.map((c) => [c.lost || false, c.status])).toEqual([[true, 201], [false, 201]])
@@ -94,12 +126,11 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   // every answer lost: the network's message; the user's own retry of the same text keeps the key
   const beforeLost = count()
   for (let n = 0; n < 3; n += 1) phone.loseNextAnswer('POST', /\/comments$/)
-  phone.type('#draft', '三次都没有回音的评论')
-  phone.tap('发表')
+  await post(phone, '三次都没有回音的评论')
   await phone.until(() => composerError(), 'the network message')
   const lost = phone.calls.filter((c) => c.lost && c.method === 'POST')
   expect(lost.length).toBe(4) // the first post's lost answer, then this one's three attempts
-  phone.tap('发表')
+  await phone.tapWhenEnabled('发表')
   await phone.until(() => phone.text().includes('三次都没有回音的评论'), 'the comment')
   const again = phone.answer('POST', /\/comments$/)
   expect(again.headers['Idempotency-Key']).toBe(lost[3].headers['Idempotency-Key'])
@@ -120,16 +151,14 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   await phone.until(() => comments(phone).length > 0, 'the newest comments')
 
   // held by the content check: shown to its author alone, not counted
-  phone.type('#draft', '这条评论待审')
-  phone.tap('发表')
+  await post(phone, '这条评论待审')
   await phone.until(() => phone.text().includes('审核中，仅自己可见'), 'the held mark')
   const held = phone.answer('POST', /\/comments$/).body
   expect(held.state).toBe('held')
   expect(count()).toBe(start)
 
   // refused by the content check (422): the server's message under the composer
-  phone.type('#draft', '这条评论有风险')
-  phone.tap('发表')
+  await post(phone, '这条评论有风险')
   await phone.until(() => composerError(), 'the refusal')
   let answer = phone.answer('POST', /\/comments$/)
   expect(answer.status).toBe(422)
@@ -140,8 +169,7 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   const peerText = peer.querySelector('.main--comment-text').textContent
   phone.tapElement(peer.querySelector('.main--link'), '回复')
   await phone.until(() => phone.text().includes(`：${peerText}`), 'the replied-to excerpt')
-  phone.type('#draft', '同意楼上')
-  phone.tap('发表')
+  await post(phone, '同意楼上')
   await phone.until(() => count() === start + 1, `"${start + 1} 评论"`)
   expect(comments(phone)[0].textContent).toContain(`回复`)
   expect(comments(phone)[0].querySelector('.main--reply-context').textContent).toContain(peerText)
@@ -164,27 +192,40 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   await phone.until(() => count() === start, `"${start} 评论"`)
   expect(phone.text()).not.toContain('同意楼上')
 
-  // muted: the server's 403 message
+  // muted: the server's 403 message, and when it ends (the day, or 无期限)
   const { id } = await phone.own('/v1/me')
+  const mutedUntil = () => (phone.all('.main--muted-until')[0] || {}).textContent
   await moderator.mute(id, 1)
-  phone.type('#draft', '禁言中的评论')
-  phone.tap('发表')
+  await post(phone, '禁言中的评论')
   await phone.until(() => phone.answer('POST', /\/comments$/).status === 403, 'the muted answer')
   answer = phone.answer('POST', /\/comments$/)
   expect(answer.body.error.code).toBe('muted')
+  expect(answer.body.error.until).toMatch(/^\d{4}-\d{2}-\d{2}T/)
   await phone.until(() => composerError() === answer.body.error.message, 'the muted message')
+  expect(mutedUntil()).toBe(`解除时间：${answer.body.error.until.slice(0, 10)}`)
+  await moderator.unmute(id)
+  await moderator.mute(id, 0)
+  const mutes = phone.calls.length
+  await post(phone, '无期限禁言中的评论')
+  await phone.until(() => phone.calls.slice(mutes).some((c) => c.method === 'POST' && c.status === 403), 'the muted answer')
+  expect(phone.answer('POST', /\/comments$/).body.error.until).toBeNull()
+  await phone.until(() => mutedUntil() === '解除时间：无期限', '无期限')
   await moderator.unmute(id)
 
   // posting fast: the server's 429 message, as it wrote it
   for (let n = 0; n < 10 && phone.answer('POST', /\/comments$/).status !== 429; n += 1) {
     const before = phone.calls.length
-    phone.type('#draft', `连续评论 ${n}`)
-    phone.tap('发表')
+    await post(phone, `连续评论 ${n}`)
     await phone.until(() => phone.calls.slice(before).some((c) => c.method === 'POST' && c.status), 'an answer')
   }
   answer = phone.answer('POST', /\/comments$/)
   expect(answer.status).toBe(429)
   await phone.until(() => composerError() === answer.body.error.message, 'the rate-limit message')
+  // 发表 waits for the Retry-After the server gave
+  expect(Number(answer.answerHeaders['retry-after'])).toBeGreaterThan(1)
+  await phone.until(() => /\d+ 秒后可再发表/.test(phone.text()), 'the wait')
+  expect(phone.disabled(phone.find('发表'))).toBe(true)
+  expect(() => phone.tap('发表')).toThrow('disabled')
 })
 
 test('审核中: 撤回修改 takes the submission back, to the form as it was sent', async () => {

@@ -25,6 +25,7 @@ JEST = ROOT / "node_modules" / "jest" / "bin" / "jest.js"
 JEST_CONFIG = ROOT / "miniprogram" / "tests" / "jest.config.js"
 # for states.test.js: two users approved here, one with a submission waiting
 READER, COMMENTER, PENDING = "mp-states-reader", "mp-states-commenter", "mp-states-pending"
+REPLIER = "mp-states-replier"  # replies to two of READER's comments, one deleted and one hidden since
 RESULT_TEMPLATE = "local-review-result"  # the app must ask for it, as GET /v1/config names it
 PEER_COMMENTS = 5  # as many as one user may post in a minute: more than a screenful (config.ts)
 RUN_TIMEOUT_SECONDS = 300
@@ -37,19 +38,33 @@ IMAGES = {
 }
 
 
-def _prepare(stack: RunningStack) -> str:
-    """Users the jest tests log in as (the fake WeChat's `dev:` codes), and a peer's comments on the
-    newest article, more than one screenful: that article's id."""
-    peer = Client(stack)
-    bring(peer, "mp-journey-peer", "done")
-    for name in (READER, COMMENTER):
-        bring(Client(stack), name, "done")
+def _post(client: Client, article_id: str, body: dict[str, str]) -> str:
+    posted = client.call("POST", f"/v1/articles/{article_id}/comments", body)
+    assert posted.status_code == 201, posted.text
+    return str(posted.json()["id"])
+
+
+def _prepare(stack: RunningStack) -> tuple[str, str]:
+    """Users the jest tests log in as (the fake WeChat's `dev:` codes); a peer's comments on the
+    newest article, more than one screenful; on the next article, replies to a comment deleted since
+    and to one hidden by readers' reports: the two articles' ids."""
+    peer, reader, commenter, replier = Client(stack), Client(stack), Client(stack), Client(stack)
+    users = ((peer, "mp-journey-peer"), (reader, READER), (commenter, COMMENTER), (replier, REPLIER))
+    for client, name in users:
+        bring(client, name, "done")
     bring(Client(stack), PENDING, "pending")
-    article_id = str(peer.call("GET", "/v1/articles").json()["items"][0]["id"])
+    articles = peer.call("GET", "/v1/articles").json()["items"]
+    article_id, replies_id = str(articles[0]["id"]), str(articles[1]["id"])
     for n in range(PEER_COMMENTS):
-        posted = peer.call("POST", f"/v1/articles/{article_id}/comments", {"text": f"同行评论 {n + 1}"})
-        assert posted.status_code == 201, posted.text
-    return article_id
+        _post(peer, article_id, {"text": f"同行评论 {n + 1}"})
+    deleted = _post(reader, replies_id, {"text": "这条评论随后被作者删除"})
+    hidden = _post(reader, replies_id, {"text": "这条评论随后被举报隐藏"})
+    for target in (deleted, hidden):
+        _post(replier, replies_id, {"text": "回复一条评论", "reply_to": target})
+    assert reader.call("DELETE", f"/v1/comments/{deleted}").status_code == 200
+    for client in (peer, commenter, replier):  # the stage's threshold of distinct reporters (3)
+        assert client.call("POST", f"/v1/comments/{hidden}/reports", {"reason": "spam"}).status_code == 201
+    return article_id, replies_id
 
 
 def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
@@ -64,7 +79,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
     stack = start_stack(tmp_path / "var", {"WECHAT_RESULT_TEMPLATE_ID": RESULT_TEMPLATE})
     try:
         try:
-            article_id = _prepare(stack)
+            article_id, replies_id = _prepare(stack)
         except AssertionError as broken:  # an endpoint the preparation needs is broken too
             pytest.fail(f"preparing the other users failed, before any screen ran: {broken}")
         env = {
@@ -72,6 +87,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
             "MP_BASE_URL": stack.base_url,
             "MP_OUTBOX": str(stack.var / "outbox.jsonl"),
             "MP_ARTICLE_ID": article_id,
+            "MP_REPLIES_ARTICLE_ID": replies_id,
             "MP_IMAGES": str(images),
             "MP_READER": READER,
             "MP_COMMENTER": COMMENTER,
