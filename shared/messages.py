@@ -101,8 +101,8 @@ CATALOGUE: dict[tuple[str, str], Text] = {
     ),
     ("forbidden", "own_comment"): Text("不能举报自己的评论。", "You cannot report your own comment."),
     ("muted", "default"): Text(
-        "您的评论和举报功能已被管理员暂停，到期后会自动恢复。",
-        "A moderator suspended your commenting and reporting; it ends by itself at until.",
+        "您的评论和举报功能已被管理员暂停。",
+        "A moderator suspended your commenting and reporting.",
     ),
     ("conflict", "moderation_moved"): Text(
         "这条评论的状态刚刚发生变化，请刷新页面查看后再操作。",
