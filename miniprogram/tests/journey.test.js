@@ -14,6 +14,7 @@ const IMAGES = process.env.MP_IMAGES
 const NOTE = '执业证书照片反光，请重新拍摄'
 // longer than the 140 characters a textarea keeps unless its WXML lifts the limit
 const COMMENT = '感谢分享，术前评估部分很实用。' + '围术期管理的细节值得反复阅读。'.repeat(10)
+const LONG_ANSWER = '建议'.repeat(260) // over the contract's 500 characters of a text answer
 
 const image = (name) => path.join(IMAGES, name)
 const uploads = (phone) => phone.calls.filter((c) => c.method === 'UPLOAD')
@@ -101,17 +102,33 @@ test('a new user, from a shared article, through verification to a posted commen
   await reviewer.decide(second, 'approve')
   phone.tap('刷新')
 
-  // 收集问题: one at a time, 确定 each, sent together
+  // 收集问题: one at a time, 确定 each, sent together; a text answer over the server's limit (the
+  // textarea no longer cuts it at 140) is refused with the server's words, on its question
   await phone.see('pages/questions/index', '确定')
   const total = Number(/\d+ \/ (\d+)/.exec(phone.text())[1])
   expect(total).toBeGreaterThan(0)
+  let textAt = 0
   for (let n = 1; n <= total; n += 1) {
     await phone.until(() => phone.text().includes(`${n} / ${total}`), `question ${n} of ${total}`)
     const options = phone.all('.main--option')
     if (options.length) phone.tapElement(options[0], 'the first option')
-    else phone.type('#answer-text', '无')
+    else (phone.type('#answer-text', LONG_ANSWER), (textAt = textAt || n))
     if (options.length) await phone.until(() => phone.text().includes('●'), 'an option chosen')
     phone.tap('确定')
+  }
+  if (textAt) {
+    await phone.until(() => phone.all('.main--error').length === 1, 'the refusal of the long answer')
+    const refused = phone.answer('POST', /^\/v1\/answers$/)
+    expect(refused.status).toBe(400)
+    expect(phone.all('.main--error')[0].textContent).toBe(refused.body.error.fields[0].message)
+    expect(phone.text()).toContain(`${textAt} / ${total}`)
+    expect(phone.valueOf('#answer-text')).toBe(LONG_ANSWER)
+    phone.type('#answer-text', '无')
+    for (let n = textAt; n <= total; n += 1) {
+      await phone.until(() => phone.text().includes(`${n} / ${total}`), `question ${n} of ${total} again`)
+      if (n > textAt) expect(phone.text()).toContain('●') // the answer given before the 400, kept
+      phone.tap('确定')
+    }
   }
   await phone.see('pages/done/index')
   expect(phone.answer('POST', /^\/v1\/answers$/).status).toBe(200)

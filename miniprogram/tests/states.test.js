@@ -1,7 +1,7 @@
 // The screens' other states against the local stack: the refused agreement and its way back, 我的,
 // a comment held, rejected, hidden, replied to, deleted and reported, a muted and a rate-limited
 // commenter, an upstream failure at login. Every refusal must show the server's message as it is.
-const { Phone, settleAll } = require('./wechat')
+const { Phone, send, settleAll } = require('./wechat')
 const { Staff } = require('./console')
 
 const BASE = process.env.MP_BASE_URL
@@ -11,6 +11,7 @@ const READER = process.env.MP_READER // prepared through verification and the qu
 const COMMENTER = process.env.MP_COMMENTER // likewise
 const PENDING = process.env.MP_PENDING // prepared up to a submission waiting for review
 const REPLIES = process.env.MP_REPLIES_ARTICLE_ID // replies to a comment deleted since, and to one hidden
+const REPLIER = process.env.MP_REPLIER // approved; wrote those replies
 const comments = (phone) => phone.all('.main--comment')
 
 /** Type a comment and tap 发表 once the last post is through (发表 is disabled while one is under way). */
@@ -67,6 +68,13 @@ test('我的: the author name, consent receipts, export, and deleting the accoun
   const { id } = await phone.own('/v1/me')
   expect(phone.all('.main--exported')[0].textContent).toContain(id)
 
+  // withdrawing the informed consent: a confirm, then the history's new record
+  const records = phone.all('.main--record').length
+  phone.tapWhere('.main--withdraw-consent', '撤回')
+  await phone.until(() => phone.all('.main--record').length === records + 1, 'the withdrawal recorded')
+  expect(phone.all('.main--record')[records].textContent).toContain('撤回')
+  expect(phone.all('.main--withdraw-consent')).toHaveLength(0) // nothing agreed to withdraw any more
+
   // an approved user may update their details: the verification form as an update
   phone.tap('更新认证资料')
   await phone.see('pages/verify/index', '更新认证资料', '沿用上次的图片')
@@ -84,6 +92,18 @@ test('我的: the author name, consent receipts, export, and deleting the accoun
   expect(phone.calls.filter((c) => c.path === '/v1/auth/login')).toHaveLength(loginsBefore)
   phone.tap('重新进入')
   await phone.see('pages/agreement/index', '同意') // a new account starts over
+})
+
+test('an article opened without the agreement: the page next_step names, the article kept for after', async () => {
+  const phone = new Phone(BASE, REPLIER)
+  phone.open('/pages/index/index')
+  await phone.see('pages/feed/index', '我的')
+  const withdrawn = await send('POST', `${BASE}/v1/consents/hcp-identity-agreement/withdraw`, { authorization: `Bearer ${phone.token}` })
+  expect(withdrawn.status).toBe(201)
+  phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
+  await phone.see('pages/agreement/index', '同意')
+  expect(phone.answer('GET', /^\/v1\/articles\/[^/]+$/).body.error.code).toBe('consent_required')
+  expect(phone.storage.get('deep_link_article')).toBe(ARTICLE)
 })
 
 test('a reply to a comment deleted or hidden since says so, with no excerpt', async () => {

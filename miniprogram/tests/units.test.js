@@ -6,6 +6,16 @@ const { BUILD } = require('./build')
 
 const { day } = require(path.join(BUILD, 'lib', 'dates'))
 const { blocks } = require(path.join(BUILD, 'lib', 'markdown'))
+const { loginCode, DEV_LOGIN_CODE } = require(path.join(BUILD, 'config'))
+
+test("on the local stack, DevTools' real wx.login code becomes the fake WeChat's dev code; nowhere else", () => {
+  const as = (envVersion) => (global.wx = { ...global.wx, getAccountInfoSync: () => ({ miniProgram: { envVersion } }) })
+  as('develop')
+  expect(loginCode('0a3Xyz9QkLm2')).toBe(DEV_LOGIN_CODE)
+  expect(loginCode('dev:mp-journey')).toBe('dev:mp-journey') // a test's own fake code
+  as('trial')
+  expect(loginCode('0a3Xyz9QkLm2')).toBe('0a3Xyz9QkLm2')
+})
 
 test("a date is the day in the time's own offset (the stage's zone), whatever the phone's zone", () => {
   expect(day('2026-11-30T23:59:00+08:00')).toBe('2026-11-30')

@@ -92,6 +92,7 @@ def test_the_mini_program_against_the_local_stack(tmp_path: Path) -> None:
             "MP_READER": READER,
             "MP_COMMENTER": COMMENTER,
             "MP_PENDING": PENDING,
+            "MP_REPLIER": REPLIER,
             "CI": "true",  # jest: no watch mode, no interactive output
             "FORCE_COLOR": "0",  # a failure's output readable in pytest's report
         }
