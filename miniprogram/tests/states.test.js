@@ -1,6 +1,7 @@
 // The screens' other states against the local stack: the refused agreement and its way back, 我的,
 // a comment held, rejected, hidden, replied to, deleted and reported, a muted and a rate-limited
 // commenter, an upstream failure at login. Every refusal must show the server's message as it is.
+const path = require('path')
 const { Phone, send, settleAll } = require('./wechat')
 const { Staff } = require('./console')
 
@@ -12,6 +13,7 @@ const COMMENTER = process.env.MP_COMMENTER // likewise
 const PENDING = process.env.MP_PENDING // prepared up to a submission waiting for review
 const REPLIES = process.env.MP_REPLIES_ARTICLE_ID // replies to a comment deleted since, and to one hidden
 const REPLIER = process.env.MP_REPLIER // approved; wrote those replies
+const IMAGES = process.env.MP_IMAGES
 const comments = (phone) => phone.all('.main--comment')
 
 /** Type a comment and tap 发表 once the last post is through (发表 is disabled while one is under way). */
@@ -256,4 +258,18 @@ test('审核中: 撤回修改 takes the submission back, to the form as it was s
   phone.tap('撤回修改')
   await phone.see('pages/verify/index', '身份认证', '重新提交', '沿用上次的图片')
   expect(phone.valueOf('#hospital')).toBeTruthy()
+
+  // 重新提交 whose every answer is lost: the network's message; it had landed, so the user's retry
+  // (a new upload, so another body) gets 409, and the app asks the server where the user stands
+  phone.media.push(path.join(IMAGES, 'badge-2.jpg'))
+  phone.tap('工牌')
+  await phone.until(() => phone.text().includes('已选择'), 'the new image')
+  for (let n = 0; n < 3; n += 1) phone.loseNextAnswer('POST', /^\/v1\/verification$/)
+  phone.tap('重新提交')
+  await phone.until(() => phone.all('.main--error').length === 1, 'the network message')
+  expect(phone.calls.filter((c) => c.lost && c.path === '/v1/verification').map((c) => c.status)).toEqual([201, 201, 201])
+  phone.tap('重新提交')
+  await phone.see('pages/pending/index', '审核中')
+  // the new upload's ticket is refused already (a submission is pending), as the submission would be
+  expect(phone.answer('POST', /^\/v1\/verification(\/uploads)?$/).status).toBe(409)
 })
