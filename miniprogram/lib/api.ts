@@ -26,7 +26,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
 const TOKEN_KEY = 'token'
 const LOGIN_PAGE = '/pages/index/index'
-/** Said when no answer came at all: the only message the app writes itself. */
+/** Said when no answer came at all: one of the few messages the app writes itself. */
 export const NETWORK_MESSAGE = '网络连接失败，请检查网络后再试'
 /** Said when the storage refused an image (the presigned POST's 4xx), which has no message of ours. */
 export const UPLOAD_REFUSED_MESSAGE = '图片上传被拒绝，请重新选择图片后再试'

@@ -85,6 +85,7 @@ class Phone {
     this.develop = require(path.join(BUILD, 'config')).API_BASE.develop
     this.inflight = 0
     this.losing = [] // requests whose answer the network will lose: {method, path}
+    this.refusingUploads = 0 // how many next uploads the storage refuses (403, as S3 on an expired policy)
     this.bind()
     phones.push(this)
   }
@@ -180,6 +181,13 @@ class Phone {
     const { body, type } = multipart(options.formData, options.name, options.filePath)
     const call = { method: 'UPLOAD', path: new URL(options.url).pathname, status: 0 }
     this.calls.push(call)
+    if (this.refusingUploads > 0) {
+      this.refusingUploads -= 1
+      call.status = 403
+      const refusal = '<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>'
+      setTimeout(() => options.success({ statusCode: 403, data: refusal, errMsg: 'uploadFile:ok' }), 0)
+      return
+    }
     this.inflight += 1
     send('POST', options.url, { 'content-type': type, 'content-length': body.length }, body)
       .finally(() => (this.inflight -= 1))
