@@ -129,19 +129,22 @@ function failure(answer: Answered): ApiError {
   return new ApiError(answer.status, error.code, error.message, error.fields || [], error.until || null, answer.retryAfter)
 }
 
-/** Set while the app is on its way to the login page or to the page `next_step` names: the other
- * calls that fail meanwhile for the same reason do not send the user there a second time. */
-let redirecting = false
+/** Set from the first 401 of a session until the next login: the calls that fail with it do not send
+ * the user to log in a second time. */
+let relogging = false
 
 /** Log in again: the token is gone and the journey starts over from the login page, keeping the
  * article the user was reading for after it. */
 function backToLogin(): void {
   wx.removeStorageSync(TOKEN_KEY)
-  if (redirecting) return
-  redirecting = true
+  if (relogging) return
+  relogging = true
   keepDeepLinkOfCurrentPage()
-  wx.reLaunch({ url: LOGIN_PAGE, complete: () => (redirecting = false) })
+  wx.reLaunch({ url: LOGIN_PAGE })
 }
+
+/** Set while the app asks `GET /v1/me` where a user who is not through yet must go. */
+let redirecting = false
 
 /** Not through yet (403 consent_required / verification_required): the page `next_step` names,
  * keeping the article the user was reading for after it. */
@@ -160,7 +163,8 @@ async function backToJourney(): Promise<void> {
 
 export async function call<T>(method: Method, path: string, body?: unknown, options: Options = {}): Promise<T> {
   const header: Record<string, string> = {}
-  if (options.auth !== false && token()) header.Authorization = `Bearer ${token()}`
+  const sent = options.auth !== false ? token() : ''
+  if (sent) header.Authorization = `Bearer ${sent}`
   if (options.idempotent) header['Idempotency-Key'] = keyFor(path, body)
   const url = apiBase() + path + queryString(options.query)
   const attempts = options.idempotent ? 1 + WRITE_RETRIES : 1
@@ -178,7 +182,8 @@ export async function call<T>(method: Method, path: string, body?: unknown, opti
     return answer.data as T
   }
   const error = failure(answer)
-  if (answer.status === 401 && options.auth !== false) backToLogin()
+  // a 401 for a token already replaced (or dropped by an earlier 401) sends no one anywhere
+  if (answer.status === 401 && options.auth !== false && sent === token()) backToLogin()
   if (answer.status === 403 && NOT_YET.includes(error.code)) backToJourney()
   throw error
 }
@@ -196,6 +201,7 @@ export async function login(): Promise<Reply<'login', 200>['user']> {
   const body: Body<'login'> = { code }
   const session = await call<Reply<'login', 200>>('POST', '/v1/auth/login', body, { auth: false })
   wx.setStorageSync(TOKEN_KEY, session.token)
+  relogging = false
   return session.user
 }
 

@@ -109,6 +109,23 @@ test('an article opened without the agreement: the page next_step names, the art
   expect(phone.storage.get('deep_link_article')).toBe(ARTICLE)
 })
 
+test('a stale token: one login for calls failing together, and the article on screen kept for after', async () => {
+  const phone = new Phone(BASE, `mp-stale-${Date.now()}`)
+  const logins = () => phone.calls.filter((c) => c.path === '/v1/auth/login')
+  phone.storage.set('token', 'a-token-the-server-no-longer-knows')
+  phone.open('/pages/me/index') // three calls at once, three 401s
+  await phone.see('pages/agreement/index', '同意')
+  expect(phone.calls.filter((c) => c.status === 401).length).toBeGreaterThanOrEqual(2)
+  expect(logins()).toHaveLength(1)
+  expect(phone.recorded.filter((r) => r.name === 'reLaunch' && r.options.url === '/pages/index/index')).toHaveLength(1)
+
+  phone.storage.set('token', 'a-token-the-server-no-longer-knows')
+  phone.open(`/pages/article/index?id=${encodeURIComponent(ARTICLE)}`)
+  await phone.until(() => logins().length === 2, 'the second login')
+  await phone.see('pages/agreement/index', '同意')
+  expect(phone.storage.get('deep_link_article')).toBe(ARTICLE)
+})
+
 test('a reply to a comment deleted or hidden since says so, with no excerpt', async () => {
   const phone = new Phone(BASE, COMMENTER) // any reader (READER's account is deleted above)
   phone.open(`/pages/article/index?id=${encodeURIComponent(REPLIES)}`)
