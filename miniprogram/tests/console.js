@@ -99,6 +99,12 @@ Object.assign(Staff.prototype, {
     await this.call('POST', `/console/users/${userId}/mute`, { csrf: hidden(page.text, 'csrf'), days: String(days) })
   },
 
+  /** Withdraw a user's approval (reviewers and admins), with a reason code and a note to the user. */
+  async revoke(userId, reason, note) {
+    const page = await this.call('GET', `/console/users/${userId}`)
+    await this.call('POST', `/console/users/${userId}/revoke`, { csrf: hidden(page.text, 'csrf'), reason, note })
+  },
+
   async unmute(userId) {
     const page = await this.call('GET', `/console/users/${userId}`)
     await this.call('POST', `/console/users/${userId}/unmute`, { csrf: hidden(page.text, 'csrf') })

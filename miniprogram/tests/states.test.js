@@ -31,6 +31,11 @@ test('a refused agreement says so, and 同意 is the way back', async () => {
   const phone = new Phone(BASE, `mp-refuser-${Date.now()}`)
   phone.open('/pages/index/index')
   await phone.see('pages/agreement/index', '同意', '拒绝')
+  // the web-view opens only what the documents link to, whatever its query says
+  phone.open(`/pages/webview/index?url=${encodeURIComponent('https://evil.example/')}&document=hcp-identity-agreement&link=9`)
+  await phone.see('pages/webview/index', '找不到这份文件')
+  expect(phone.all('wx-web-view')).toHaveLength(0)
+  phone.close()
   phone.tap('拒绝')
   await phone.see('pages/agreement/index', '您已拒绝')
   expect(phone.find('拒绝')).toBeUndefined()
@@ -266,6 +271,17 @@ test('comments: held, rejected, replied to, reported, hidden, deleted; muted; ra
   expect(phone.text()).toMatch(/\d+ 秒后可再发表/)
   expect(phone.disabled(phone.find('发表'))).toBe(true)
   expect(() => phone.tap('发表')).toThrow('disabled')
+
+  // a reviewer withdraws the approval: 认证已撤销, with the reason and the note, never an empty label
+  const reviewer = new Staff(BASE, OUTBOX, 'demo-reviewer')
+  await reviewer.signIn()
+  await reviewer.revoke(id, 'document_expired', '执业证书已过期，请上传新证书')
+  phone.open('/pages/index/index')
+  await phone.see('pages/verify/index', '认证已撤销', '审核意见：执业证书已过期，请上传新证书', '完善信息')
+  const status = await phone.own('/v1/verification')
+  expect(status.status).toBe('revoked')
+  expect(phone.text()).toContain(`原因：${status.reason_text}`)
+  expect(phone.text()).not.toContain('审核未通过')
 })
 
 test('审核中: 撤回修改 takes the submission back, to the form as it was sent', async () => {
