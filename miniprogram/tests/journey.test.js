@@ -33,6 +33,7 @@ test('a new user, from a shared article, through verification to a posted commen
   const documents = await phone.own('/v1/consents/documents')
   const agreement = documents.items.find((d) => d.key === 'hcp-identity-agreement')
   expect(agreement.links[0].title).toContain('用户服务协议')
+  expect(phone.recorded.filter((r) => r.name === 'setNavigationBarTitle').map((r) => r.options.title)).toEqual([agreement.title])
   phone.tap(agreement.links[0].title)
   await phone.see('pages/webview/index')
   await phone.until(() => phone.all('wx-web-view').length === 1, 'the web-view')

@@ -87,6 +87,19 @@ test('我的: the author name, consent receipts, export, and deleting the accoun
   phone.tap('更新认证资料')
   await phone.see('pages/verify/index', '更新认证资料', '沿用上次的图片')
   expect(phone.valueOf('#hospital')).toBeTruthy()
+  const keepable = (await phone.own('/v1/verification')).documents.filter((d) => d.keepable).map((d) => d.kind)
+  expect(keepable.length).toBeGreaterThan(0)
+  phone.type('#hospital', '北京大学第一医院')
+  phone.tap('重新提交')
+  await phone.see('pages/verify/index', '资料更新审核中', '撤回修改')
+  const update = phone.answer('POST', /^\/v1\/verification$/)
+  expect(update.status).toBe(201)
+  expect(update.sent.keep.sort()).toEqual(keepable.sort()) // no new image: every one kept
+  expect((await phone.own('/v1/verification')).update.status).toBe('pending')
+  expect((await phone.own('/v1/me')).next_step).toBe('done') // still served as approved
+  phone.tap('撤回修改')
+  await phone.see('pages/verify/index', '更新认证资料', '重新提交')
+  expect(phone.valueOf('#hospital')).toBe('北京大学第一医院')
   wx.navigateBack()
   await phone.see('pages/me/index', '注销账号')
 
