@@ -73,7 +73,7 @@ Component({
       if (!item || this.data.busy) return
       const chosen = this.data.options.filter((o) => o.chosen).map((o) => o.text)
       const value = item.kind === 'text' ? this.data.text : item.kind === 'single' ? chosen[0] || '' : chosen
-      this.setData({ [`answers.${item.id}`]: value, error: '' })
+      this.setData({ answers: { ...this.data.answers, [item.id]: value }, error: '' }) // an id is not a setData path
       if (this.data.index + 1 < this.data.total) return this.show(this.data.index + 1)
       this.send()
     },
