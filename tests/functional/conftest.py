@@ -71,7 +71,7 @@ def _wipe_moto() -> None:
 
     from moto.backends import get_backend
 
-    for service in ("s3", "sns", "ssm"):
+    for service in ("s3", "sns", "ssm", "sqs"):
         for regions in get_backend(service).values():
             for backend in regions.values():
                 backend.reset()
