@@ -262,8 +262,5 @@ def test_tms_busy_is_503_and_its_queue_path_works_the_same(
     assert post(api, "另一条高峰评论").body["state"] == "held"
     pump.drain()
     states = {c["text"]: c["state"] for c in all_comments(api)}
-    assert states == {"高峰时交给 TMS 的评论": "visible", "另一条高峰评论": "held"} or states == {
-        "高峰时交给 TMS 的评论": "held",
-        "另一条高峰评论": "visible",
-    }
+    assert sorted(states.values()) == ["held", "visible"]  # which one met the scripted error: either
     assert fresh_count(api) == 1
