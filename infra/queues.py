@@ -38,11 +38,19 @@ class LambdaContext:
 
 
 class QueuePump:
-    def __init__(self, cfg: Config, queue_name: str, handler: Handler, timeout_seconds: float = 180) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        queue_name: str,
+        handler: Handler,
+        timeout_seconds: float = 180,
+        url: str | None = None,
+    ) -> None:
         self._handler = handler
         self._timeout = timeout_seconds
         self._client = boto3.client("sqs", region_name=cfg.region, endpoint_url=cfg.endpoint_url)
-        self.url = str(self._client.get_queue_url(QueueName=queue_name)["QueueUrl"])
+        # the event source mapping knows its queue's ARN; a pump finds it by name unless told
+        self.url = url or str(self._client.get_queue_url(QueueName=queue_name)["QueueUrl"])
         self._arn = str(
             self._client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"

@@ -46,7 +46,7 @@ def pump(aws: config.Config) -> QueuePump:
 
 def spend(share: float) -> None:
     """Every budget shard of this minute and the next used up to `share` of the quota (as a
-    burst of posts would leave them)."""
+    burst of posts would leave them; the IAM journeys use it too)."""
     import time
 
     budget = Budget(config.current().checks_per_minute)
@@ -171,7 +171,7 @@ def test_a_busy_check_delivers_the_message_again_then_shows_it(
     assert fresh_count(api) == 1
 
 
-def _all_visible_now(pump: QueuePump) -> None:
+def _all_visible_now(pump: QueuePump | None) -> None:
     """Ends the backoff of every in-flight message (as time passing would)."""
     from moto.core import DEFAULT_ACCOUNT_ID  # type: ignore[attr-defined]
     from moto.sqs.models import sqs_backends
