@@ -1,8 +1,8 @@
 """Comments: reading, posting, deleting, the author display, and the comments in a user's data.
 
 Costs (calls to DynamoDB, the gate's user read included; `make bench` meters them): a page 2 at
-any depth, a post 2 (gate read + one transaction), a delete 2. A keyed replay adds one read of
-its guard; the first post after a verification adds one read of the approved submission (the
+any depth, a post 3 (gate read, a unit of the content check's budget, one transaction), a
+delete 2. A keyed replay adds one read of its guard; the first post after a verification adds one read of the approved submission (the
 author display is then remembered on the user item).
 
 Content check: the blocked words of config, then the stage's check (WeChat's msgSecCheck or
