@@ -44,14 +44,14 @@ def pump(aws: config.Config) -> QueuePump:
     return QueuePump(aws, aws.check_queue_name, worker)
 
 
-def spend(share: float) -> None:
-    """Every budget shard of this minute and the next used up to `share` of the quota (as a
-    burst of posts would leave them; the IAM journeys use it too)."""
+def spend(share: float, minutes: int = 2) -> None:
+    """Every budget shard of this minute and the next ones used up to `share` of the quota (as a
+    burst of posts would leave them; the IAM journeys and the fault matrix use it too)."""
     import time
 
     budget = Budget(config.current().checks_per_minute)
     now = int(time.time())
-    for epoch in (now, now + 60):
+    for epoch in range(now, now + 60 * minutes, 60):
         for window in budget.windows(epoch, share):
             RateWindowItem(window.key, used=window.limit).save()
 
