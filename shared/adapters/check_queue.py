@@ -51,4 +51,3 @@ class CheckQueue:
         self.client.change_message_visibility(
             QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=seconds
         )
-

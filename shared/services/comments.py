@@ -2,8 +2,8 @@
 
 Costs (calls to DynamoDB, the gate's user read included; `make bench` meters them): a page 2 at
 any depth, a post 3 (gate read, a unit of the content check's budget, one transaction), a
-delete 2. A keyed replay adds one read of its guard; the first post after a verification adds one read of the approved submission (the
-author display is then remembered on the user item).
+delete 2. A keyed replay adds one read of its guard; the first post after a verification adds
+one read of the approved submission (the author display is then remembered on the user item).
 
 Content check: the blocked words of config, then the stage's check (WeChat's msgSecCheck or
 Tencent Cloud's TMS, `contentCheck`), inline while the app is under its share of the check's quota

@@ -332,7 +332,7 @@ def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
     from infra.bench.journey import ARTICLE, approved_hcp
     from infra.queues import QueuePump
     from shared.domain.content_check import INLINE_SHARE
-    from tests.functional.test_content_queue import spend
+    from tests.functional.test_content_queue import release, spend
 
     approved_hcp(journey.client, "paced-comments")
     comments = f"/v1/articles/{ARTICLE}/comments"
@@ -348,24 +348,30 @@ def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
         _all_visible_now(None)  # the backoff over
 
     with journey.containers.recorder.paused():
-        spend(INLINE_SHARE)
-    held = journey.call("POST", comments, {"text": "高峰时排队检查的评论"}, expect=201).body
-    if held.get("state") != "held":
-        raise AssertionError(f"past the inline share the comment was not held: {held}")
-    wechat.state.fail_next("/wxa/msg_sec_check", -1, times=2)
-    deliver()  # busy: the message comes back after its backoff
-    waiting_again()
-    deliver()
-    os.environ[config.ENV_CONTENT_CHECK] = "tms"
-    os.environ[config.ENV_TMS_BASE_URL] = tms.base_url
+        burst = spend(INLINE_SHARE)
     try:
+        held = journey.call("POST", comments, {"text": "高峰时排队检查的评论"}, expect=201).body
+        if held.get("state") != "held":
+            raise AssertionError(f"past the inline share the comment was not held: {held}")
+        wechat.state.fail_next("/wxa/msg_sec_check", -1, times=2)
+        deliver()  # busy: the message comes back after its backoff
+        waiting_again()
+        deliver()
+        with journey.containers.recorder.paused():
+            release(burst)
+        burst = []
+        os.environ[config.ENV_CONTENT_CHECK] = "tms"
+        os.environ[config.ENV_TMS_BASE_URL] = tms.base_url
         journey.call("POST", comments, {"text": "交给 TMS 的评论"}, expect=201)  # inline again
         with journey.containers.recorder.paused():
-            spend(INLINE_SHARE)
+            burst += spend(INLINE_SHARE)
         journey.call("POST", comments, {"text": "高峰时交给 TMS 的评论"}, expect=201)
         deliver()
     finally:
-        del os.environ[config.ENV_CONTENT_CHECK], os.environ[config.ENV_TMS_BASE_URL]
+        os.environ.pop(config.ENV_CONTENT_CHECK, None)
+        os.environ.pop(config.ENV_TMS_BASE_URL, None)
+        with journey.containers.recorder.paused():
+            release(burst)  # the burst over: the journeys after this one post inline
 
 
 def keyed_answers_then_gone(journey: Journey) -> None:

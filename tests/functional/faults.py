@@ -14,8 +14,9 @@ models a request the service did not apply.
 `fail_next` (for the call and the adapter's immediate retries of it, or once), a read timeout
 or an HTTP 502 answered in its place.
 
-`stored` snapshots every table (but the content check's budget counters) and the bucket; `normalized` masks what differs between two runs
-of the same request (ids, times, secrets), so a faulted run compares with a clean one.
+`stored` snapshots every table (but the content check's budget counters) and the bucket;
+`normalized` masks what differs between two runs of the same request (ids, times, secrets), so a
+faulted run compares with a clean one.
 """
 
 from __future__ import annotations

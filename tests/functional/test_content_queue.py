@@ -44,16 +44,25 @@ def pump(aws: config.Config) -> QueuePump:
     return QueuePump(aws, aws.check_queue_name, worker)
 
 
-def spend(share: float, minutes: int = 2) -> None:
+def spend(share: float, minutes: int = 2) -> list[str]:
     """Every budget shard of this minute and the next ones used up to `share` of the quota (as a
     burst of posts would leave them; the IAM journeys and the fault matrix use it too)."""
     import time
 
     budget = Budget(config.current().checks_per_minute)
     now = int(time.time())
+    keys = []
     for epoch in range(now, now + 60 * minutes, 60):
         for window in budget.windows(epoch, share):
             RateWindowItem(window.key, used=window.limit).save()
+            keys.append(window.key)
+    return keys
+
+
+def release(keys: list[str]) -> None:
+    """The burst over: the budget counters `spend` filled are gone."""
+    for key in keys:
+        RateWindowItem(key).delete()
 
 
 def queued(aws: config.Config) -> list[dict[str, Any]]:
