@@ -340,7 +340,9 @@ def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
     def deliver() -> None:
         with journey.containers.serving("contentCheckWorker"):
             cfg = config.current()
-            QueuePump(cfg, cfg.check_queue_name, check, url=cfg.check_queue_url).drain()
+            # a message is sent delayed a moment (its comment's transaction lands meanwhile)
+            if not QueuePump(cfg, cfg.check_queue_name, check, url=cfg.check_queue_url).drain(wait_seconds=5):
+                raise AssertionError("the paced check's queue held no message")
 
     def waiting_again() -> None:
         from tests.functional.test_content_queue import _all_visible_now
@@ -368,6 +370,7 @@ def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
         journey.call("POST", comments, {"text": "高峰时交给 TMS 的评论"}, expect=201)
         deliver()
     finally:
+        wechat.state.failures.clear()
         os.environ.pop(config.ENV_CONTENT_CHECK, None)
         os.environ.pop(config.ENV_TMS_BASE_URL, None)
         with journey.containers.recorder.paused():
