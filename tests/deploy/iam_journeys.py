@@ -326,8 +326,8 @@ def comments_off_the_happy_path(journey: Journey, wechat: Any) -> None:
 def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
     """Comments past the app's inline share of the check's quota: held and queued by commentPost,
     checked by contentCheckWorker from the queue as Lambda's SQS event source mapping delivers
-    them (a busy check delivered again after its backoff); then the same with TMS as the stage's
-    check, inline and queued."""
+    them (a busy check delivered again after its backoff, with a revoked token); then the same with
+    TMS as the stage's check, inline and queued."""
     from functions.content_check import check
     from infra.bench.journey import ARTICLE, approved_hcp
     from infra.queues import QueuePump
@@ -348,6 +348,7 @@ def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
         from tests.functional.test_content_queue import _all_visible_now
 
         _all_visible_now(None)  # the backoff over
+        wechat.state.invalidate_token()  # and the shared token revoked meanwhile: the worker refreshes it
 
     with journey.containers.recorder.paused():
         burst = spend(INLINE_SHARE)

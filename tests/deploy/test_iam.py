@@ -57,6 +57,11 @@ JUSTIFIED_UNUSED: set[tuple[str, str, str]] = {
     # the shared WeChat token is refreshed by whichever function finds it expired; the journeys'
     # console decision finds it fresh (the link's decision, reviewDecision, refreshes it)
     ("consoleVerifications", "dynamodb:UpdateItem", "-wechat_tokens"),
+    # the on-failure destination (infra/serverless/ops.js): Lambda itself sends there with the
+    # function's role what failed after its retries, never the function's code
+    ("funnelCount", "sqs:SendMessage", ":hcp-test-failures"),
+    ("notifierRetry", "sqs:SendMessage", ":hcp-test-failures"),
+    ("reviewReminders", "sqs:SendMessage", ":hcp-test-failures"),
 }
 
 
