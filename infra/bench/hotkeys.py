@@ -231,7 +231,7 @@ _FRESH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{16,}")
 _SHARD = re.compile(r"^(<hot>|<article>)((?:#count)?#)\d+$")
 HOT_PARTITIONS = 8  # the hot article's comments spread as ops would spread them before the event
 # A counter of the content check's budget: a minute's, one of its shards.
-_BUDGET = re.compile(r"^content-check#\d+#\d+$")
+_BUDGET = re.compile(r"^(content-check(?:-w)?)#\d+#\d+$")
 
 
 def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> list[KeyUse]:
@@ -243,7 +243,7 @@ def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> l
             key = key.replace(concrete, placeholder)
         key = _FRESH.sub("<new>", key)
         key = _SHARD.sub(r"\1\2<shard>", key)
-        key = _BUDGET.sub("content-check#<minute>#<shard>", key)
+        key = _BUDGET.sub(r"\1#<minute>#<shard>", key)
         out.append(KeyUse(use.target, key, use.read, use.write, weight, use.period))
     return out
 
@@ -362,11 +362,11 @@ def report(profiles: dict[str, Profile], print_: Callable[[str], None] = print) 
             f"{row.share:>7.0%}{'  MISSED' if over else ''}"
         )
     ok &= all(not r.share > TARGET_SHARE for r in rows)
-    budget = [r for r in rows if r.key.startswith("content-check#")]
+    budget = [r for r in rows if r.key.startswith("content-check")]
     if budget:
         print_(
-            f"   content check's budget: {BUDGET_SHARDS} counters a minute, the busiest at "
-            f"{max(r.share for r in budget):.0%} of its limit"
+            f"   content check's budget: {BUDGET_SHARDS} counters a minute (and the worker's own), "
+            f"the busiest at {max(r.share for r in budget):.0%} of its limit"
         )
     per_minute = content_check_rate(profiles)
     paced = queued(profiles)

@@ -5,8 +5,8 @@ one of BUDGET_SHARDS counters, `shared.domain.content_check`); when there is non
 comment is stored at once as `held` for the check (`held_for: check`: its author sees it with
 `state: held`, nobody else does, it is not counted and not in the moderation queue) and its id is
 sent to an SQS queue. The worker (`functions/content_check.py`, a few containers at most) takes
-each message, spends a unit of the worker's share (waiting for the next minute when it is spent),
-checks the text, and settles the comment from the state it was queued in:
+each message, spends a unit of its reserve or of what the posts left (waiting for the next minute
+when there is none), checks the text, and settles the comment from the state it was queued in:
 
 - "pass": shown to everyone and counted, in one transaction (a second delivery finds it settled:
   counted exactly once);
@@ -34,13 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shared import errors
 from shared.domain import comments as rules
-from shared.domain.content_check import (
-    BUDGET_SHARDS,
-    INLINE_SHARE,
-    WORKER_SHARE,
-    Budget,
-    window_end_at,
-)
+from shared.domain.content_check import BUDGET_SHARDS, Budget, window_end_at
 from shared.domain.ids import ulid_seconds
 from shared.domain.outcomes import Contended, Outcome, Written
 from shared.domain.rates import RateWindow
@@ -85,15 +79,19 @@ class CheckPacing:
     def inline(self) -> bool:
         """A unit of the inline share for a post (one conditional write on a shard at random: a
         full shard queues the post although another may have room, the price of one write)."""
-        windows = self._budget.windows(int(self._clock()), INLINE_SHARE)
+        windows = self._budget.windows(int(self._clock()))
         window = windows[random.randrange(BUDGET_SHARDS)]  # noqa: S311 - spreading writes only
         return isinstance(self._counters.spend(window), Written)
 
     def worker(self) -> bool:
-        """A unit of the worker's share: the shards in a random order until one has room."""
-        windows = self._budget.windows(int(self._clock()), WORKER_SHARE)
-        random.shuffle(windows)
-        return any(isinstance(self._counters.spend(w), Written) for w in windows)
+        """A unit for the worker: its reserve, else what the posts left of the inline share so far
+        this minute; the shards in a random order until one has room."""
+        epoch = int(self._clock())
+        for windows in (self._budget.reserve(epoch), self._budget.borrowed(epoch)):
+            random.shuffle(windows)
+            if any(isinstance(self._counters.spend(w), Written) for w in windows):
+                return True
+        return False
 
     def seconds_to_next_minute(self) -> float:
         now = self._clock()

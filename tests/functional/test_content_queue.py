@@ -53,7 +53,8 @@ def spend(share: float, minutes: int = 2) -> list[str]:
     now = int(time.time())
     keys = []
     for epoch in range(now, now + 60 * minutes, 60):
-        for window in budget.windows(epoch, share):
+        reserve = budget.reserve(epoch) if share >= WORKER_SHARE else []
+        for window in budget.windows(epoch) + reserve:
             RateWindowItem(window.key, used=window.limit).save()
             keys.append(window.key)
     return keys

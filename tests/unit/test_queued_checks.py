@@ -50,7 +50,10 @@ class Checker(FakeChecker):
 
 
 def fill(windows: FakeRateWindows, share: float, epoch: float = EPOCH) -> None:
-    for window in Budget(4000).windows(int(epoch), share):
+    """The minute's inline counters full (and the worker's reserve, for WORKER_SHARE)."""
+    budget = Budget(4000)
+    spent = budget.windows(int(epoch)) + (budget.reserve(int(epoch)) if share >= WORKER_SHARE else [])
+    for window in spent:
         windows.counts[window.key] = window.limit
 
 
@@ -84,10 +87,26 @@ def test_inline_until_the_share_is_spent_then_the_worker_keeps_its_own() -> None
     assert 2000 < granted <= 2400  # a full shard refuses although another may have room
     fill(counters, INLINE_SHARE)
     assert not pacing.inline()
-    assert sum(pacing.worker() for _ in range(2000)) == 3600 - 2400  # the worker's own third
+    assert sum(pacing.worker() for _ in range(2000)) == 3600 - 2400  # its reserve, under a burst
     assert not pacing.worker()
     clock[0] += 60  # the next minute: a fresh budget
     assert pacing.inline()
+
+
+def test_after_a_burst_the_worker_borrows_what_posts_left_only_as_the_minute_passes() -> None:
+    counters = FakeRateWindows()
+    start = EPOCH - EPOCH % 60  # a minute's first second
+    clock = [start]
+    pacing = CheckPacing(counters, 4000, lambda: clock[0])
+    taken = sum(pacing.worker() for _ in range(3000))
+    assert 1200 <= taken < 1200 + 8 * 5 + 8  # its reserve, and a sixtieth of the inline share
+    clock[0] = start + 30
+    assert sum(pacing.inline() for _ in range(100)) == 100  # posts find their share
+    taken += sum(pacing.worker() for _ in range(3000))
+    assert taken <= 1200 + 2400 * 31 // 60
+    clock[0] = start + 59
+    taken += sum(pacing.worker() for _ in range(3000))
+    assert taken == 3600 - 100  # by the minute's end: all the posts left of it
 
 
 def test_under_the_share_a_post_is_checked_inline_and_counted() -> None:
