@@ -232,7 +232,7 @@ def _budget_counter(table: str, item: Any) -> bool:
     spent by a request that then failed is a call the quota lost, never a comment lost; which
     shard a request picked is random."""
     key = item.to_json()["Attributes"].get("key", {}).get("S", "")
-    return table == "comment_guards" and str(key).startswith("content-check#")
+    return table == "comment_guards" and str(key).startswith("content-check")
 
 
 def stored(cfg: config.Config) -> Snapshot:
