@@ -18,7 +18,7 @@ OSLS := npx --no-install osls
 # Packaging is offline: dummy credentials, nothing looked up in AWS (secrets resolve at deploy time).
 OFFLINE_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline
 
-.PHONY: run test lint lint-code typecheck pytest bench clean types ci-package checkov actionlint
+.PHONY: run test lint lint-code typecheck pytest bench load clean types ci-package checkov actionlint
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (3.12 matches the Lambda runtime)"; exit 1; }
@@ -43,6 +43,8 @@ lint-code: $(STAMP) $(NODE_STAMP)
 	npx --no-install openapi-typescript infra/openapi.yaml -o $(TYPES_CHECK) >/dev/null
 	@diff -q $(TYPES_CHECK) $(API_TYPES) >/dev/null || { echo "$(API_TYPES) is out of date: run make types"; exit 1; }
 	npx --no-install tsc --noEmit --strict $(API_TYPES)
+	@# the whole mini-program, against the contract's types and WeChat's (miniprogram-api-typings)
+	npx --no-install tsc --noEmit -p miniprogram/tsconfig.json
 
 # The TypeScript types of the contract, for the mini-program (generated from the OpenAPI document).
 API_TYPES := miniprogram/typings/api.d.ts
@@ -61,6 +63,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --ignore=tests/deploy $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# A bounded load run on the local stack (about 50 users, 60 s, loopback): correctness under
+# concurrency and p50/p95, not AWS's speed. LOAD_ARGS="--users 20 --seconds 30" to change it.
+load: $(STAMP)
+	$(BIN)/python -m tests.load $(LOAD_ARGS)
 
 # The cold starts are those of the packaged zips: they are built first.
 bench: $(STAMP) lambda-zips

@@ -15,6 +15,7 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,6 +34,31 @@ LOCAL_SECRETS = {
     "CURSOR_KEY": 32,
     "CONSENT_RECEIPT_KEY": 32,  # the seed of the local receipt key
 }
+
+
+def atomic_dynamodb_calls() -> Callable[[], None]:
+    """Make each of moto's DynamoDB calls atomic, as the real service's are; returns the undo.
+
+    moto's backend is not thread-safe: concurrent transactions can wipe each other's writes, and a
+    conditional write is not atomic across threads (../shared/docs/architecture.md). With one lock
+    per call, requests still interleave between their calls (gate read, content check,
+    transaction), which is the concurrency the code must survive.
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+    def undo() -> None:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+    return undo
 
 
 def local_secrets(var: Path = VAR) -> dict[str, str]:
@@ -78,6 +104,7 @@ class LocalStack:
         else:
             from moto.server import ThreadedMotoServer
 
+            atomic_dynamodb_calls()  # this process's own moto: its calls atomic, as DynamoDB's
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             self._moto.start()
             host, moto_port = self._moto.get_host_and_port()

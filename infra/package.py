@@ -16,7 +16,9 @@ or ARM laptop packages what Lambda loads. The versions are the ones the tests ra
 (`infra.deploy.closure`). Every module is compiled to bytecode by the runtime's Python
 (`PACKAGING_PYTHON`, 3.12), hash-based and unchecked, so a cold start reads `.pyc` files instead
 of compiling (the zip's timestamps do not matter, and /var/task is read-only anyway).
-`manifest.json` beside the zips lists each bundle's wheels and sizes.
+The page templates are compiled to Python modules too (`shared.pages.compile_templates`, by the
+Jinja2 that the zips ship), so a page function's first page loads bytecode rather than parsing its
+template. `manifest.json` beside the zips lists each bundle's wheels and sizes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 from infra import deploy
+from shared.pages import COMPILED_TEMPLATES
 
 ROOT = deploy.ROOT
 OUT = ROOT / "build" / "lambda"
@@ -95,11 +98,28 @@ def _pip_install(pins: dict[str, str], target: Path) -> None:
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts: nothing runs them
 
 
-def _copy_code(target: Path) -> None:
+def _copy_code(target: Path, pins: dict[str, str]) -> None:
     for package in CODE:
         shutil.copytree(
-            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__", "*.py[co]")
+            ROOT / package,
+            target / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.py[co]", COMPILED_TEMPLATES.name),
         )
+    _compile_templates(target / COMPILED_TEMPLATES.relative_to(ROOT), pins)
+
+
+def _compile_templates(target: Path, pins: dict[str, str]) -> None:
+    """The templates as modules, by this Jinja2, which must be the one the zip ships: a compiled
+    template calls into the runtime of the Jinja2 that compiled it."""
+    import jinja2
+
+    from shared.pages import compile_templates
+
+    if pins.get("jinja2") != jinja2.__version__:
+        raise SystemExit(
+            f"Jinja2 {jinja2.__version__} here, {pins.get('jinja2')} in the zip: reinstall .venv"
+        )
+    compile_templates(target)
 
 
 def runtime_python() -> str:
@@ -163,7 +183,7 @@ def build(out: Path = OUT) -> dict[str, dict[str, object]]:
     manifest: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="hcp-package-") as scratch:
         staged = {bundle: Path(scratch) / bundle for bundle in BUNDLES}
-        _copy_code(staged["core"])
+        _copy_code(staged["core"], bundles["core"])
         for bundle, pins in bundles.items():
             _pip_install(pins, staged[bundle])
             _compile(python, staged[bundle])

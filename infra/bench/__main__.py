@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from infra.bench import coldstart, depth, hotkeys, journey, targets
+from infra.bench import coldstart, depth, hotkeys, journey, launch, targets
 from infra.bench.cost import per_million
 from infra.routes import ROOT, routes
 
@@ -35,6 +35,11 @@ def cold_start_section(report: dict[str, Any]) -> bool:
     page = cs["page_library"]
     allowed = f"{page['module']}, allowed to the functions that render pages"
     print(f"   page library {allowed:51} {page['cpu_ms']:>7}")
+    first = cs["first_template"]
+    print(
+        f"   a page function's first template ({first['template']}): {first['source_cpu_ms']} from source, "
+        f"{first['compiled_cpu_ms']} precompiled by infra.package"
+    )
     print(f"   {'function':22} {'bundle':8} {'before':>7} {'x floor':>8} {'after':>7} {'x floor':>8}")
     ok = True
     for name, row in cs["functions"].items():
@@ -97,20 +102,21 @@ def calls_section(report: dict[str, Any], measured: list[journey.Measured]) -> b
     return all(v.ok for v in verdicts)
 
 
-def depth_section(report: dict[str, Any], result: dict[str, Any]) -> bool:
-    report["depth"] = result
+def depth_section(report: dict[str, Any], result: dict[str, Any], key: str = "depth") -> bool:
+    report[key] = result
     first, deep = result["first"], result["deep"]
-    print(f"\n== depth: {result['comments']:,} comments (seeded in {result['seeded_in_s']} s)")
+    spread = f", over {result['partitions']} partitions" if result["partitions"] > 1 else ""
+    print(f"\n== depth: {result['comments']:,} comments{spread} (seeded in {result['seeded_in_s']} s)")
     print(
         f"   first page: {' '.join(first['calls'])}, {first['read_units']} RRU, {first['ms']} ms own "
         f"(+{first['moto_ms']} ms in moto)"
     )
     print(
-        f"   page at comment {depth.DEPTH:,}: {' '.join(deep['calls'])}, {deep['read_units']} RRU, "
+        f"   page at comment {result['depth']:,}: {' '.join(deep['calls'])}, {deep['read_units']} RRU, "
         f"{deep['ms']} ms own (+{deep['moto_ms']} ms in moto)"
     )
     same = first["calls"] == deep["calls"]
-    print(f"   same calls: {_verdict(same)}")
+    print(f"   same calls: {_verdict(same)}; read units ratio {result['units_ratio']}")
     within = result["time_ratio"] <= result["target_time_ratio"]
     print(
         f"   time ratio {result['time_ratio']} (the request's own time, median of {depth.TIMINGS}), "
@@ -146,14 +152,20 @@ def main() -> int:
     report: dict[str, Any] = {}
     ok = cold_start_section(report)  # first: its interpreters must not inherit the stack's environment
     with journey.bench_stack(VAR):
-        measured = journey.Journey().run()
+        user = journey.Journey()
+        measured = user.run()
         reader = journey.Client()
         journey.approved_hcp(reader, "deep-reader")
         deep = depth.measure(reader)
+        spread = depth.measure(
+            reader, depth.SPREAD_DEPTH, article=journey.SPREAD_ARTICLE, partitions=depth.SPREAD_PARTITIONS
+        )
         profiles = hotkeys.measure()
     ok &= calls_section(report, measured)
     ok &= depth_section(report, deep)
+    ok &= depth_section(report, spread, "depth_spread")
     ok &= hot_keys_section(report, profiles)
+    launch.section(report, profiles, user.footprint)
     report["ok"] = ok
     out = VAR / "bench.json"
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -19,6 +19,10 @@ On a loaded machine the CPU times move by more than the margins compared: `BENCH
 counts the instructions instead (valgrind's callgrind, one round, exact, about 30 s a sample),
 less those of an interpreter that imports nothing.
 
+A page function's first request also loads its template: `infra.package` ships them compiled to
+modules. The rounds time the load of the console's queue page (which extends the base and imports
+the macros) over `import shared.pages`, from the zip and from a copy without the compiled modules.
+
 A function that renders pages also loads the page library (Jinja2, `shared.pages`), which the
 architecture accepts for those functions alone: its target is the same ratio plus the library's
 own import, measured in the same rounds (`import shared.edge, jinja2` less `import shared.edge`).
@@ -48,6 +52,10 @@ PAGE_LIBRARY = "jinja2"
 WITHOUT_PAGE_LIBRARY = "import shared.edge"
 WITH_PAGE_LIBRARY = f"import shared.edge, {PAGE_LIBRARY}"
 WORK = ROOT / "var" / "bench-lambda"
+FIRST_TEMPLATE = "console_queue.html"
+PAGES = "import shared.pages"
+FIRST_PAGE = f"{PAGES} as pages; pages._environment().get_template({FIRST_TEMPLATE!r})"
+COMPILED_TEMPLATES = "compiled_templates"
 # What the Lambda Python runtime provides beside the zip.
 RUNTIME_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 BEFORE_ZIP_ENV = "BENCH_BEFORE_ZIP"
@@ -121,7 +129,12 @@ def _before(bundles: dict[str, Path], folder: Path) -> Path:
     """One folder with every bundle's files and no bytecode: the single zip of the old packaging."""
     shutil.rmtree(folder, ignore_errors=True)
     for source in bundles.values():
-        shutil.copytree(source, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            source,
+            folder,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", COMPILED_TEMPLATES),
+        )
     return folder
 
 
@@ -137,6 +150,11 @@ def prepare(zips: Path = package.OUT) -> dict[str, Path]:
     else:
         folders["before"] = _before({b: folders[b] for b in package.BUNDLES}, WORK / "before")
     folders["runtime"] = _runtime(WORK / "runtime")
+    folders["source_templates"] = WORK / "source-templates"  # core, its templates not compiled
+    shutil.rmtree(folders["source_templates"], ignore_errors=True)
+    shutil.copytree(
+        folders["core"], folders["source_templates"], ignore=shutil.ignore_patterns(COMPILED_TEMPLATES)
+    )
     return folders
 
 
@@ -234,6 +252,9 @@ def measure(runs: int = RUNS, zips: Path = package.OUT) -> dict[str, Any]:
         "floor": (FLOOR, folders["core"]),
         "without_pages": (WITHOUT_PAGE_LIBRARY, folders["core"]),
         "with_pages": (WITH_PAGE_LIBRARY, folders["core"]),
+        "pages": (PAGES, folders["core"]),
+        "first_page:compiled": (FIRST_PAGE, folders["core"]),
+        "first_page:source": (FIRST_PAGE, folders["source_templates"]),
     }
     for module, f in modules.items():
         targets[f"after:{module}"] = (f.statement, folders[f.bundle])
@@ -278,6 +299,15 @@ def measure(runs: int = RUNS, zips: Path = package.OUT) -> dict[str, Any]:
         },
         "target_floor_ratio": TARGET_FLOOR_RATIO,
         "page_library": {"module": PAGE_LIBRARY, "cpu_ms": round(page_library, 1)},
+        "first_template": {
+            "template": FIRST_TEMPLATE,
+            **{
+                f"{how}_cpu_ms": round(
+                    max(0.0, _median(samples[f"first_page:{how}"], CPU) - _median(samples["pages"], CPU)), 1
+                )
+                for how in ("source", "compiled")
+            },
+        },
         "sizes": _zip_sizes(zips),
         "before": os.environ.get(BEFORE_ZIP_ENV) or "one zip of every dependency, no bytecode",
         "functions": rows,

@@ -76,7 +76,7 @@ MIX = (
         POSTS_PER_SECOND,
         f"on the hot article; {INLINE_FRACTION:.0%} checked inline, the rest held and queued",
     ),
-    Load("report", 50, "reports of comments"),
+    Load("report", 50, "reports of the hot article's comments"),
     Load("verification_submit", 100, "two images each"),
     Load("me", 2_000, "GET /v1/me"),
     # not a request: the paced content check's worker, at what the burst leaves of its share
@@ -314,6 +314,24 @@ def apply_mix(profiles: dict[str, Profile]) -> list[Row]:
     return sorted(rows.values(), key=lambda r: r.share, reverse=True)
 
 
+def totals(profiles: dict[str, Profile]) -> dict[str, tuple[float, float]]:
+    """Per table or index, (reads, writes) units a second at the mix over all of its keys: each
+    key's rate as `apply_mix` has it, times how many keys of its form the mix spreads over."""
+    found: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for load in MIX:
+        profile = profiles.get(load.name)
+        if profile is None or profile.missing:
+            continue
+        for use in profile.uses:
+            share = _spread(use.key, load)
+            rate = load.per_second * use.weight * share
+            if use.period is not None:
+                rate = min(rate, load.per_second * REQUEST_SECONDS / use.period)
+            found[use.target][0] += use.read * rate / share
+            found[use.target][1] += use.write * rate / share
+    return {target: (reads, writes) for target, (reads, writes) in found.items()}
+
+
 def content_check_rate(profiles: dict[str, Profile]) -> float:
     """Content-check calls a minute at the mix (posts inline, and the paced worker)."""
     return sum(
@@ -540,7 +558,15 @@ def measure() -> dict[str, Profile]:
     _metered(profiles["check_worker"], _paced_check, names)
     ok(reader.call("GET", "/v1/me"))
     _metered(profiles["me"], lambda: ok(reader.call("GET", "/v1/me")), names)
-    profiles["report"].missing = "POST /v1/comments/{id}/reports is not built yet"
+    page = ok(reader.call("GET", comments)).body["items"]
+    others = [item["id"] for item in page if not item["mine"]]
+    ok(reader.call("POST", f"/v1/comments/{others.pop()}/reports", {"reason": "spam"}), 201)  # warm
+    report = {"reason": "misinformation", "text": "剂量与指南不符"}
+    _metered(
+        profiles["report"],
+        lambda: ok(reader.call("POST", f"/v1/comments/{others.pop()}/reports", report), 201),
+        names,
+    )
     _verification_submit(profiles["verification_submit"], names)
     return profiles
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from infra.bench import launch
 from infra.bench.capacity import capacity
 from infra.metering import metered
 from infra.routes import invoke, match, routes
@@ -36,6 +37,7 @@ from shared import config, wiring
 
 ARTICLE = "hypertension-elderly"  # a demo article of infra/seed/articles
 DEEP_ARTICLE = "antibiotic-stewardship"
+SPREAD_ARTICLE = "perioperative-anticoagulation"  # the depth of an article spread like a hot one
 BENCH_ARTICLE = (
     "---\nid: bench-draft\ntitle: 压测草稿\npublished_at: 2026-11-01T09:00:00+08:00\nauthor: 编辑\n"
     "original: true\nsummary: 摘要\n---\n导语。\n\n## 问：一\n答：二\n"
@@ -130,6 +132,7 @@ class Journey:
     def __init__(self, client: Client | None = None) -> None:
         self.client = client or Client()
         self.measured: list[Measured] = []
+        self.footprint = launch.Footprint()
 
     # ---- one metered request ----
     def measure(
@@ -180,11 +183,12 @@ class Journey:
         from functions.notifier import remind, retry
 
         set_scene()
-        self._login_and_consents()
-        self._funnel_count()
-        self._verification()
-        self._questions()
-        self._articles()
+        with launch.footprint_of(skip=_scenery) as self.footprint:  # the user at their fullest
+            self._login_and_consents()
+            self._funnel_count()
+            self._verification()
+            self._questions()
+            self._articles()
         self._account()
         self.measure_scheduled("schedule notifierRetry (nothing due)", "notifierRetry", retry)
         self.measure_scheduled("schedule reviewReminders (nothing overdue)", "reviewReminders", remind)
@@ -432,6 +436,11 @@ class Journey:
         self.measure("DELETE /v1/me", "DELETE", "/v1/me")
 
 
+def _scenery(item: dict[str, Any]) -> bool:
+    """The bench's own comments by another author, not the user's."""
+    return item.get("author_id") == {"S": OTHER_AUTHOR}
+
+
 def set_scene() -> None:
     """The consent documents, the demo articles and one reviewer with an e-mail address."""
     from infra.ops import articles as article_ops
@@ -484,15 +493,18 @@ def form_fields(html: str, decision: str) -> dict[str, str]:
     return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
 
 
-def seed_comments(article_id: str, count: int, text: str = "病例讨论：这一方案值得参考。") -> list[str]:
-    """`count` visible comments by another author, oldest first, written in batches (not metered).
+def seed_comments(
+    article_id: str, count: int, text: str = "病例讨论：这一方案值得参考。", partitions: int = 1
+) -> list[str]:
+    """`count` visible comments by another author, oldest first, written in batches (not metered),
+    dealt in turn over the article's first `partitions` comment partitions.
 
     The article's count moves by as many, as the posts would have moved it.
     """
     from ulid import ULID
 
     from shared.store.articles import ArticleItem
-    from shared.store.comments import CommentItem
+    from shared.store.comments import CommentItem, partition
 
     start = datetime.now(UTC) - timedelta(days=30)
     ids = []
@@ -503,7 +515,7 @@ def seed_comments(article_id: str, count: int, text: str = "病例讨论：这�
             ids.append(comment_id)
             batch.save(
                 CommentItem(
-                    article_id,
+                    partition(article_id, n % partitions),
                     comment_id,
                     author_id=OTHER_AUTHOR,
                     author_name="李医生",

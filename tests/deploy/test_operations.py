@@ -240,6 +240,44 @@ def test_the_expensive_functions_reserve_the_stages_concurrency_and_no_other_doe
             assert _resolve(template, value, **{parameter: none}) is None
 
 
+# ---- provisioned concurrency ----
+
+
+def test_provisioned_concurrency_is_the_stages_and_routes_call_its_alias(packaged: Packaged) -> None:
+    """A function the stage provisions runs a published version behind the alias `provisioned`
+    holding that many, and its route and invoke permission name the alias; any other function has
+    no version, no alias, and its route calls it directly."""
+    settings = STAGE_SETTINGS["provisionedConcurrency"]
+    assert any(settings.values()), "the ci stage provisions one function, so that this is tested"
+    aliases = packaged.of_type("AWS::Lambda::Alias")
+    versions = packaged.of_type("AWS::Lambda::Version")
+    for name in FUNCTIONS:
+        logical = _logical(name)
+        held = settings.get(name, 0)
+        if name in settings:
+            assert SERVERLESS["functions"][name]["provisionedConcurrency"] == (
+                f"${{self:custom.stage.provisionedConcurrency.{name}}}"
+            )
+        mine = {k: v for k, v in aliases.items() if v["Properties"]["FunctionName"] == {"Ref": logical}}
+        my_versions = [k for k, v in versions.items() if v["Properties"]["FunctionName"] == {"Ref": logical}]
+        integration = packaged.resources.get(f"HttpApiIntegration{logical.removesuffix('LambdaFunction')}")
+        if not held:
+            assert not mine and not my_versions, name
+            if integration is not None:
+                assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": [logical, "Arn"]}, name
+            continue
+        ((alias_id, alias),) = mine.items()
+        assert alias["Properties"]["Name"] == "provisioned"
+        config = alias["Properties"]["ProvisionedConcurrencyConfig"]
+        assert config == {"ProvisionedConcurrentExecutions": held}
+        assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [my_versions[0], "Version"]}
+        via_alias = {"Fn::Join": [":", [{"Fn::GetAtt": [logical, "Arn"]}, "provisioned"]]}
+        assert integration is not None and integration["Properties"]["IntegrationUri"] == via_alias, name
+        permission = packaged.resources[f"{logical.removesuffix('LambdaFunction')}LambdaPermissionHttpApi"]
+        assert permission["Properties"]["FunctionName"] == via_alias
+        assert permission["DependsOn"] == alias_id
+
+
 # ---- alarms ----
 
 

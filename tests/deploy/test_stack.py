@@ -42,18 +42,23 @@ ACCEPTED_NOT_BUILT = frozenset(
         "AWS::Logs::MetricFilter",
         "AWS::Lambda::EventInvokeConfig",
         "AWS::SNS::Subscription",
+        "AWS::Lambda::Alias",
     }
 )
+PROVISIONED_ALIAS = "provisioned"
 ROUTES = {r.route_key: r for r in routes()}
 
 
 def moto_copy(template: dict[str, Any]) -> dict[str, Any]:
     """The template less what moto cannot build (the HTTP API, the stream's event source mapping);
-    references to the API become a URL."""
+    references to the API become a URL, and to a provisioned alias its function."""
     api = {name for name, spec in template["Resources"].items() if spec["Type"].startswith(NOT_BUILT_BY_MOTO)}
 
     def swap(value: Any) -> Any:
         if isinstance(value, dict):
+            joined = value.get("Fn::Join")
+            if joined and joined[0] == ":" and joined[1][-1:] == [PROVISIONED_ALIAS]:
+                return swap(joined[1][0])  # moto has no aliases: the function itself
             target = value.get("Ref") or (value.get("Fn::GetAtt") or [None])[0]
             if target in api:
                 return API_PLACEHOLDER

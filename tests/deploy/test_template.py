@@ -537,6 +537,10 @@ def test_every_handler_imports_from_its_zip_alone_with_what_the_runtime_provides
         "import importlib\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
         "from shared.domain.ids import new_id; new_id()\n"  # python-ulid reads its own metadata
+        # every page template loads from the module infra.package compiled, none from its source
+        "import shared.pages as pages\n"
+        "for t in pages.TEMPLATES.glob('*.html'):\n"
+        "    assert '/compiled_templates/' in pages._environment().get_template(t.name).filename, t.name\n"
         f"{uses}"
         "leaked = [m for m in ('flask', 'moto', 'pytest', 'yaml', 'infra') if m in sys.modules]\n"
         "assert not leaked, leaked\n"

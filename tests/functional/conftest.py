@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from moto import mock_aws
 
 from infra import resources
 from infra.fake_wechat import FakeWeChatServer
+from infra.local import atomic_dynamodb_calls
 from infra.routes import invoke, routes
 from shared import config, wiring
 
@@ -170,20 +170,8 @@ def log_lines() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make each DynamoDB call atomic, as the real service's are.
-
-    moto's in-process backend is not thread-safe (a transaction deep-copies tables that another
-    thread is writing). With one lock per call, requests still interleave between their calls
-    (gate read, content check, transaction), which is the concurrency the code must survive.
-    """
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+def atomic_moto() -> Iterator[None]:
+    """Make each DynamoDB call atomic, as the real service's are (as the local stack does)."""
+    undo = atomic_dynamodb_calls()
+    yield
+    undo()

@@ -70,3 +70,33 @@ def test_the_budget_counters_spread_over_their_shards() -> None:
     assert found[0].key == "content-check#<minute>#<shard>"
     (row,) = hotkeys.apply_mix(_profiles(comment_post=found))
     assert row.writes == 1_000 / 8  # 125 WCU a second: 12.5% of a partition
+
+
+def test_a_tables_total_is_every_key_of_each_form_not_one_key() -> None:
+    detail = [
+        KeyUse("articles", "<hot>", read=1.0, weight=0.8),
+        KeyUse("articles", "<article>#count#<shard>", read=0.5, weight=0.2),
+    ]
+    submit = [KeyUse("submissions", "<new>", write=2.0), KeyUse("users", "<user>", read=1.0)]
+    totals = hotkeys.totals(_profiles(detail=detail, verification_submit=submit))
+    assert totals["articles"] == (16_000 + 0.5 * 4_000, 0.0)
+    assert totals["submissions"] == (0.0, 200.0)
+    assert totals["users"] == (100.0, 0.0)
+
+
+def test_a_cached_read_totals_its_refreshes_over_its_keys() -> None:
+    # 1,000 containers busy on the detail each refresh the counters every 5 s, on each of the
+    # 100 other articles' 8 counters: at most 200 a second a key, 40 a second asked
+    cached = [KeyUse("articles", "<article>#count#<shard>", read=0.5, weight=0.2, period=5.0)]
+    (row,) = hotkeys.apply_mix(_profiles(detail=cached))
+    assert row.reads == 0.5 * 20_000 * 0.2 / hotkeys.OTHER_ARTICLES / 8
+    assert hotkeys.totals(_profiles(detail=cached))["articles"][0] == 0.5 * 4_000
+    hot = [KeyUse("articles", "<hot>", read=1.0, weight=0.8, period=60.0)]
+    assert hotkeys.totals(_profiles(detail=hot))["articles"][0] == 20_000 * hotkeys.REQUEST_SECONDS / 60
+
+
+def test_moto_time_counts_overlapping_calls_once() -> None:
+    from infra.bench.depth import _union
+
+    assert _union([]) == 0.0
+    assert _union([(0.0, 1.0), (0.5, 2.0), (3.0, 4.0), (3.2, 3.5)]) == 3.0

@@ -1,0 +1,37 @@
+import { api, messageOf, Schemas } from '../../lib/api'
+import { go } from '../../lib/flow'
+import { blocks } from '../../lib/markdown'
+
+const INFORMED_CONSENT: Schemas['ConsentDocument']['key'] = 'informed-consent'
+
+/** 知情同意书: the server's text, 同意 or 不同意并跳过 (skip). */
+Component({
+  data: { document: null as Schemas['ConsentDocument'] | null, blocks: blocks(''), error: '' },
+  methods: {
+    async onLoad() {
+      try {
+        const documents = await api.documents()
+        const document = documents.items.find((d) => d.key === INFORMED_CONSENT) || null
+        this.setData({ document, blocks: blocks(document ? document.body : '') })
+      } catch (error) {
+        this.setData({ error: messageOf(error) })
+      }
+    },
+    agree() {
+      this.decide('agree')
+    },
+    skip() {
+      this.decide('skip')
+    },
+    async decide(decision: 'agree' | 'skip') {
+      const document = this.data.document
+      if (!document) return
+      try {
+        const record = await api.decide({ document: document.key, version: document.version, decision })
+        go(record.next_step)
+      } catch (error) {
+        this.setData({ error: messageOf(error) })
+      }
+    },
+  },
+})
