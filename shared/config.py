@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from msgspec import Struct
 
-from shared.domain.content_check import DEFAULT_CHECKS_PER_MINUTE, OFF, SERVICES, TMS, WECHAT
 from shared.domain.times import DEFAULT_ZONE, parse_zone
 from shared.errors import ConfigError
 
@@ -91,6 +90,11 @@ ENV_REVIEWER_BATCH_SECONDS = "REVIEWER_BATCH_SECONDS"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
+# The content-check services a stage may choose (its contentCheck.service); here, not beside the
+# pacing in shared/domain/content_check.py, so that a function's cold start does not load that.
+WECHAT, TMS, OFF = "wechat", "tms", "off"
+SERVICES = (WECHAT, TMS, OFF)
+DEFAULT_CHECKS_PER_MINUTE = 4000  # WeChat's msgSecCheck quota per app (../shared/docs/wechat.md)
 DEFAULT_TMS_BASE_URL = "https://tms.tencentcloudapi.com"
 DEFAULT_TMS_REGION = "ap-shanghai"
 DEFAULT_SESSION_DAYS = 30

@@ -177,10 +177,8 @@ class Services:
 
     @cached_property
     def _content_checker(self) -> TextChecker:
-        from shared.domain.content_check import TMS
-
         cfg = self.cfg
-        if cfg.content_check != TMS:
+        if cfg.content_check != config.TMS:
             return self.wechat_messaging()
         from shared.adapters import secrets
         from shared.adapters.tms import TextModeration, credentials_from
@@ -515,11 +513,10 @@ class Services:
     def comments(self) -> CommentService:
         from functools import cache
 
-        from shared.domain.content_check import OFF
         from shared.services.comments import CommentService, ContentCheck, load_blocked_words
 
         cfg = self.cfg
-        checking = cfg.content_check != OFF
+        checking = cfg.content_check != config.OFF
         content = ContentCheck(
             cache(lambda: load_blocked_words(cfg.blocked_words_path)),
             self.content_checker if checking else None,

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, hooked, item_size
+from shared.config import DEFAULT_CHECKS_PER_MINUTE
 from shared.domain.articles import COUNT_SHARDS
 from shared.domain.content_check import (
     BUDGET_SHARDS,
-    DEFAULT_CHECKS_PER_MINUTE,
     INLINE_SHARE,
     WORKER_SHARE,
 )
@@ -39,7 +39,7 @@ PARTITION_RCU = 3000
 PARTITION_WCU = 1000
 TARGET_SHARE = 0.5  # no key above half of its limit at the full mix
 # WeChat's msgSecCheck: about 4,000 calls a minute per app (../shared/docs/wechat.md).
-CONTENT_CHECK_PER_MINUTE = DEFAULT_CHECKS_PER_MINUTE
+CONTENT_CHECK_PER_MINUTE = DEFAULT_CHECKS_PER_MINUTE  # the stage default (shared/config.py)
 BURST_SECONDS = 600
 # The content check's pacing (shared/domain/content_check.py): posts check inline up to the
 # inline share a minute, the paced worker up to its share (the same counters); a second.

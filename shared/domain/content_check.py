@@ -27,11 +27,6 @@ BUDGET_SHARDS = 8
 INLINE_SHARE = 0.6  # of the quota a minute: what posts may check inline
 WORKER_SHARE = 0.9  # of the quota a minute: what inline and queued checks may spend together
 MINUTE_SECONDS = 60
-DEFAULT_CHECKS_PER_MINUTE = 4000  # WeChat's msgSecCheck quota per app (../shared/docs/wechat.md)
-
-# Content-check services a stage may choose (its `contentCheck` setting).
-WECHAT, TMS, OFF = "wechat", "tms", "off"
-SERVICES = (WECHAT, TMS, OFF)
 
 
 class Budget(msgspec.Struct, frozen=True):
