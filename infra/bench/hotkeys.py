@@ -244,6 +244,10 @@ def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> l
         key = _FRESH.sub("<new>", key)
         key = _SHARD.sub(r"\1\2<shard>", key)
         key = _BUDGET.sub(r"\1#<minute>#<shard>", key)
+        if key == "<hot>" and use.target.endswith("comments") and use.write and not use.read:
+            # a comment of the spread hot article is written to one of its partitions at random,
+            # the first (keyed by the bare article id) as any other: as measured once, it spreads
+            key = "<hot>#<shard>"
         out.append(KeyUse(use.target, key, use.read, use.write, weight, use.period))
     return out
 

@@ -100,3 +100,14 @@ def test_moto_time_counts_overlapping_calls_once() -> None:
 
     assert _union([]) == 0.0
     assert _union([(0.0, 1.0), (0.5, 2.0), (3.0, 4.0), (3.2, 3.5)]) == 3.0
+
+
+def test_a_comment_written_to_the_hot_articles_first_partition_spreads_as_the_others() -> None:
+    uses = [
+        KeyUse("hcp-test-comments", "hypertension-elderly", write=2.0),  # a post, on partition 0
+        KeyUse("hcp-test-comments", "hypertension-elderly", read=1.0),  # a page's Query of it
+    ]
+    found = hotkeys.general(uses, {"hypertension-elderly": "<hot>"})
+    assert [u.key for u in found] == ["<hot>#<shard>", "<hot>"]
+    rows = {r.key: r for r in hotkeys.apply_mix(_profiles(comment_post=found[:1]))}
+    assert rows["<hot>#<shard>"].writes == 2.0 * 1_000 / hotkeys.HOT_PARTITIONS
