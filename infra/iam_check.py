@@ -21,7 +21,7 @@ from infra.metering import IamCall
 
 # The services the recorder sees; other grants (the framework's logs:* for CloudWatch Logs,
 # which Lambda writes itself) cannot be used by a recorded call and are not listed as unused.
-RECORDED_SERVICES = frozenset({"dynamodb", "s3", "sns", "ssm"})
+RECORDED_SERVICES = frozenset({"dynamodb", "s3", "sns", "ssm", "sqs"})
 _STRING_OPERATORS = frozenset({"StringEquals", "StringLike", "StringNotEquals", "StringNotLike"})
 
 
@@ -155,6 +155,10 @@ def _ref(template: Mapping[str, Any], target: str, names: StageNames) -> str:
     if kind == "AWS::SNS::Topic":
         topic = _named(spec, "TopicName", target, names)
         return f"arn:{names.partition}:sns:{names.region}:{names.account}:{topic}"
+    if kind == "AWS::SQS::Queue":  # a queue's URL
+        queue = _named(spec, "QueueName", target, names)
+        suffix = pseudo["AWS::URLSuffix"]
+        return f"https://sqs.{names.region}.{suffix}/{names.account}/{queue}"
     raise CheckError(f"Ref of a {kind} ({target}) is not resolved by this checker")
 
 

@@ -83,9 +83,11 @@ class LocalStack:
         self.var = var
         self._moto: Any = None
         self._wechat: Any = None
+        self._tms: Any = None
         self._http: Any = None
         self._stop_pump = threading.Event()
         self._pump_thread: threading.Thread | None = None
+        self._queue_thread: threading.Thread | None = None
 
     def start(self) -> str:
         for noisy in ("werkzeug", "botocore", "urllib3"):
@@ -115,6 +117,12 @@ class LocalStack:
         env.update(keys)
         self._wechat = FakeWeChatServer(env["WECHAT_APPID"], keys["WECHAT_SECRET"]).start()
         env["WECHAT_BASE_URL"] = self._wechat.base_url
+        if env.get("CONTENT_CHECK", "").strip().lower() == "tms":  # the stage checks with TMS
+            from infra.fake_tms import FakeTmsServer
+
+            env["TMS_SECRET_ID"], env["TMS_SECRET_KEY"] = "AKIDlocal", secrets.token_urlsafe(24)
+            self._tms = FakeTmsServer(env["TMS_SECRET_ID"], env["TMS_SECRET_KEY"]).start()
+            env["TMS_BASE_URL"] = self._tms.base_url
 
         from werkzeug.serving import make_server
 
@@ -136,6 +144,7 @@ class LocalStack:
         created = resources.ensure(cfg)
         seed.seed(cfg)
         self._start_funnel(cfg)
+        self._start_content_checks(cfg)
         self.summary = {
             "api": env["PUBLIC_BASE_URL"],
             "openapi": f"{env['PUBLIC_BASE_URL']}/openapi.json",
@@ -154,17 +163,29 @@ class LocalStack:
         self._pump_thread = threading.Thread(target=pump.run, args=(self._stop_pump,), daemon=True)
         self._pump_thread.start()
 
+    def _start_content_checks(self, cfg: Any) -> None:
+        """The paced content check's queue (moto's SQS) to its worker, as Lambda's SQS event source
+        mapping would: polled every half second."""
+        from functions.content_check import check
+        from infra.queues import QueuePump
+
+        pump = QueuePump(cfg, cfg.check_queue_name, check)
+        self._queue_thread = threading.Thread(target=pump.run, args=(self._stop_pump,), daemon=True)
+        self._queue_thread.start()
+
     def serve_forever(self) -> None:
         self._http.serve_forever()
 
     def stop(self) -> None:
         self._stop_pump.set()
-        if self._pump_thread is not None:
-            self._pump_thread.join(timeout=5)
+        for thread in (self._pump_thread, self._queue_thread):
+            if thread is not None:
+                thread.join(timeout=5)
         if self._http is not None:
             self._http.server_close()
-        if self._wechat is not None:
-            self._wechat.stop()
+        for fake in (self._wechat, self._tms):
+            if fake is not None:
+                fake.stop()
         if self._moto is not None:
             self._moto.stop()
 

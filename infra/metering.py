@@ -187,6 +187,12 @@ def iam_requests(
     if service == "sns":
         target = params.get("TopicArn") or params.get("TargetArn") or "*"
         return [(f"sns:{operation}", str(target), ())]
+    if service == "sqs":  # the queue named by its URL (`.../<account>/<name>`) or its name
+        url = str(params.get("QueueUrl") or "")
+        owner, _, name = url.rstrip("/").rpartition("/")
+        queue_account = owner.rpartition("/")[2] if url else account
+        name = name if url else str(params.get("QueueName", "*"))
+        return [(f"sqs:{operation}", f"arn:{partition_of(region)}:sqs:{region}:{queue_account}:{name}", ())]
     if service == "streams.dynamodb":  # DynamoDB Streams: IAM's dynamodb actions on the stream
         # a shard iterator starts with its stream's ARN ("<arn>|1|...")
         stream = params.get("StreamArn") or str(params.get("ShardIterator", "*")).split("|", 1)[0]

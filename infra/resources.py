@@ -20,6 +20,10 @@ import shared.store
 from shared.config import Config
 from shared.store import base
 
+# As serverless.yml's ContentCheckQueue (tests/deploy checks they agree).
+CHECK_MAX_RECEIVES = 8
+CHECK_VISIBILITY_SECONDS = 1080
+
 
 def load_models() -> dict[str, type[Model]]:
     """Import every storage module so each model registers, and return them by logical name."""
@@ -47,6 +51,7 @@ class Created:
     tables: list[str]
     bucket: str
     topic_arn: str
+    check_queue_url: str = ""
 
 
 def ensure(cfg: Config) -> Created:
@@ -64,4 +69,17 @@ def ensure(cfg: Config) -> Created:
     if cfg.bucket not in existing:
         s3.create_bucket(Bucket=cfg.bucket)
     topic_arn = client(cfg, "sns").create_topic(Name=f"{cfg.table_prefix}reviewers")["TopicArn"]
-    return Created(made, cfg.bucket, topic_arn)
+    return Created(made, cfg.bucket, topic_arn, check_queue(cfg))
+
+
+def check_queue(cfg: Config) -> str:
+    """The paced content check's queue and its dead letters, as serverless.yml declares them
+    (a message comes back MAX_RECEIVES times, then goes to `<queue>-dead`): the queue's URL."""
+    import json
+
+    sqs = client(cfg, "sqs")
+    dead = sqs.create_queue(QueueName=f"{cfg.check_queue_name}-dead")["QueueUrl"]
+    dead_arn = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(CHECK_MAX_RECEIVES)})
+    attributes = {"RedrivePolicy": redrive, "VisibilityTimeout": str(CHECK_VISIBILITY_SECONDS)}
+    return str(sqs.create_queue(QueueName=cfg.check_queue_name, Attributes=attributes)["QueueUrl"])

@@ -50,7 +50,21 @@ ENV_OUTBOX_PATH = "OUTBOX_PATH"
 ENV_BLOCKED_WORDS_PATH = "COMMENT_BLOCKED_WORDS_PATH"
 # The subscribe-message template of the verification result (unset: no WeChat message is sent).
 ENV_RESULT_TEMPLATE_ID = "WECHAT_RESULT_TEMPLATE_ID"
-ENV_WECHAT_CONTENT_CHECK = "WECHAT_CONTENT_CHECK"
+ENV_WECHAT_CONTENT_CHECK = "WECHAT_CONTENT_CHECK"  # "off": as CONTENT_CHECK=off (older setting)
+# The content check on comments (the stage's contentCheck): wechat (msgSecCheck), tms (Tencent
+# Cloud's text moderation) or off (the blocked words alone); its quota a minute; the SQS queue of
+# comments waiting for a paced check (the worker `contentCheckWorker` drains it).
+ENV_CONTENT_CHECK = "CONTENT_CHECK"
+ENV_CONTENT_CHECK_PER_MINUTE = "CONTENT_CHECK_PER_MINUTE"
+ENV_CONTENT_CHECK_QUEUE_URL = "CONTENT_CHECK_QUEUE_URL"
+# Tencent Cloud TMS: its endpoint, region and policy (BizType), and its API key: a plain id and
+# key in the local stages, an SSM SecureString parameter ("<SecretId>:<SecretKey>") deployed.
+ENV_TMS_BASE_URL = "TMS_BASE_URL"
+ENV_TMS_REGION = "TMS_REGION"
+ENV_TMS_BIZ_TYPE = "TMS_BIZ_TYPE"
+ENV_TMS_SECRET_ID = "TMS_SECRET_ID"  # noqa: S105 - a variable name; local stages only
+ENV_TMS_SECRET_KEY = "TMS_SECRET_KEY"  # noqa: S105 - a variable name; local stages only
+ENV_TMS_CREDENTIALS_PARAM = "TMS_CREDENTIALS_PARAM"
 # The mini-program page the result message opens (a stage setting: the app's pages may move).
 ENV_RESULT_PAGE = "WECHAT_RESULT_PAGE"
 # The zone every time is shown in (responses, receipts, exports, pages): an offset such as +08:00,
@@ -76,6 +90,13 @@ ENV_REVIEWER_BATCH_SECONDS = "REVIEWER_BATCH_SECONDS"
 
 LOCAL_STAGES = frozenset({"local", "test"})
 DEFAULT_WECHAT_BASE_URL = "https://api.weixin.qq.com"
+# The content-check services a stage may choose (its contentCheck.service); here, not beside the
+# pacing in shared/domain/content_check.py, so that a function's cold start does not load that.
+WECHAT, TMS, OFF = "wechat", "tms", "off"
+SERVICES = (WECHAT, TMS, OFF)
+DEFAULT_CHECKS_PER_MINUTE = 4000  # WeChat's msgSecCheck quota per app (../shared/docs/wechat.md)
+DEFAULT_TMS_BASE_URL = "https://tms.tencentcloudapi.com"
+DEFAULT_TMS_REGION = "ap-shanghai"
 DEFAULT_SESSION_DAYS = 30
 DEFAULT_CONTROLLER_NAME = "HCP学术分享平台运营方"
 DEFAULT_CONTROLLER_CONTACT = "privacy@example.invalid"
@@ -120,7 +141,15 @@ class Config(Struct, frozen=True):
     controller_contact: str = DEFAULT_CONTROLLER_CONTACT
     outbox_path: str | None = None  # var/outbox.jsonl in the local stage
     blocked_words_path: str | None = None
-    wechat_content_check: bool = True
+    content_check: str = WECHAT  # wechat | tms | off
+    checks_per_minute: int = DEFAULT_CHECKS_PER_MINUTE
+    check_queue_url: str | None = None  # local stages: found by the queue's name
+    tms_base_url: str = DEFAULT_TMS_BASE_URL
+    tms_region: str = DEFAULT_TMS_REGION
+    tms_biz_type: str = ""
+    tms_secret_id: str | None = None
+    tms_secret_key: str | None = None
+    tms_credentials_param: str | None = None
     result_template_id: str | None = None  # the WeChat message of the review result
     time_zone: str = DEFAULT_TIME_ZONE
     result_page: str = DEFAULT_RESULT_PAGE
@@ -147,6 +176,11 @@ class Config(Struct, frozen=True):
     def table(self, name: str) -> str:
         return f"{self.table_prefix}{name}"
 
+    @property
+    def check_queue_name(self) -> str:
+        """The queue of comments waiting for a paced content check (its dead letters: `-dead`)."""
+        return f"{self.table_prefix}content-checks"
+
 
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
@@ -168,6 +202,15 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer") from exc
+
+
+def _content_check(env: dict[str, str]) -> str:
+    if env.get(ENV_WECHAT_CONTENT_CHECK, "").strip().lower() == "off":
+        return OFF
+    chosen = (env.get(ENV_CONTENT_CHECK) or WECHAT).strip().lower()
+    if chosen not in SERVICES:
+        raise ConfigError(f"{ENV_CONTENT_CHECK} must be one of {', '.join(SERVICES)}")
+    return chosen
 
 
 def _secret(env: dict[str, str], value: str, param: str) -> SecretSource:
@@ -201,7 +244,15 @@ def load(env: dict[str, str] | None = None) -> Config:
         controller_contact=env.get(ENV_CONTROLLER_CONTACT) or DEFAULT_CONTROLLER_CONTACT,
         outbox_path=env.get(ENV_OUTBOX_PATH) or None,
         blocked_words_path=env.get(ENV_BLOCKED_WORDS_PATH) or None,
-        wechat_content_check=env.get(ENV_WECHAT_CONTENT_CHECK, "on").strip().lower() != "off",
+        content_check=_content_check(env),
+        checks_per_minute=_int(env, ENV_CONTENT_CHECK_PER_MINUTE, DEFAULT_CHECKS_PER_MINUTE),
+        check_queue_url=env.get(ENV_CONTENT_CHECK_QUEUE_URL) or None,
+        tms_base_url=(env.get(ENV_TMS_BASE_URL) or DEFAULT_TMS_BASE_URL).rstrip("/"),
+        tms_region=env.get(ENV_TMS_REGION) or DEFAULT_TMS_REGION,
+        tms_biz_type=env.get(ENV_TMS_BIZ_TYPE) or "",
+        tms_secret_id=env.get(ENV_TMS_SECRET_ID) or None,
+        tms_secret_key=env.get(ENV_TMS_SECRET_KEY) or None,
+        tms_credentials_param=env.get(ENV_TMS_CREDENTIALS_PARAM) or None,
         result_template_id=env.get(ENV_RESULT_TEMPLATE_ID) or None,
         time_zone=env.get(ENV_TIME_ZONE) or DEFAULT_TIME_ZONE,
         result_page=(env.get(ENV_RESULT_PAGE) or DEFAULT_RESULT_PAGE).strip("/"),
@@ -232,6 +283,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{ENV_REPORT_HIDE_THRESHOLD} must be 1 to 100")
     if not 1 <= cfg.review_sla_hours <= 24 * 14:
         raise ConfigError(f"{ENV_REVIEW_SLA_HOURS} must be 1 to 336 hours")
+    if not 100 <= cfg.checks_per_minute <= 1_000_000:
+        raise ConfigError(f"{ENV_CONTENT_CHECK_PER_MINUTE} must be 100 to 1,000,000")
     if not 0 <= cfg.reviewer_batch_seconds <= MAX_REVIEWER_BATCH_SECONDS:
         raise ConfigError(f"{ENV_REVIEWER_BATCH_SECONDS} must be 0 to {MAX_REVIEWER_BATCH_SECONDS}")
     if cfg.pages_url and not cfg.pages_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
@@ -248,13 +301,24 @@ def _validate(cfg: Config) -> None:
     # A deployed stage must talk to the real WeChat over TLS: the embedded fake is local only.
     if not cfg.wechat_base_url.startswith("https://") or _is_loopback(cfg.wechat_base_url):
         raise ConfigError(f"stage {cfg.stage!r} refuses WeChat base URL {cfg.wechat_base_url!r}")
+    _validate_content_check(cfg)
     keys = (cfg.review_link_key, cfg.console_key, cfg.cursor_key, cfg.receipt_key)
-    if cfg.wechat_secret or any(key.value for key in keys):
+    if cfg.wechat_secret or cfg.tms_secret_key or any(key.value for key in keys):
         raise ConfigError("deployed stages read secrets from SSM parameters, not plain environment values")
     missing = [] if cfg.wechat_secret_param else [ENV_WECHAT_SECRET_PARAM]
     missing += [key.name for key in keys if not key.param]
     if missing:
         raise ConfigError(f"deployed stages need the SSM parameter names {', '.join(missing)}")
+
+
+def _validate_content_check(cfg: Config) -> None:
+    """A deployed stage checks with the real service over TLS, with its key from SSM."""
+    if cfg.content_check != TMS:
+        return
+    if not cfg.tms_base_url.startswith("https://") or _is_loopback(cfg.tms_base_url):
+        raise ConfigError(f"stage {cfg.stage!r} refuses TMS base URL {cfg.tms_base_url!r}")
+    if not cfg.tms_credentials_param:
+        raise ConfigError(f"deployed stages need the SSM parameter name {ENV_TMS_CREDENTIALS_PARAM}")
 
 
 @lru_cache(maxsize=1)

@@ -206,6 +206,7 @@ _AWS_TRANSIENT_CODES = frozenset(
         "ProvisionedThroughputExceeded",  # idem
         "RequestLimitExceeded",
         "TooManyRequestsException",
+        "RequestThrottled",  # SQS
         "SlowDown",
         "InternalServerError",
         "InternalError",

@@ -180,6 +180,13 @@ class UpstreamUnavailable(DomainError):
         self.retry_after = retry_after
 
 
+class ContentUncheckable(Exception):
+    """The content check cannot take this text, and asking again will not change that (WeChat's
+    61010: the user has not opened the mini-program for two hours; 40003: no such openid; TMS
+    refusing the parameters): the comment waits for a moderator instead. `str()` is the reason's
+    code (`wechat_61010`), safe to log and store."""
+
+
 class ChannelFailed(Exception):
     """A notification channel did not take a message; `str()` is a class of failure (`sns:Throttling`,
     `webhook:http_500`), safe to log and store, never a message body or a URL with its key."""

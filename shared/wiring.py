@@ -22,6 +22,7 @@ from shared.store import base
 from shared.store.users import UserRepository
 
 if TYPE_CHECKING:
+    from shared.adapters.check_queue import CheckQueue
     from shared.adapters.images import CleanImage
     from shared.adapters.notify import OutboxChannel, SnsChannel
     from shared.adapters.receipts import ReceiptSigner
@@ -38,9 +39,10 @@ if TYPE_CHECKING:
     from shared.services.idempotency import Idempotency
     from shared.services.moderation import Moderation
     from shared.services.notifier import Notifier
-    from shared.services.ports import PersonalData
+    from shared.services.ports import PersonalData, TextChecker
     from shared.services.publishing import Publishing
     from shared.services.questions import AnswerService
+    from shared.services.queued_checks import CheckPacing, QueuedChecks
     from shared.services.reminders import ReviewReminders
     from shared.services.result_notifier import ResultNotifier
     from shared.services.review import ReviewLinks, ReviewService
@@ -168,6 +170,50 @@ class Services:
         client = self.wechat()
         tokens = AccessTokens(self.cfg.wechat_appid, client, AccessTokenRepository(), time.time)
         return WeChatMessaging(client, tokens, "developer" if self.cfg.is_local else "formal")
+
+    def content_checker(self) -> TextChecker:
+        """The stage's content check: WeChat's msgSecCheck, or Tencent Cloud's TMS."""
+        return self._content_checker
+
+    @cached_property
+    def _content_checker(self) -> TextChecker:
+        cfg = self.cfg
+        if cfg.content_check != config.TMS:
+            return self.wechat_messaging()
+        from shared.adapters import secrets
+        from shared.adapters.tms import TextModeration, credentials_from
+
+        def credentials() -> tuple[str, str]:
+            if cfg.tms_secret_id and cfg.tms_secret_key:
+                return cfg.tms_secret_id, cfg.tms_secret_key
+            return credentials_from(secrets.secret(cfg, None, cfg.tms_credentials_param))
+
+        return TextModeration(cfg.tms_base_url, cfg.tms_region, credentials, cfg.tms_biz_type)
+
+    @cached_property
+    def check_queue(self) -> CheckQueue:
+        from shared.adapters.check_queue import CheckQueue
+
+        return CheckQueue(self.cfg)
+
+    @cached_property
+    def check_pacing(self) -> CheckPacing:
+        from shared.services.queued_checks import CheckPacing
+
+        return CheckPacing(self.rate_windows, self.cfg.checks_per_minute)
+
+    @cached_property
+    def queued_checks(self) -> QueuedChecks:
+        from shared.services.queued_checks import QueuedChecks
+
+        return QueuedChecks(
+            self.comment_repo,
+            self.users,
+            self.content_checker,
+            self.check_pacing,
+            lambda: self.check_queue,
+            utcnow,
+        )
 
     @cached_property
     def storage(self) -> CredentialStorage:
@@ -470,9 +516,12 @@ class Services:
         from shared.services.comments import CommentService, ContentCheck, load_blocked_words
 
         cfg = self.cfg
+        checking = cfg.content_check != config.OFF
         content = ContentCheck(
             cache(lambda: load_blocked_words(cfg.blocked_words_path)),
-            self.wechat_messaging if cfg.wechat_content_check else None,
+            self.content_checker if checking else None,
+            (lambda: self.check_pacing) if checking else None,
+            (lambda: self.check_queue) if checking else None,
         )
         return CommentService(
             self.comment_repo,

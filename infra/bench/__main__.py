@@ -141,8 +141,11 @@ def hot_keys_section(report: dict[str, Any], profiles: dict[str, hotkeys.Profile
             for r in rows
         ],
         "content_checks_per_minute": hotkeys.content_check_rate(profiles),
+        "content_check_quota_per_minute": hotkeys.CONTENT_CHECK_PER_MINUTE,
+        "content_check_queued": hotkeys.queued(profiles),
+        "content_check_drain_seconds_after_burst": round(hotkeys.drain_seconds()),
     }
-    return hotkeys.report(profiles, queued=False)
+    return hotkeys.report(profiles)
 
 
 def main() -> int:

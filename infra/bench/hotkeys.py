@@ -26,15 +26,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.bench.capacity import READ_UNIT_BYTES, CapacityMeter, _attrs, _units, hooked, item_size
+from shared.config import DEFAULT_CHECKS_PER_MINUTE
 from shared.domain.articles import COUNT_SHARDS
+from shared.domain.content_check import (
+    BUDGET_SHARDS,
+    INLINE_SHARE,
+    WORKER_SHARE,
+)
 
 # DynamoDB's throughput per partition (a single key value can never be spread wider).
 PARTITION_RCU = 3000
 PARTITION_WCU = 1000
 TARGET_SHARE = 0.5  # no key above half of its limit at the full mix
 # WeChat's msgSecCheck: about 4,000 calls a minute per app (../shared/docs/wechat.md).
-CONTENT_CHECK_PER_MINUTE = 4000
+CONTENT_CHECK_PER_MINUTE = DEFAULT_CHECKS_PER_MINUTE  # the stage default (shared/config.py)
 BURST_SECONDS = 600
+# The content check's pacing (shared/domain/content_check.py): posts check inline up to the
+# inline share a minute, the paced worker up to its share (the same counters); a second.
+INLINE_PER_SECOND = CONTENT_CHECK_PER_MINUTE * INLINE_SHARE / 60
+WORKER_PER_SECOND = CONTENT_CHECK_PER_MINUTE * WORKER_SHARE / 60
+POSTS_PER_SECOND = 1_000
+# Of the posts at the mix, the share checked inline (the rest is held and queued).
+INLINE_FRACTION = min(1.0, INLINE_PER_SECOND / POSTS_PER_SECOND)
+# The worker during a burst: what the posts leave of its share (after the burst: all of it).
+WORKER_BURST_PER_SECOND = min(POSTS_PER_SECOND * (1 - INLINE_FRACTION), WORKER_PER_SECOND - INLINE_PER_SECOND)
 
 USERS = 1_000_000
 # A request's time in its function, for the containers a rate keeps busy (concurrency = rate x
@@ -56,10 +71,16 @@ MIX = (
     Load("detail", 20_000, f"{HOT_SHARE:.0%} on the hot article, the rest over {OTHER_ARTICLES} others"),
     Load("feed", 2_000, "the first page of the feed"),
     Load("comment_page", 5_000, "the first page of the hot article's comments"),
-    Load("comment_post", 1_000, "on the hot article"),
+    Load(
+        "comment_post",
+        POSTS_PER_SECOND,
+        f"on the hot article; {INLINE_FRACTION:.0%} checked inline, the rest held and queued",
+    ),
     Load("report", 50, "reports of the hot article's comments"),
     Load("verification_submit", 100, "two images each"),
     Load("me", 2_000, "GET /v1/me"),
+    # not a request: the paced content check's worker, at what the burst leaves of its share
+    Load("check_worker", WORKER_BURST_PER_SECOND, "the paced content check (SQS), during the burst"),
 )
 
 
@@ -79,7 +100,7 @@ class Profile:
 
     name: str
     uses: list[KeyUse] = field(default_factory=list)
-    content_checks: int = 0
+    content_checks: float = 0.0  # content-check calls a request makes (weighted over its paths)
     missing: str = ""  # why the request type could not be measured (not built yet)
 
 
@@ -89,6 +110,19 @@ class KeyMeter(CapacityMeter):
     def __init__(self, region: str) -> None:
         super().__init__(region)
         self.uses: list[KeyUse] = []
+
+    def after(self, parsed: Any, model: Any, **kwargs: Any) -> None:
+        """As CapacityMeter's, and a conditional write refused still costs its units (DynamoDB
+        charges a failed condition as a write): on its key."""
+        operation, params, befores = self._pending[-1]
+        response = parsed if isinstance(parsed, dict) else {}
+        refused = (response.get("Error") or {}).get("Code") == "ConditionalCheckFailedException"
+        super().after(parsed, model, **kwargs)
+        if refused and operation in ("UpdateItem", "PutItem", "DeleteItem"):
+            table = params["TableName"]
+            units = max(1.0, _units(item_size(befores[0][0]) if befores else 0, 1024))
+            key = params.get("Key") or self._tables.key_of(table, params["Item"])
+            self.uses.append(KeyUse(table, self._value(key[self._hash(table)]), write=units))
 
     def _hash(self, table: str, index: str | None = None) -> str:
         found = self._tables.table(table)
@@ -196,6 +230,8 @@ _FRESH = re.compile(r"[0-9A-HJKMNP-TV-Z]{26}|[0-9a-f]{16,}")
 # An article's count shard or comment partition: a post picks one at random, a reader reads all.
 _SHARD = re.compile(r"^(<hot>|<article>)((?:#count)?#)\d+$")
 HOT_PARTITIONS = 8  # the hot article's comments spread as ops would spread them before the event
+# A counter of the content check's budget: a minute's, one of its shards.
+_BUDGET = re.compile(r"^(content-check(?:-w)?)#\d+#\d+$")
 
 
 def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> list[KeyUse]:
@@ -207,6 +243,11 @@ def general(uses: list[KeyUse], names: dict[str, str], weight: float = 1.0) -> l
             key = key.replace(concrete, placeholder)
         key = _FRESH.sub("<new>", key)
         key = _SHARD.sub(r"\1\2<shard>", key)
+        key = _BUDGET.sub(r"\1#<minute>#<shard>", key)
+        if key == "<hot>" and use.target.endswith("comments") and use.write and not use.read:
+            # a comment of the spread hot article is written to one of its partitions at random,
+            # the first (keyed by the bare article id) as any other: as measured once, it spreads
+            key = "<hot>#<shard>"
         out.append(KeyUse(use.target, key, use.read, use.write, weight, use.period))
     return out
 
@@ -235,7 +276,13 @@ def _spread(key: str, load: Load) -> float:
         return 1 / load.per_second  # a key of its own per request: one request's worth a second
     share = 1.0
     if "<shard>" in key:
-        share /= COUNT_SHARDS if "#count#" in key else HOT_PARTITIONS
+        share /= (
+            COUNT_SHARDS
+            if "#count#" in key
+            else BUDGET_SHARDS
+            if key.startswith("content-check")
+            else HOT_PARTITIONS
+        )
     if "<user>" in key:
         share /= USERS
     if "<article>" in key:
@@ -290,7 +337,7 @@ def totals(profiles: dict[str, Profile]) -> dict[str, tuple[float, float]]:
 
 
 def content_check_rate(profiles: dict[str, Profile]) -> float:
-    """Content-check calls a minute at the mix."""
+    """Content-check calls a minute at the mix (posts inline, and the paced worker)."""
     return sum(
         load.per_second * 60 * profiles[load.name].content_checks
         for load in MIX
@@ -298,16 +345,22 @@ def content_check_rate(profiles: dict[str, Profile]) -> float:
     )
 
 
-def drain_seconds(per_minute: float) -> float | None:
-    """After a burst of BURST_SECONDS at the mix, how long a queue paced at the quota takes to
-    empty; None when nothing queues (the calls are made inline, or never above the quota)."""
-    if per_minute <= CONTENT_CHECK_PER_MINUTE:
-        return 0.0
-    backlog = (per_minute - CONTENT_CHECK_PER_MINUTE) / 60 * BURST_SECONDS
-    return backlog / (CONTENT_CHECK_PER_MINUTE / 60)
+def queued(profiles: dict[str, Profile]) -> bool:
+    """Whether the measured code queues posts past the inline share (a worker was measured)."""
+    worker = profiles.get("check_worker")
+    return worker is not None and not worker.missing and worker.content_checks > 0
 
 
-def report(profiles: dict[str, Profile], queued: bool, print_: Callable[[str], None] = print) -> bool:
+def drain_seconds(posts_per_second: float = POSTS_PER_SECOND) -> float:
+    """After a burst of BURST_SECONDS of posts at `posts_per_second`, how long the paced worker
+    takes to empty the queue once the posts stop (all of its share is then its own)."""
+    inline = min(posts_per_second, INLINE_PER_SECOND)
+    during = min(posts_per_second - inline, WORKER_PER_SECOND - inline)
+    backlog = (posts_per_second - inline - during) * BURST_SECONDS
+    return backlog / WORKER_PER_SECOND
+
+
+def report(profiles: dict[str, Profile], print_: Callable[[str], None] = print) -> bool:
     rows = apply_mix(profiles)
     print_("\n== hot keys at the launch-day mix (per partition key, from the real code paths)")
     for load in MIX:
@@ -331,12 +384,20 @@ def report(profiles: dict[str, Profile], queued: bool, print_: Callable[[str], N
             f"{row.share:>7.0%}{'  MISSED' if over else ''}"
         )
     ok &= all(not r.share > TARGET_SHARE for r in rows)
+    budget = [r for r in rows if r.key.startswith("content-check")]
+    if budget:
+        print_(
+            f"   content check's budget: {BUDGET_SHARDS} counters a minute (and the worker's own), "
+            f"the busiest at {max(r.share for r in budget):.0%} of its limit"
+        )
     per_minute = content_check_rate(profiles)
-    within = per_minute <= CONTENT_CHECK_PER_MINUTE or queued
-    drain = drain_seconds(per_minute) if queued else None
+    paced = queued(profiles)
+    within = per_minute <= CONTENT_CHECK_PER_MINUTE
     how = (
-        f"queued and paced: a {BURST_SECONDS // 60}-minute burst drains in {drain:,.0f} s"
-        if queued
+        f"{INLINE_SHARE:.0%} of the quota inline, the rest of {WORKER_SHARE:.0%} by the paced worker; "
+        f"a {BURST_SECONDS // 60}-minute burst drains {drain_seconds():,.0f} s "
+        f"({drain_seconds() / 3600:.1f} h) after it ends, at {WORKER_PER_SECOND * 60:,.0f} a minute"
+        if paced
         else "called inline with each post: above the quota, posts fail"
     )
     print_(
@@ -376,6 +437,32 @@ def _spread_hot_article(article_id: str) -> None:
     forget_caches()  # the containers take it within a minute
 
 
+def _spend_inline_share() -> None:
+    """The content check's budget counters of this minute and the next full to the inline share."""
+    import time
+
+    from shared import config
+    from shared.domain.content_check import Budget
+    from shared.store.rates import RateWindowItem
+
+    budget = Budget(config.current().checks_per_minute)
+    for epoch in (int(time.time()), int(time.time()) + 60):
+        for window in budget.windows(epoch, INLINE_SHARE):
+            RateWindowItem(window.key, used=window.limit).save()
+
+
+def _paced_check() -> None:
+    """The worker on the queued comment, as Lambda's SQS event source mapping delivers it."""
+    from functions.content_check import check
+    from infra.bench.journey import BenchError
+    from infra.queues import QueuePump
+    from shared import config
+
+    cfg = config.current()
+    if QueuePump(cfg, cfg.check_queue_name, check).drain(wait_seconds=5) != 1:
+        raise BenchError("hot keys: the paced worker found no queued comment")
+
+
 def forget_caches() -> None:
     from shared import wiring
 
@@ -395,7 +482,7 @@ def _metered(profile: Profile, call: Callable[[], Any], names: dict[str, str], w
     with key_metering(config.current().region) as meter, _counting_checks() as checks:
         result = call()
     profile.uses.extend(general(meter.uses, names, weight))
-    profile.content_checks += checks[0]
+    profile.content_checks += checks[0] * weight
     return result
 
 
@@ -458,7 +545,21 @@ def measure() -> dict[str, Profile]:
     _cached(profiles["comment_page"], reader, comments, names)
     ok(reader.call("POST", comments, {"text": "第一条：缓存作者显示"}), 201)
     post = {"text": "直播问答：请问这一剂量是否适用于肾功能不全的患者？"}
-    _metered(profiles["comment_post"], lambda: ok(reader.call("POST", comments, post), 201), names)
+    # under the minute's inline share: checked at once
+    _metered(
+        profiles["comment_post"], lambda: ok(reader.call("POST", comments, post), 201), names, INLINE_FRACTION
+    )
+    _spend_inline_share()  # as the burst's first seconds of each minute leave the budget
+    past = {"text": "直播问答：超过配额份额后排队检查的评论"}
+    held = _metered(
+        profiles["comment_post"],
+        lambda: ok(reader.call("POST", comments, past), 201),
+        names,
+        1 - INLINE_FRACTION,
+    )
+    if held.body.get("state") != "held":
+        raise BenchError(f"hot keys: past the inline share the post was not held: {held.body}")
+    _metered(profiles["check_worker"], _paced_check, names)
     ok(reader.call("GET", "/v1/me"))
     _metered(profiles["me"], lambda: ok(reader.call("GET", "/v1/me")), names)
     page = ok(reader.call("GET", comments)).body["items"]

@@ -35,6 +35,9 @@ SECONDS = {
     "report": 0.1,
     "verification_submit": 2.0,
     "me": 0.05,
+    # the paced content check, a message: the check's round trip (about 100 ms) and two writes;
+    # its containers are capped by the stage's contentCheck.workers (the SQS event source's)
+    "check_worker": 0.1,
 }
 # What an account has before asking for more (per region; the China regions' defaults as AWS's).
 LAMBDA_CONCURRENCY_QUOTA = 1_000

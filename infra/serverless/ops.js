@@ -10,7 +10,8 @@ const { createHash } = require('node:crypto');
  * - each table: one alarm on the read and write throttle events of the table and every GSI;
  * - each schedule rule: an alarm on the invocations EventBridge failed to deliver;
  * - each function invoked asynchronously (a schedule): an on-failure destination, OpsFailuresQueue,
- *   after two retries, and each stream's event source mapping the same queue for a batch given up;
+ *   after two retries, and each stream's event source mapping the same queue for a batch given up
+ *   (an SQS source's failures go to its queue's own dead letters instead);
  *   the function's own role (serverless-iam-roles-per-function) may send to that queue alone.
  *
  * OpsTopic, OpsFailuresQueue and the tables are declared in serverless.yml; tests/deploy asserts
@@ -111,6 +112,10 @@ class OpsPlugin {
 
     for (const mapping of Object.values(compiled)) {
       if (mapping.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+      // An SQS source takes no on-failure destination: its queue's redrive sends what failed to
+      // its own dead letters, which serverless.yml alarms.
+      const source = (mapping.Properties.EventSourceArn || {})['Fn::GetAtt'];
+      if (source && (declared[source[0]] || {}).Type === 'AWS::SQS::Queue') continue;
       mapping.Properties.DestinationConfig = { OnFailure: { Destination: failuresArn } };
       const functionId = mapping.Properties.FunctionName['Fn::GetAtt'][0];
       this.allowSend(compiled, functionId, failuresArn);

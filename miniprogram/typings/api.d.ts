@@ -524,13 +524,15 @@ export interface paths {
         put?: never;
         /**
          * 发表评论 / Post a comment
-         * @description 发表评论或回复（`reply_to`）。正文去除首尾空白、规范化（NFC）并去除控制字符（保留换行）后须为 1 至 1000 字。先过屏蔽词，再经微信内容安全检查（msgSecCheck）：`risky` 被拒绝（422），`review` 保存为 `held`（仅自己可见，等待人工审核，不计入评论数）。内容检查不可用时不保存（503，带 Retry-After），请用同一 Idempotency-Key 重试。每人每分钟最多 5 条、每天最多 50 条（429）。评论数在并发下保持准确。
+         * @description 发表评论或回复（`reply_to`）。正文去除首尾空白、规范化（NFC）并去除控制字符（保留换行）后须为 1 至 1000 字。先过屏蔽词，再经内容安全检查（微信 msgSecCheck 或腾讯云文本内容安全，按部署环境）：`risky` 被拒绝（422），`review` 保存为 `held`（仅自己可见，等待人工审核，不计入评论数）。高峰时超出检查配额的评论先保存为 `held`（仅自己可见），稍后检查：通过后对所有人可见并计入评论数，需复核则等待人工审核，违规则变为 `hidden`（作者可见原因）。内容检查不可用时不保存（503，带 Retry-After），请用同一 Idempotency-Key 重试。每人每分钟最多 5 条、每天最多 50 条（429）。评论数在并发下保持准确。
          *
          *     The text is trimmed, NFC-normalised and stripped of control characters (newlines kept), then must
          *     be 1 to 1,000 characters. It passes a blocked-word list, then WeChat's msgSecCheck: `risky` is
          *     refused (422), `review` is stored as `held` for a human review (shown to its author only, not
-         *     counted). When the check is unavailable nothing is stored (503 with Retry-After): retry with the
-         *     same Idempotency-Key. At most 5 comments a minute and 50 a day per user (429). The count stays
+         *     counted). At a peak past the check's quota the comment is stored `held` at once (its author sees
+         *     it) and checked later: then shown to everyone and counted, held for a human review, or `hidden`
+         *     (its author sees why). When the check is unavailable nothing is stored (503 with Retry-After):
+         *     retry with the same Idempotency-Key. At most 5 comments a minute and 50 a day per user (429). The count stays
          *     exact under concurrent posts.
          */
         post: operations["commentPost"];
@@ -1038,7 +1040,7 @@ export interface components {
                 state: "visible" | "deleted" | "hidden";
             };
             /**
-             * @description `held`：内容检查后待人工复核 / kept for a human review after the content check; `hidden`：被读者举报或被管理员隐藏 / hidden by readers' reports or a moderator. Both are shown to their author alone and not counted
+             * @description `held`：等待内容检查或人工复核 / waiting for the content check or a human review; `hidden`：被读者举报、管理员或内容检查隐藏 / hidden by readers' reports, a moderator or the content check. Both are shown to their author alone and not counted
              * @enum {string}
              */
             state: "visible" | "held" | "hidden";

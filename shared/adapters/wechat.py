@@ -34,6 +34,9 @@ INVALID_TOKEN = 40001
 NO_SUBSCRIPTION = 43101
 INVALID_TEMPLATE_FIELD = 47003
 INVALID_TEMPLATE_ID = 40037
+USER_AWAY = 61010  # msgSecCheck: the user has not opened the mini-program in the last two hours
+INVALID_OPENID = 40003
+UNCHECKABLE = (USER_AWAY, INVALID_OPENID)
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,8 @@ class WeChatMessaging:
         return verdict
 
     def _check_chunk(self, openid: str, chunk: str) -> Suggestion:
+        if not openid:  # the author deleted their account before a queued check
+            raise errors.ContentUncheckable("wechat_no_openid")
         payload = {"version": 2, "openid": openid, "scene": SEC_CHECK_SCENE_COMMENT, "content": chunk}
         for attempt in (1, 2):
             errcode, answer = self._post("/wxa/msg_sec_check", payload)
@@ -331,5 +336,8 @@ class WeChatMessaging:
         suggest = result.get("suggest") if isinstance(result, dict) else None
         if errcode == 0 and suggest in ("pass", "review", "risky"):
             return suggest  # type: ignore[no-any-return]
+        if errcode in UNCHECKABLE:
+            logger.info("wechat cannot check this text", extra={"errcode": errcode})
+            raise errors.ContentUncheckable(f"wechat_{errcode}")
         logger.warning("wechat content check failed", extra={"errcode": errcode})
         raise errors.UpstreamUnavailable("content_check")

@@ -30,9 +30,16 @@ _DIGITS = re.compile(r"^[0-9]{1,3}$")  # ASCII only: str.isdigit() accepts other
 _PARTITION = re.compile(r"^[1-9][0-9]?$")  # a comment id's partition after the first: no 0, no padding
 
 VISIBLE = "visible"
-HELD = "held"  # msgSecCheck said "review": shown to its author only, not counted
+HELD = "held"  # not (yet) shown to others: shown to its author only, not counted (`held_for` says why)
 HIDDEN = "hidden"  # by readers' reports or a moderator: shown to its author only, not counted
 DELETED = "deleted"  # a tombstone: the text is gone, replies keep their parent
+# Why a comment is held: waiting for its paced content check (`shared.services.queued_checks`),
+# the check said "review", or the check could not take it (WeChat's 61010: the user has been away
+# two hours); the last two wait in the moderation queue.
+HELD_FOR_CHECK = "check"
+HELD_FOR_REVIEW = "review"
+HELD_UNCHECKABLE = "uncheckable"
+HIDDEN_BY_CHECK = "content_check"  # `hidden_by` when the paced check found it risky
 UNSHOWN = (HELD, HIDDEN)  # waiting for, or decided by, a moderator: their author alone sees them
 
 # Reports: why a reader reports a comment (POST /v1/comments/{id}/reports), with its label.
@@ -58,6 +65,8 @@ HIDE_REASONS = {
     "other": "违反社区规范",
 }
 HIDDEN_BY_REPORTS = "reports"  # `hidden_by` when the readers' reports hid it
+# What the author reads of a comment the paced content check hid (`reason_text`).
+CHECK_REASONS = {HIDDEN_BY_CHECK: "未通过内容安全检测"}
 # A reply's context: at most this much of the comment replied to.
 EXCERPT_CHARS = 50
 # Moderation queues (the comments' sparse index `moderation`): what waits for a moderator (held by
@@ -240,6 +249,7 @@ class Comment(msgspec.Struct, frozen=True):
     report_round: int = 0  # how many times a moderator restored it (reports count per round)
     report_log: tuple[tuple[str, str | None], ...] = ()  # (reason, text) of the round's first reports
     queued_at: datetime | None = None  # when it entered the moderation queue
+    held_for: str | None = None  # HELD_FOR_CHECK, HELD_FOR_REVIEW or HELD_UNCHECKABLE while held
 
     @property
     def ref(self) -> CommentRef:

@@ -16,3 +16,14 @@ def new_id() -> str:
 
 def is_ulid(value: str) -> bool:
     return bool(ULID_PATTERN.fullmatch(value))
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid_seconds(value: str) -> float:
+    """When a ULID was minted, in epoch seconds (its first 10 characters are milliseconds)."""
+    millis = 0
+    for char in value[:10]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    return millis / 1000

@@ -281,8 +281,12 @@ def comments_page(
 
     rows = []
     for c in page.comments:
-        if c.status == "held":
+        if c.status == "held" and c.held_for == "uncheckable":
+            why = "内容检查无法完成（如作者两小时内未打开小程序），请人工审核"
+        elif c.status == "held":
             why = "内容检查建议人工复核"
+        elif c.hidden_by == "content_check":
+            why = "内容检查判定违规，已自动隐藏"
         elif c.hidden_by == HIDDEN_BY_REPORTS:
             why = f"被 {c.reports} 位读者举报后自动隐藏"
         else:

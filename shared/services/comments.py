@@ -1,15 +1,20 @@
 """Comments: reading, posting, deleting, the author display, and the comments in a user's data.
 
 Costs (calls to DynamoDB, the gate's user read included; `make bench` meters them): a page 2 at
-any depth, a post 2 (gate read + one transaction), a delete 2. A keyed replay adds one read of
-its guard; the first post after a verification adds one read of the approved submission (the
-author display is then remembered on the user item).
+any depth, a post 3 (gate read, a unit of the content check's budget, one transaction), a
+delete 2. A keyed replay adds one read of its guard; the first post after a verification adds
+one read of the approved submission (the author display is then remembered on the user item).
 
-Content check: the blocked words of config, then WeChat's msgSecCheck when enabled.
+Content check: the blocked words of config, then the stage's check (WeChat's msgSecCheck or
+Tencent Cloud's TMS, `contentCheck`), inline while the app is under its share of the check's quota
+this minute (one conditional write on a budget shard: a post costs one call more), else later:
 - "risky" (or a blocked word): 422 content_rejected; nothing is stored.
 - "review": the comment is stored as `held`: shown to its author only (marked so), not counted,
   and queued for a moderator (the console's `/console/comments`, or `python -m infra.ops articles
   held|release`), who restores, hides or deletes it (`shared.services.moderation`).
+- over the inline share: the comment is stored as `held` at once (its author sees it so), its id
+  sent to the paced queue first, and the worker settles it (`shared.services.queued_checks`).
+- the check cannot take the text (WeChat's 61010): stored `held` for a moderator, never lost.
 - the check unavailable: 503 upstream_unavailable with Retry-After; nothing is stored, so the
   client keeps the text and retries with the same Idempotency-Key. A comment is never silently
   stored unchecked, nor silently lost.
@@ -42,6 +47,7 @@ from shared.services.idempotency import Idempotency
 
 if TYPE_CHECKING:
     from shared.services.ports import Comments, Reports, TextChecker, Users
+    from shared.services.queued_checks import CheckPacing, CheckQueue
 
 COMMENTS_CURSOR = "comments-cursor"
 OPERATION = "comment"
@@ -59,19 +65,29 @@ def load_blocked_words(path: str | None) -> frozenset[str]:
 
 
 class ContentCheck:
-    """The blocked words, then msgSecCheck (when `checker` is given): "pass" or "review"."""
+    """The blocked words, then the stage's check (when `checker` is given), inline while `pacing`
+    grants a unit of the minute's inline share: "pass", "review", "uncheckable" (for a moderator)
+    or "queue" (over the share: the paced worker checks it)."""
 
     def __init__(
-        self, words: Callable[[], frozenset[str]], checker: Callable[[], TextChecker] | None
+        self,
+        words: Callable[[], frozenset[str]],
+        checker: Callable[[], TextChecker] | None,
+        pacing: Callable[[], CheckPacing] | None = None,
+        queue: Callable[[], CheckQueue] | None = None,
     ) -> None:
         self._words = words
         self._checker = checker
+        self._pacing = pacing
+        self._queue = queue
 
     def verdict(self, openid: str, text: str) -> str:
         if rules.blocked_word(text, self._words()) is not None:
             raise errors.ContentRejected("blocked_word")
         if self._checker is None:
             return "pass"
+        if self._pacing is not None and self._queue is not None and not self._pacing().inline():
+            return "queue"
         try:
             suggest = self._checker().check_text(openid, text)
         except errors.UpstreamUnavailable as exc:
@@ -79,9 +95,24 @@ class ContentCheck:
                 "content_check",
                 retry_after=CHECK_RETRY_AFTER_SECONDS,
             ) from exc
+        except errors.ContentUncheckable:
+            return "uncheckable"
         if suggest == "risky":
             raise errors.ContentRejected()
         return "review" if suggest == "review" else "pass"
+
+    def enqueue(self, public_id: str) -> None:
+        """Send a comment's id to the paced check (before its transaction: see `post`)."""
+        if self._queue is None:  # pragma: no cover - "queue" is only answered with a queue
+            raise errors.UpstreamUnavailable("content_check")
+        self._queue().send(public_id)
+
+
+HELD_FOR = {
+    "review": rules.HELD_FOR_REVIEW,
+    "uncheckable": rules.HELD_UNCHECKABLE,
+    "queue": rules.HELD_FOR_CHECK,
+}
 
 
 def reply_context(parent: Comment | None) -> dict[str, Any] | None:
@@ -119,7 +150,12 @@ def comment_view(comment: Comment, viewer_id: str, parent: Comment | None = None
 
 
 def _reason_text(reason: str) -> str:
-    return rules.HIDE_REASONS.get(reason) or rules.REPORT_REASONS.get(reason) or rules.HIDE_REASONS["other"]
+    return (
+        rules.CHECK_REASONS.get(reason)
+        or rules.HIDE_REASONS.get(reason)
+        or rules.REPORT_REASONS.get(reason)
+        or rules.HIDE_REASONS["other"]
+    )
 
 
 Page = tuple[list[Comment], str | None, dict[str, Comment]]  # comments, where it ended, parents by id
@@ -230,12 +266,17 @@ class CommentService:
             author_verified=display.verified,
             text=text,
             reply_to=reply_to,
-            status=rules.HELD if verdict == "review" else rules.VISIBLE,
+            status=rules.VISIBLE if verdict == "pass" else rules.HELD,
             created_at=now,
+            held_for=HELD_FOR.get(verdict),
         )
         view = comment_view(comment, user.user_id)
         windows = rules.rate_windows(user.user_id, now)
         answered = guard.answering(view) if guard is not None else None
+        if verdict == "queue":
+            # Sent before the write: a comment stored held always has its message. A message whose
+            # write then fails finds no comment and is dropped (`QueuedChecks.check`).
+            self._content.enqueue(comment.ref.public_id)
         outcome = self._contended(lambda: self._comments.post(comment, windows, parent, answered, remember))
         if isinstance(outcome, Written) or self._landed(outcome, comment):
             return view

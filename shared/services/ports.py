@@ -371,7 +371,9 @@ class CredentialStorage(Protocol):
 
 class TextChecker(Protocol):
     def check_text(self, openid: str, text: str) -> str:
-        """msgSecCheck's suggestion: "pass", "review" or "risky"."""
+        """The content check's suggestion (WeChat's msgSecCheck, Tencent Cloud's TMS): "pass",
+        "review" or "risky". Raises `UpstreamUnavailable` when it may answer later,
+        `ContentUncheckable` when it never will for this text and author."""
 
 
 class SubscribeMessages(Protocol):

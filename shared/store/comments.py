@@ -36,7 +36,9 @@ from shared.domain.comments import (
     DELETED,
     DELETED_USER_NAME,
     HELD,
+    HELD_FOR_CHECK,
     HIDDEN,
+    HIDDEN_BY_CHECK,
     HIDDEN_BY_REPORTS,
     QUEUE_HIDDEN,
     QUEUE_PENDING,
@@ -128,6 +130,7 @@ class CommentItem(Model):
     report_log = ListAttribute(of=ReportEntry, null=True)
     moderation = UnicodeAttribute(null=True)  # QUEUE_PENDING | QUEUE_HIDDEN: the sparse index
     queued_at = UTCDateTimeAttribute(null=True)
+    held_for = UnicodeAttribute(null=True)  # while held: HELD_FOR_CHECK, _REVIEW or _UNCHECKABLE
 
     by_author = CommentsByAuthor()
     moderation_queue = ModerationQueue()
@@ -169,11 +172,12 @@ def to_comment(item: CommentItem) -> Comment:
         report_round=int(item.report_round or 0),
         report_log=tuple((str(e.reason), e.text) for e in item.report_log or ()),
         queued_at=item.queued_at,
+        held_for=item.held_for,
     )
 
 
 def _unqueued() -> list[Action]:
-    return [CommentItem.moderation.remove(), CommentItem.queued_at.remove()]
+    return [CommentItem.moderation.remove(), CommentItem.queued_at.remove(), CommentItem.held_for.remove()]
 
 
 def _tombstone(now: datetime) -> list[Action]:
@@ -278,6 +282,9 @@ class CommentRepository:
                 condition=CommentItem.status == VISIBLE,
             )
         counted = comment.status == VISIBLE
+        # held for a moderator now (review, uncheckable); one waiting for its paced check is not
+        # in the moderation queue until the check says so
+        moderated = comment.status == HELD and comment.held_for != HELD_FOR_CHECK
         tx.put(
             "comment",
             CommentItem(
@@ -291,8 +298,9 @@ class CommentRepository:
                 reply_to=comment.reply_to,
                 status=comment.status,
                 created_at=comment.created_at,
-                moderation=QUEUE_PENDING if comment.status == HELD else None,
-                queued_at=comment.created_at if comment.status == HELD else None,
+                moderation=QUEUE_PENDING if moderated else None,
+                queued_at=comment.created_at if moderated else None,
+                held_for=comment.held_for if comment.status == HELD else None,
             ),
             CommentItem.comment_id.does_not_exist(),
         )
@@ -474,6 +482,37 @@ class CommentRepository:
                 "article", counter(comment.article_id), [CountShardItem.delta.add(1 if counted else -1)]
             )
         audit_store.enlist(tx, audit)
+        return tx.commit()
+
+    def settle(self, comment: Comment, to: str, held_for: str | None, now: datetime) -> Outcome:
+        """The paced check's verdict on a comment held for it, from that state only (a delivery
+        again, the author's delete or a moderator's decision meanwhile: `Refused` "comment"):
+        `visible` (shown and counted, at once), `held` for a moderator (`held_for` says why, into
+        the moderation queue) or `hidden` by the check (the author sees why; moderators find it
+        with what they hid)."""
+        if to == VISIBLE:
+            actions: list[Action] = [CommentItem.status.set(VISIBLE), CommentItem.held_for.remove()]
+        elif to == HELD:
+            actions = [
+                CommentItem.held_for.set(str(held_for)),
+                CommentItem.moderation.set(QUEUE_PENDING),
+                CommentItem.queued_at.set(now),
+            ]
+        else:
+            actions = [
+                CommentItem.status.set(HIDDEN),
+                CommentItem.held_for.remove(),
+                CommentItem.hidden_by.set(HIDDEN_BY_CHECK),
+                CommentItem.hide_reason.set(HIDDEN_BY_CHECK),
+                CommentItem.moderation.set(QUEUE_HIDDEN),
+                CommentItem.queued_at.set(now),
+            ]
+        waiting = (CommentItem.status == HELD) & (CommentItem.held_for == HELD_FOR_CHECK)
+        if to != VISIBLE:
+            return attempt(lambda: _item(comment.ref).update(actions=actions, condition=waiting), "comment")
+        tx = Transaction(CommentItem)
+        tx.update("comment", _item(comment.ref), actions, waiting)
+        tx.update("article", counter(comment.article_id), [CountShardItem.delta.add(1)])
         return tx.commit()
 
     def reports_by(self, reporter: str) -> list[tuple[str, str, str | None, datetime]]:

@@ -52,7 +52,10 @@ FROM_TEMPLATE = (
     config.ENV_RECEIPT_KEY_PARAM,
     config.ENV_RESULT_TEMPLATE_ID,
     config.ENV_REVIEWER_BATCH_SECONDS,  # reviewer messages batched as deployed
+    config.ENV_CONTENT_CHECK_QUEUE_URL,
+    config.ENV_TMS_CREDENTIALS_PARAM,
 )
+TMS_SECRET_ID, TMS_SECRET_KEY = "AKIDiam", "iam-tms-secret-key"
 # The ci stage configures no result template, so its decision sends no WeChat message; a stage
 # that configures one does, and the role must allow it: the journeys run as such a stage.
 OVERRIDES = {config.ENV_RESULT_TEMPLATE_ID: RESULT_TEMPLATE}
@@ -318,6 +321,61 @@ def comments_off_the_happy_path(journey: Journey, wechat: Any) -> None:
     journey.call("DELETE", f"/v1/comments/{first}", expect=404)
     cursor = journey.call("GET", "/v1/articles?limit=1").body["next_cursor"]
     journey.call("GET", f"/v1/articles?limit=1&cursor={cursor}")
+
+
+def comments_paced(journey: ContainerJourney, wechat: Any, tms: Any) -> None:
+    """Comments past the app's inline share of the check's quota: held and queued by commentPost,
+    checked by contentCheckWorker from the queue as Lambda's SQS event source mapping delivers
+    them (a busy check delivered again after its backoff, with a revoked token); then the same with
+    TMS as the stage's check, inline and queued."""
+    from functions.content_check import check
+    from infra.bench.journey import ARTICLE, approved_hcp
+    from infra.queues import QueuePump
+    from shared.domain.content_check import INLINE_SHARE
+    from tests.functional.test_content_queue import release, spend
+
+    approved_hcp(journey.client, "paced-comments")
+    comments = f"/v1/articles/{ARTICLE}/comments"
+
+    def deliver() -> None:
+        with journey.containers.serving("contentCheckWorker"):
+            cfg = config.current()
+            # a message is sent delayed a moment (its comment's transaction lands meanwhile)
+            if not QueuePump(cfg, cfg.check_queue_name, check, url=cfg.check_queue_url).drain(wait_seconds=5):
+                raise AssertionError("the paced check's queue held no message")
+
+    def waiting_again() -> None:
+        from tests.functional.test_content_queue import _all_visible_now
+
+        _all_visible_now(None)  # the backoff over
+        wechat.state.invalidate_token()  # and the shared token revoked meanwhile: the worker refreshes it
+
+    with journey.containers.recorder.paused():
+        burst = spend(INLINE_SHARE)
+    try:
+        held = journey.call("POST", comments, {"text": "高峰时排队检查的评论"}, expect=201).body
+        if held.get("state") != "held":
+            raise AssertionError(f"past the inline share the comment was not held: {held}")
+        wechat.state.fail_next("/wxa/msg_sec_check", -1, times=2)
+        deliver()  # busy: the message comes back after its backoff
+        waiting_again()
+        deliver()
+        with journey.containers.recorder.paused():
+            release(burst)
+        burst = []
+        os.environ[config.ENV_CONTENT_CHECK] = "tms"
+        os.environ[config.ENV_TMS_BASE_URL] = tms.base_url
+        journey.call("POST", comments, {"text": "交给 TMS 的评论"}, expect=201)  # inline again
+        with journey.containers.recorder.paused():
+            burst += spend(INLINE_SHARE)
+        journey.call("POST", comments, {"text": "高峰时交给 TMS 的评论"}, expect=201)
+        deliver()
+    finally:
+        wechat.state.failures.clear()
+        os.environ.pop(config.ENV_CONTENT_CHECK, None)
+        os.environ.pop(config.ENV_TMS_BASE_URL, None)
+        with journey.containers.recorder.paused():
+            release(burst)  # the burst over: the journeys after this one post inline
 
 
 def keyed_answers_then_gone(journey: Journey) -> None:

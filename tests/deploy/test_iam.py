@@ -7,7 +7,8 @@ an Idempotency-Key replay, an owed notification the scheduled retry delivers, re
 batched within a window and the SLA reminders two days later, an upload left by a
 deleted account, a revoked WeChat token, a reply, a held comment, a comment deleted twice, a
 second page of articles, a withdrawal after a new version, answers whose key is reused, an account
-deleted with its used keys, the users table's stream recounted for the funnel; the bench's path
+deleted with its used keys, the users table's stream recounted for the funnel, comments past the
+content check's inline share held, queued and checked by the paced worker (WeChat, then TMS); the bench's path
 covers the console, a member signing in and out). Every botocore call is recorded as the IAM
 action and resource it needs (`infra.metering.recording`), each request served in its own
 function's container with that function's environment from the packaged template, and the calls
@@ -25,6 +26,7 @@ import pytest
 
 from infra import resources
 from infra.fake_robot import FakeRobot
+from infra.fake_tms import FakeTmsServer
 from infra.fake_wechat import FakeWeChatServer
 from infra.iam_check import (
     RECORDED_SERVICES,
@@ -55,6 +57,11 @@ JUSTIFIED_UNUSED: set[tuple[str, str, str]] = {
     # the shared WeChat token is refreshed by whichever function finds it expired; the journeys'
     # console decision finds it fresh (the link's decision, reviewDecision, refreshes it)
     ("consoleVerifications", "dynamodb:UpdateItem", "-wechat_tokens"),
+    # the on-failure destination (infra/serverless/ops.js): Lambda itself sends there with the
+    # function's role what failed after its retries, never the function's code
+    ("funnelCount", "sqs:SendMessage", ":hcp-test-failures"),
+    ("notifierRetry", "sqs:SendMessage", ":hcp-test-failures"),
+    ("reviewReminders", "sqs:SendMessage", ":hcp-test-failures"),
 }
 
 
@@ -71,6 +78,7 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
 
     names = j.stage_names(STAGE, REGION, MOTO_ACCOUNT)
     wechat = FakeWeChatServer(j.APPID, j.WECHAT_SECRET).start()
+    tms = FakeTmsServer(j.TMS_SECRET_ID, j.TMS_SECRET_KEY).start()
     robot = FakeRobot()
     patch = pytest.MonkeyPatch()
     mock = mock_aws()
@@ -107,6 +115,7 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
             j.batched_then_reminded(journey)
             j.left_after_uploading(journey)
             j.comments_off_the_happy_path(journey, wechat)
+            j.comments_paced(journey, wechat, tms)
             j.withdrawn_after_a_new_version(journey, outbox.parent)
             j.keyed_answers_then_gone(journey)
             j.funnel_counted(journey)
@@ -117,6 +126,7 @@ def recorded(packaged: Packaged, tmp_path_factory: pytest.TempPathFactory) -> It
         mock.stop()
         robot.stop()
         wechat.stop()
+        tms.stop()
         j.cold_start()
         secrets._clients.clear()  # its SSM client pointed at this run's moto
 
@@ -127,6 +137,8 @@ def put_parameters() -> None:
     ssm = j.resource_client("ssm")
     ssm.put_parameter(Name=f"{j.PARAMETERS}/wechat-secret", Value=j.WECHAT_SECRET, Type="SecureString")
     ssm.put_parameter(Name=f"{j.PARAMETERS}/wechat-appid", Value=j.APPID, Type="String")
+    tms_key = f"{j.TMS_SECRET_ID}:{j.TMS_SECRET_KEY}"
+    ssm.put_parameter(Name=f"{j.PARAMETERS}/tms-credentials", Value=tms_key, Type="SecureString")
     assert ops_secrets.ensure(ssm, j.STAGE) == (list(ops_secrets.KEYS), [])
 
 
@@ -170,6 +182,8 @@ def test_every_statement_is_needed_dropping_one_denies_a_call(packaged: Packaged
                 )
                 if not any(a.split(":")[0] in RECORDED_SERVICES for a in actions):
                     continue  # the framework's CloudWatch Logs statements
+                if statement.get("Resource") == {"Fn::GetAtt": ["OpsFailuresQueue", "Arn"]}:
+                    continue  # Lambda's on-failure destination: Lambda sends there, not the code
                 template = copy.deepcopy(packaged.template)
                 role = template["Resources"][role_id]["Properties"]
                 del role["Policies"][policy_index]["PolicyDocument"]["Statement"][index]

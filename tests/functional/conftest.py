@@ -71,7 +71,8 @@ def _wipe_moto() -> None:
 
     from moto.backends import get_backend
 
-    for service in ("s3", "sns", "ssm"):
+    services: tuple[Any, ...] = ("s3", "sns", "ssm", "sqs")
+    for service in services:
         for regions in get_backend(service).values():
             for backend in regions.values():
                 backend.reset()

@@ -212,11 +212,12 @@ def test_posting_to_an_unknown_article_is_404_and_counts_nothing(api: Api, alice
     assert RateWindowItem.count() == 0  # no rate window was spent
 
 
-def test_posting_costs_the_gate_plus_one_transaction(api: Api, alice: str) -> None:
+def test_posting_costs_the_gate_the_checks_budget_and_one_transaction(api: Api, alice: str) -> None:
     assert post(api, "预热").status == 201
     with metered() as meter:
         assert post(api, "第二条评论").status == 201
-    assert meter.calls == ["GetItem", "TransactWriteItems"]
+    # the gate's read, a unit of the content check's inline share (one shard), the transaction
+    assert meter.calls == ["GetItem", "UpdateItem", "TransactWriteItems"]
 
 
 def test_a_post_and_a_delete_cost_the_same_on_a_long_article(
@@ -320,7 +321,8 @@ def test_a_replayed_idempotency_key_writes_once(api: Api, alice: str) -> None:
         again = post(api, "网络不好时的评论", headers=headers)
     assert first.status == again.status == 201
     assert again.body == first.body
-    assert meter.calls == ["GetItem", "TransactWriteItems", "GetItem"]  # the replay reads its guard
+    # the gate, the check's budget, the refused transaction; the replay reads its guard
+    assert meter.calls == ["GetItem", "UpdateItem", "TransactWriteItems", "GetItem"]
     assert count(api) == 1
     assert len(all_comments(api)) == 1
     different = post(api, "另一条内容", headers=headers)
@@ -531,7 +533,7 @@ def test_the_author_is_shown_as_surname_and_title_never_the_name(api: Api, alice
     assert user.author_name == "王医生" and user.author_source == submission
     with metered() as meter:  # remembered on the user item: no more reads
         assert post(api, "第二条").body["author"]["display_name"] == "王医生"
-    assert meter.calls == ["GetItem", "TransactWriteItems"]
+    assert meter.calls == ["GetItem", "UpdateItem", "TransactWriteItems"]  # UpdateItem: the check's budget
     verified(api, "bob")
     page = api.get(f"/v1/articles/{ARTICLE}/comments")
     assert "王小明" not in page.text and alice not in page.text

@@ -31,7 +31,11 @@ def test_every_endpoint_meets_its_call_target(deployed_like: config.Config) -> N
     by_label = {m.label: m for m in measured}
     assert by_label["GET /v1/me"].calls == ["GetItem"]
     assert by_label["GET /v1/articles/{id}/comments"].calls == ["GetItem", "Query"]
-    assert by_label["POST /v1/articles/{id}/comments"].calls == ["GetItem", "TransactWriteItems"]
+    assert by_label["POST /v1/articles/{id}/comments"].calls == [
+        "GetItem",
+        "UpdateItem",
+        "TransactWriteItems",
+    ]
     submit = by_label["POST /v1/verification (two images)"]
     assert submit.calls.count("Publish") == 1  # the one e-mail reviewer, through SNS
     assert submit.count <= targets.CALL_TARGETS["POST /v1/verification (two images)"]  # that Publish included

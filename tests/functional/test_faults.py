@@ -119,6 +119,12 @@ CONDITION_TRUSTED = {
     ),
     # a member's message window refused: reminded within the hour, or messaged within the window
     ("SLA reminders", "dynamodb.UpdateItem(notifications)"),
+    # the content check's budget refused: the minute's share is spent (the post is held and queued;
+    # the worker waits for the next minute)
+    ("comment post", "dynamodb.UpdateItem(comment_guards)"),
+    ("paced content check (the worker)", "dynamodb.UpdateItem(comment_guards)"),
+    # the comment no longer waits for its check: its author deleted it, or a moderator decided
+    ("paced content check (the worker)", "dynamodb.TransactWriteItems(comments,articles)"),
 }
 # Reviewer messages batched as in a deployed stage (the functional stage sends each link at once).
 BATCHED = ((config.ENV_REVIEWER_BATCH_SECONDS, "60"),)
@@ -378,6 +384,35 @@ def _comment_setup(h: Harness, api: Api) -> dict[str, Any]:
 
 def _comment(api: Api, ctx: dict[str, Any]) -> Reply:
     return post(api, "请问老年高血压的降压目标是多少？", headers={"Idempotency-Key": "comment-1"})
+
+
+def _queued_setup(h: Harness, api: Api) -> dict[str, Any]:
+    """The minute's inline share of the content check spent (for the matrix's duration)."""
+    from shared.domain.content_check import INLINE_SHARE
+    from tests.functional.test_content_queue import spend
+
+    _comment_setup(h, api)
+    spend(INLINE_SHARE, minutes=60)
+    return {}
+
+
+def _held_setup(h: Harness, api: Api) -> dict[str, Any]:
+    """A comment held past the inline share, its id in the queue."""
+    _queued_setup(h, api)
+    posted = post(api, "高峰时排队检查的评论")
+    assert posted.status == 201 and posted.body["state"] == "held", posted.body
+    return {"id": posted.body["id"]}
+
+
+def _paced_check(api: Api, ctx: dict[str, Any]) -> Reply:
+    """The worker on the comment's message, answered as Lambda reads it: a message reported
+    failed is delivered again (after its backoff), as a client's retry."""
+    from functions.content_check import check
+
+    event = {"Records": [{"messageId": "m-1", "body": json.dumps({"c": ctx["id"]})}]}
+    if check(event)["batchItemFailures"]:
+        return Reply(503, {"Retry-After": "30"}, {"error": {"code": "upstream_unavailable"}})
+    return Reply(200, {}, {})
 
 
 def _delete_comment_setup(h: Harness, api: Api) -> dict[str, Any]:
@@ -708,6 +743,9 @@ PATHS = [
     WritePath("answers change", _answered_setup, _answers_change),
     WritePath("informed consent withdrawal (answers and counts go)", _answered_setup, _informed_withdrawal),
     WritePath("comment post", _comment_setup, _comment),
+    # past the content check's inline share: the id to the queue first, then the held comment
+    WritePath("comment post past the check's inline share", _queued_setup, _comment),
+    WritePath("paced content check (the worker)", _held_setup, _paced_check),
     WritePath("comment delete", _delete_comment_setup, _delete_comment),
     WritePath("report", _report_setup, _report),
     WritePath("report that hides the comment", lambda h, api: _report_setup(h, api, 2), _report),

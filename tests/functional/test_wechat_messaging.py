@@ -174,13 +174,24 @@ def test_a_thing_value_over_twenty_characters_is_refused_before_any_call(
     assert fresh_fake.state.calls == []
 
 
-@pytest.mark.parametrize(("errcode", "times"), [(-1, 2), (61010, 1), (40003, 1)])
-def test_content_check_failures_are_upstream_unavailable(
-    aws: config.Config, fresh_fake: FakeWeChatServer, errcode: int, times: int
+def test_content_check_busy_twice_is_upstream_unavailable(
+    aws: config.Config, fresh_fake: FakeWeChatServer
 ) -> None:
     messaging = Services(aws).wechat_messaging()
-    fresh_fake.state.fail_next(CHECK, errcode, times=times)
+    fresh_fake.state.fail_next(CHECK, -1, times=2)
     with pytest.raises(errors.UpstreamUnavailable):
+        messaging.check_text("o-user-1", "文本")
+
+
+@pytest.mark.parametrize("errcode", [61010, 40003])
+def test_a_text_the_check_will_never_take_is_uncheckable(
+    aws: config.Config, fresh_fake: FakeWeChatServer, errcode: int
+) -> None:
+    """61010 (the user away two hours) and 40003 (no such openid) do not pass with time: the
+    comment goes to a moderator instead of being retried."""
+    messaging = Services(aws).wechat_messaging()
+    fresh_fake.state.fail_next(CHECK, errcode)
+    with pytest.raises(errors.ContentUncheckable, match=str(errcode)):
         messaging.check_text("o-user-1", "文本")
 
 

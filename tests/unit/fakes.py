@@ -21,6 +21,7 @@ from shared.domain.comments import (
     DELETED,
     DELETED_USER_NAME,
     HELD,
+    HELD_FOR_CHECK,
     HIDDEN,
     HIDDEN_BY_REPORTS,
     QUEUE_HIDDEN,
@@ -946,6 +947,7 @@ class FakeComments:
                 hidden_by=None,
                 hide_reason=None,
                 queued_at=None,
+                held_for=None,
             )
         elif to == HIDDEN:
             moved = replace(
@@ -959,6 +961,26 @@ class FakeComments:
             self.articles.count(comment.article_id, 1 if to == VISIBLE else -1)
         self.items[(comment.article_id, comment.comment_id)] = moved
         self.audit.append(audit)
+        return WRITTEN
+
+    def settle(self, comment: Comment, to: str, held_for: str | None, now: datetime) -> Outcome:
+        """As the repository: from `held` for the check only; shown and counted at once."""
+        if self.contend:
+            self.contend -= 1
+            return CONTENDED
+        current = self.get(comment.ref)
+        if current is None or current.status != HELD or current.held_for != HELD_FOR_CHECK:
+            return refused("comment")
+        if to == VISIBLE:
+            moved = replace(current, status=VISIBLE, held_for=None)
+            self.articles.count(comment.article_id, 1)
+        elif to == HELD:
+            moved = replace(current, held_for=held_for, queued_at=now)
+        else:
+            moved = replace(
+                current, status=HIDDEN, held_for=None, hidden_by="content_check", hide_reason="content_check"
+            )
+        self.items[(comment.article_id, comment.comment_id)] = moved
         return WRITTEN
 
     def reports_by(self, reporter: str) -> list[tuple[str, str, str | None, datetime]]:

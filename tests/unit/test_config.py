@@ -122,3 +122,27 @@ def test_the_deployed_stages_pass_the_review_settings_the_code_defaults_to() -> 
     for function in ("verificationSubmit", "notifierRetry", "reviewReminders"):
         variables = template["functions"][function]["environment"]
         assert variables[config.ENV_REVIEWER_BATCH_SECONDS] == "${self:custom.stage.reviewerBatchSeconds}"
+
+
+def test_the_content_check_is_chosen_per_stage() -> None:
+    assert load({"STAGE": "local"}).content_check == "wechat"
+    assert load({"STAGE": "local", "CONTENT_CHECK": "TMS"}).content_check == "tms"
+    assert (
+        load({"STAGE": "local", "WECHAT_CONTENT_CHECK": "off", "CONTENT_CHECK": "tms"}).content_check == "off"
+    )
+    with pytest.raises(ConfigError, match="wechat, tms, off"):
+        load({"STAGE": "local", "CONTENT_CHECK": "baidu"})
+    with pytest.raises(ConfigError, match="CONTENT_CHECK_PER_MINUTE"):
+        load({"STAGE": "local", "CONTENT_CHECK_PER_MINUTE": "10"})
+
+
+def test_a_deployed_stage_checking_with_tms_reads_its_key_from_ssm_over_tls() -> None:
+    tms = {**DEPLOYED, "CONTENT_CHECK": "tms"}
+    with pytest.raises(ConfigError, match="TMS_CREDENTIALS_PARAM"):
+        load(tms)
+    cfg = load({**tms, "TMS_CREDENTIALS_PARAM": "/hcp/prod/tms-credentials"})
+    assert cfg.tms_base_url == "https://tms.tencentcloudapi.com"
+    with pytest.raises(ConfigError, match="TMS base URL"):
+        load({**tms, "TMS_CREDENTIALS_PARAM": "/p", "TMS_BASE_URL": "http://127.0.0.1:9"})
+    with pytest.raises(ConfigError, match="plain"):
+        load({**tms, "TMS_CREDENTIALS_PARAM": "/p", "TMS_SECRET_KEY": "k"})

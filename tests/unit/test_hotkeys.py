@@ -47,15 +47,29 @@ def test_keys_are_made_general() -> None:
 
 
 def test_the_content_check_rate_and_the_drain_of_a_burst() -> None:
-    profiles = _profiles(comment_post=[])
-    profiles["comment_post"].content_checks = 1
+    profiles = _profiles(comment_post=[], check_worker=[])
+    profiles["comment_post"].content_checks = 1  # every post checked inline: far over the quota
     assert hotkeys.content_check_rate(profiles) == 60_000
-    assert hotkeys.drain_seconds(3_000) == 0.0
-    # 10 minutes at 8,000 a minute leave 40,000 checks, drained at 4,000 a minute: 10 minutes
-    assert hotkeys.drain_seconds(8_000) == 600
     lines: list[str] = []
-    assert hotkeys.report(profiles, queued=False, print_=lines.append) is False
+    assert hotkeys.report(profiles, print_=lines.append) is False
     assert any("MISSED" in line and "content check" in line for line in lines)
+    # paced: 4% of the posts inline (40 a second), the worker 20 a second during the burst
+    profiles["comment_post"].content_checks = hotkeys.INLINE_FRACTION
+    profiles["check_worker"].content_checks = 1
+    assert hotkeys.content_check_rate(profiles) == 3_600
+    lines.clear()
+    assert hotkeys.report(profiles, print_=lines.append) is True
+    # 940 a second queue for 10 minutes (564,000), drained at 60 a second after: 9,400 s
+    assert hotkeys.drain_seconds() == 9_400
+    assert hotkeys.drain_seconds(30) == 0.0  # under the inline share nothing queues
+    assert any("drains 9,400 s" in line for line in lines)
+
+
+def test_the_budget_counters_spread_over_their_shards() -> None:
+    found = hotkeys.general([KeyUse("comment_guards", "content-check#1764500000#3", write=1)], {})
+    assert found[0].key == "content-check#<minute>#<shard>"
+    (row,) = hotkeys.apply_mix(_profiles(comment_post=found))
+    assert row.writes == 1_000 / 8  # 125 WCU a second: 12.5% of a partition
 
 
 def test_a_tables_total_is_every_key_of_each_form_not_one_key() -> None:
@@ -86,3 +100,14 @@ def test_moto_time_counts_overlapping_calls_once() -> None:
 
     assert _union([]) == 0.0
     assert _union([(0.0, 1.0), (0.5, 2.0), (3.0, 4.0), (3.2, 3.5)]) == 3.0
+
+
+def test_a_comment_written_to_the_hot_articles_first_partition_spreads_as_the_others() -> None:
+    uses = [
+        KeyUse("hcp-test-comments", "hypertension-elderly", write=2.0),  # a post, on partition 0
+        KeyUse("hcp-test-comments", "hypertension-elderly", read=1.0),  # a page's Query of it
+    ]
+    found = hotkeys.general(uses, {"hypertension-elderly": "<hot>"})
+    assert [u.key for u in found] == ["<hot>#<shard>", "<hot>"]
+    rows = {r.key: r for r in hotkeys.apply_mix(_profiles(comment_post=found[:1]))}
+    assert rows["<hot>#<shard>"].writes == 2.0 * 1_000 / hotkeys.HOT_PARTITIONS
