@@ -2,8 +2,9 @@
 
 Costs (calls to DynamoDB, the gate's user read included; `make bench` meters them): a page 2 at
 any depth, a post 3 (gate read, a unit of the content check's budget, one transaction), a
-delete 2. A keyed replay adds one read of its guard; the first post after a verification adds
-one read of the approved submission (the author display is then remembered on the user item).
+delete 2. A keyed replay adds one read of its guard; a reply one read of what it answers (its
+answer shows it, as a page does); the first post after a verification adds one read of the
+approved submission (the author display is then remembered on the user item).
 
 Content check: the blocked words of config, then the stage's check (WeChat's msgSecCheck or
 Tencent Cloud's TMS, `contentCheck`), inline while the app is under its share of the check's quota
@@ -270,7 +271,8 @@ class CommentService:
             created_at=now,
             held_for=HELD_FOR.get(verdict),
         )
-        view = comment_view(comment, user.user_id)
+        # A reply answers with what it replies to, as a page shows it (one read, replies only).
+        view = comment_view(comment, user.user_id, self._comments.get(parent) if parent else None)
         windows = rules.rate_windows(user.user_id, now)
         answered = guard.answering(view) if guard is not None else None
         if verdict == "queue":

@@ -135,6 +135,7 @@ def test_a_reply_says_what_it_answers_and_never_the_text_of_a_hidden_or_deleted_
     by_id = {c["id"]: c for c in service.page(world.users.users[BOB], ARTICLE, None, None)["items"]}
     context = by_id[reply["id"]]["reply_context"]
     assert context == {"author": {"display_name": "欧阳医生"}, "excerpt": "长" * 49 + "…", "state": "visible"}
+    assert reply["reply_context"] == context  # the post answers as the page shows it
     assert by_id[parent["id"]]["reply_context"] is None
     moderation(world, comments).hide("mod-1", parent["id"], "abuse")
     service.forget()
