@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from infra.streams import poll
 from shared.config import Config
 
 BATCH_SIZE = 10
@@ -98,9 +99,4 @@ class QueuePump:
         }
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
-        """Drain every `interval` seconds until `stop` is set (the local stack's thread)."""
-        while not stop.wait(interval):
-            try:
-                self.drain()
-            except Exception as exc:  # the local stack goes on; the next round tries again
-                print(f"[queue] {type(exc).__name__}: the paced content check waits", flush=True)
+        poll(stop, self.drain, "[queue] {}: the paced content check waits", interval)

@@ -23,6 +23,16 @@ MAX_DELIVERIES = 3
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+def poll(stop: threading.Event, drain: Callable[[], object], failed: str, interval: float = 0.5) -> None:
+    """`drain` every `interval` seconds until `stop` is set (a local stack's thread): an error is
+    printed (`failed` names it) and the next round tries again, as Lambda's poller would."""
+    while not stop.wait(interval):
+        try:
+            drain()
+        except Exception as exc:  # the local stack goes on
+            print(failed.format(type(exc).__name__), flush=True)
+
+
 class StreamPump:
     def __init__(self, cfg: Config, table: str, handler: Handler, *, from_start: bool = True) -> None:
         self._handler = handler
@@ -95,9 +105,4 @@ class StreamPump:
         }
 
     def run(self, stop: threading.Event, interval: float = 0.5) -> None:
-        """Drain every `interval` seconds until `stop` is set (the local stack's thread)."""
-        while not stop.wait(interval):
-            try:
-                self.drain()
-            except Exception as exc:  # the local stack goes on; the next round tries again
-                print(f"[stream] {type(exc).__name__}: the funnel count waits", flush=True)
+        poll(stop, self.drain, "[stream] {}: the funnel count waits", interval)

@@ -27,6 +27,16 @@ def lambda_(aws: config.Config) -> Iterator[tuple[Any, Stubber]]:
         stub.assert_no_pending_responses()
 
 
+def _table(dynamodb: Any, name: str, **extra: Any) -> None:
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "article_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "article_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
 def test_the_provisionable_functions_are_the_read_paths_of_a_push() -> None:
     assert capacity.provisionable() == ["articleDetail", "articlesList", "commentsList", "me"]
 
@@ -63,12 +73,7 @@ def test_only_the_read_paths_and_counts_of_zero_or_more(lambda_: Any, function: 
 
 def test_warm_raises_a_tables_warm_throughput(aws: config.Config) -> None:
     dynamodb = boto3.client("dynamodb", region_name=aws.region)
-    dynamodb.create_table(
-        TableName="hcp-prod-articles",
-        AttributeDefinitions=[{"AttributeName": "article_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "article_id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _table(dynamodb, "hcp-prod-articles")
     said = capacity.warm(dynamodb, STAGE, "articles", 30_000, 6_000)
     assert said == "hcp-prod-articles: warming to 30,000 reads and 6,000 writes a second"
     warmth = dynamodb.describe_table(TableName="hcp-prod-articles")["Table"]["WarmThroughput"]
@@ -99,11 +104,9 @@ def test_status_says_what_each_read_path_holds_and_how_warm_each_table_is(
         else:
             stub.add_client_error("get_provisioned_concurrency_config", "ResourceNotFoundException")
     dynamodb = boto3.client("dynamodb", region_name=aws.region)
-    dynamodb.create_table(
-        TableName="hcp-prod-comments",
-        AttributeDefinitions=[{"AttributeName": "article_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "article_id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
+    _table(
+        dynamodb,
+        "hcp-prod-comments",
         WarmThroughput={"ReadUnitsPerSecond": 20_000, "WriteUnitsPerSecond": 8_000},
     )
     monkeypatch.setattr(capacity, "tables", lambda: ["comments"])

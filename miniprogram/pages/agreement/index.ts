@@ -1,5 +1,5 @@
 import { api, messageOf, Schemas } from '../../lib/api'
-import { go } from '../../lib/flow'
+import { decideOn } from '../../lib/documents'
 import { blocks } from '../../lib/markdown'
 
 const AGREEMENT: Schemas['ConsentDocument']['key'] = 'hcp-identity-agreement'
@@ -35,16 +35,8 @@ Component({
     refuse() {
       this.decide('refuse')
     },
-    async decide(decision: 'agree' | 'refuse') {
-      const document = this.data.document
-      if (!document || this.data.busy) return
-      this.setData({ busy: true, error: '' })
-      try {
-        const record = await api.decide({ document: document.key, version: document.version, decision })
-        go(record.next_step)
-      } catch (error) {
-        this.setData({ error: messageOf(error), busy: false })
-      }
+    decide(decision: 'agree' | 'refuse') {
+      return decideOn(this, decision)
     },
   },
 })

@@ -1,5 +1,5 @@
 import { api, messageOf, Schemas } from '../../lib/api'
-import { go } from '../../lib/flow'
+import { decideOn } from '../../lib/documents'
 import { blocks } from '../../lib/markdown'
 
 const INFORMED_CONSENT: Schemas['ConsentDocument']['key'] = 'informed-consent'
@@ -24,16 +24,8 @@ Component({
     skip() {
       this.decide('skip')
     },
-    async decide(decision: 'agree' | 'skip') {
-      const document = this.data.document
-      if (!document || this.data.busy) return
-      this.setData({ busy: true, error: '' })
-      try {
-        const record = await api.decide({ document: document.key, version: document.version, decision })
-        go(record.next_step)
-      } catch (error) {
-        this.setData({ error: messageOf(error), busy: false })
-      }
+    decide(decision: 'agree' | 'skip') {
+      return decideOn(this, decision)
     },
   },
 })
