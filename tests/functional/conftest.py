@@ -47,7 +47,7 @@ def env(monkeypatch: pytest.MonkeyPatch, wechat: FakeWeChatServer, tmp_path: Any
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     wechat.state.script = None
-    wechat.state.failures.clear()  # issue 5: errors scripted with fail_next
+    wechat.state.failures.clear()  # errors scripted with fail_next
     wiring.reset()
     return values
 

@@ -55,5 +55,5 @@ def consented(api: Api, name: str = "alice") -> str:
 
 
 def approve(user_id: str) -> None:
-    """Mark the user an approved HCP (the verification flow of issue 4 does it for real)."""
+    """Mark the user an approved HCP (the verification flow does it for real)."""
     UserItem(user_id).update(actions=[UserItem.verification_status.set("approved")])

@@ -1,4 +1,4 @@
-"""The AWS-call targets of `make bench` (issue 7), guarded in `make test`.
+"""The AWS-call targets of `make bench`, guarded in `make test`.
 
 The bench's own journey runs every endpoint's happy path against moto in-process; the timing
 targets (cold start, depth time) stay in the bench.

@@ -1,4 +1,4 @@
-"""Fault injection (issue 7, point 3): every write path, each of its calls failing in turn.
+"""Fault injection: every write path, each of its calls failing in turn.
 
 For each write path a clean run counts its AWS calls (botocore hooks on the clients the models and
 adapters use) and its WeChat calls; then, from the same starting state, call i alone fails with
