@@ -42,6 +42,7 @@ from shared.domain.rates import RateWindow
 from shared.domain.users import AuthorCache, User
 from shared.domain.verification import Submission
 from shared.services.articles import COUNT_SECONDS, wrote_lately
+from shared.services.contention import MAX_ATTEMPTS, until_uncontended
 from shared.services.cursors import Cursors
 from shared.services.fresh import Fresh
 from shared.services.idempotency import Idempotency
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 
 COMMENTS_CURSOR = "comments-cursor"
 OPERATION = "comment"
-MAX_ATTEMPTS = 5  # a write meeting a concurrent transaction on a busy article is tried this often
 CHECK_RETRY_AFTER_SECONDS = 30
 DEFAULT_BLOCKED_WORDS = Path(__file__).resolve().parents[1] / "domain" / "blocked_words.txt"
 
@@ -296,15 +296,7 @@ class CommentService:
         )
 
     def _contended(self, write: Callable[[], Outcome]) -> Outcome:
-        """The write, tried again with a growing, jittered pause while another transaction holds an
-        item it touches (a busy article's count); the last outcome."""
-        outcome = write()
-        for attempt in range(1, MAX_ATTEMPTS):
-            if not isinstance(outcome, Contended):
-                break
-            self._sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
-            outcome = write()
-        return outcome
+        return until_uncontended(write, self._sleep, MAX_ATTEMPTS)
 
     def _refused(
         self, outcome: Refused, windows: list[RateWindow], guard: Guard | None, epoch: int

@@ -39,6 +39,7 @@ from shared.domain.ids import ulid_seconds
 from shared.domain.outcomes import Contended, Outcome, Written
 from shared.domain.rates import RateWindow
 from shared.log import logger
+from shared.services.contention import until_uncontended
 
 if TYPE_CHECKING:
     from shared.domain.comments import Comment, CommentRef
@@ -211,12 +212,9 @@ class QueuedChecks:
         return rules.VISIBLE, None
 
     def _settle(self, comment: Comment, to: str, held_for: str | None) -> str:
-        outcome: Outcome = Contended()
-        for attempt in range(SETTLE_ATTEMPTS):
-            outcome = self._comments.settle(comment, to, held_for, self._clock())
-            if not isinstance(outcome, Contended):
-                break
-            self._sleep(random.uniform(0.01, 0.05) * 2**attempt)  # noqa: S311 - jitter only
+        outcome = until_uncontended(
+            lambda: self._comments.settle(comment, to, held_for, self._clock()), self._sleep, SETTLE_ATTEMPTS
+        )
         if isinstance(outcome, Contended):
             raise errors.Conflict("article_busy")
         if not isinstance(outcome, Written):
